@@ -1,0 +1,10 @@
+// server/store: the etcd v2 key space as a pure, deterministic state machine (no I/O, no clocks,
+// no timers, no randomness). The HTTP layer validates parameters, builds a Command, proposes it
+// through Raft and calls Store.apply(cmd, nowMs) on every member; reads and watches are local.
+
+export { Store } from './store.js'
+export { StoreEvent } from './event.js'
+export { StoreError, ErrorCode, ERROR_TABLE } from './errors.js'
+export { goJSON } from './json.js'
+export type { Watcher } from './watcher-hub.js'
+export type { Command, Action, NodeJSON, GetOptions, WatchOptions, StoreStats } from './types.js'

@@ -1,0 +1,81 @@
+// The replicated state machine: the v2 store plus the membership table, fed committed Raft
+// entries in log order. Deterministic: time comes from the proposer's stamp inside each entry.
+// No I/O here; the driver (node.ts) persists and snapshots.
+import { Store, StoreError, type StoreEvent, type Command } from '../store/index.js'
+import { EntryType, type ConfChange, type Entry, type NodeId } from '../raft/types.js'
+import { Membership, type MemberContext, type MembershipJSON } from './membership.js'
+
+/** What a Normal entry carries (JSON). Empty data is the leader's no-op of a new term. */
+export type Payload =
+  /** A store command stamped with the proposer's clock (ms) and the proposing member + request id. */
+  | { k: 'cmd'; t: number; c: Command; r?: string }
+  /** A member publishes its name and client URLs after it starts (MEM-1). */
+  | { k: 'attr'; id: NodeId; name: string; clientURLs: string[]; r?: string }
+
+/** The outcome of applying one entry, handed to whoever waits on the entry's request id. */
+export type ApplyResult = StoreEvent | StoreError | null
+
+interface SnapshotData {
+  store: string
+  membership: MembershipJSON
+}
+
+export class StateMachine {
+  store: Store
+  membership: Membership
+  /** Index of the last entry applied. Invariant: never decreases. */
+  appliedIndex = 0
+  appliedTerm = 0
+
+  constructor(store = new Store(), membership = new Membership()) {
+    this.store = store
+    this.membership = membership
+  }
+
+  /**
+   * Applies a Normal entry. Returns the request id (if any) and its result.
+   * ConfChange entries are applied by the driver through applyConfChange, which also tells Raft.
+   */
+  applyNormal(e: Entry): { requestId?: string; result: ApplyResult } {
+    this.markApplied(e)
+    if (e.data === '') return { result: null }
+    const p = JSON.parse(e.data) as Payload
+    if (p.k === 'cmd') return { requestId: p.r, result: this.store.apply(p.c, p.t) }
+    if (p.k === 'attr') this.membership.setAttributes(p.id, p.name, p.clientURLs)
+    return { requestId: p.r, result: null }
+  }
+
+  /** Applies a committed membership change to the table (Raft's own view is updated by the driver). */
+  applyConfChange(e: Entry, cc: ConfChange): void {
+    this.markApplied(e)
+    const ctx: MemberContext = cc.context ? (JSON.parse(cc.context) as MemberContext) : { peerURLs: [] }
+    if (cc.type === 'add') this.membership.add(cc.id, ctx)
+    else if (cc.type === 'remove') this.membership.remove(cc.id)
+    else if (cc.type === 'update') this.membership.updatePeerURLs(cc.id, ctx.peerURLs)
+  }
+
+  private markApplied(e: Entry): void {
+    if (e.index <= this.appliedIndex) throw new Error(`apply out of order: ${e.index} after ${this.appliedIndex}`)
+    this.appliedIndex = e.index
+    this.appliedTerm = e.term
+  }
+
+  /** Serialises store and membership for a Raft snapshot. */
+  snapshotData(): string {
+    const d: SnapshotData = { store: this.store.toSnapshot(), membership: this.membership.toJSON() }
+    return JSON.stringify(d)
+  }
+
+  /** Replaces the state with a snapshot's (a follower installing one, or a restart). */
+  restore(data: string, index: number, term: number): void {
+    const d = JSON.parse(data) as SnapshotData
+    this.store = Store.fromSnapshot(d.store)
+    this.membership = Membership.fromJSON(d.membership)
+    this.appliedIndex = index
+    this.appliedTerm = term
+  }
+}
+
+export function isConfChange(e: Entry): boolean {
+  return e.type === EntryType.ConfChange
+}

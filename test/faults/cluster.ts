@@ -1,0 +1,266 @@
+// Starts and controls a local cluster of etcd or raftkv members as child processes for fault
+// runs: ports, data dirs, peer proxies, health, leader lookup, kill -9 / restart, SIGSTOP/SIGCONT.
+// Every process it starts runs in its own process group and is killed by pid (group) on shutdown,
+// and on process exit as a last resort. It must never signal a process it did not start.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, mkdirSync, openSync, closeSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { PeerNetwork, type PidTable } from './peer-proxy.js'
+
+export type ServerKind = 'etcd' | 'raftkv'
+
+/** Repository root (two levels above this file). */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+export interface ClusterOptions {
+  server: ServerKind
+  nodes: number
+  heartbeatMs?: number
+  electionMs?: number
+  /** Parent for the run's temp dir (default os.tmpdir()). */
+  baseDir?: string
+  /** etcd binary (default /usr/bin/etcd or $ETCD_BIN). */
+  etcdBin?: string
+  log?: (line: string) => void
+}
+
+export interface Member {
+  index: number
+  name: string
+  clientPort: number
+  /** The member's real peer listener. */
+  peerPort: number
+  /** The proxy port everyone (including itself) lists as this member's peer URL. */
+  proxyPort: number
+  dataDir: string
+  logFile: string
+  proc: ChildProcess | undefined
+  /** Promise resolving when the current incarnation exits. */
+  exited: Promise<void> | undefined
+  stopped: boolean
+  starts: number
+}
+
+/** Every child this module started and has not seen exit yet: killed on process exit. */
+const live = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const p of live) killGroup(p, 'SIGKILL')
+})
+
+function killGroup(p: ChildProcess, sig: NodeJS.Signals): void {
+  if (p.pid === undefined) return
+  try {
+    process.kill(-p.pid, sig)
+  } catch {
+    try {
+      process.kill(p.pid, sig)
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** A free loopback TCP port (bound and released; a small race is acceptable for tests). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
+  const port = (s.address() as net.AddressInfo).port
+  await new Promise<void>((r) => s.close(() => r()))
+  return port
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** A running local cluster. Create with Cluster.start(). */
+export class Cluster {
+  readonly members: Member[] = []
+  readonly pids: PidTable = new Map()
+  readonly net = new PeerNetwork(this.pids)
+  readonly dir: string
+  private readonly log: (line: string) => void
+  private readonly token = `faults-${process.pid}-${Date.now()}`
+
+  private constructor(readonly opts: ClusterOptions) {
+    this.dir = mkdtempSync(path.join(opts.baseDir ?? os.tmpdir(), 'raftkv-faults-'))
+    this.log = opts.log ?? (() => {})
+  }
+
+  /** Allocates ports, starts proxies and all members, and waits until every member serves a quorum read. */
+  static async start(opts: ClusterOptions, healthTimeoutMs = 30_000): Promise<Cluster> {
+    const c = new Cluster(opts)
+    try {
+      for (let i = 0; i < opts.nodes; i++) {
+        const name = `n${i + 1}`
+        const dataDir = path.join(c.dir, name)
+        mkdirSync(dataDir)
+        const peerPort = await freePort()
+        const m: Member = { index: i, name, clientPort: await freePort(), peerPort, proxyPort: 0, dataDir: path.join(dataDir, 'data'), logFile: path.join(dataDir, 'server.log'), proc: undefined, exited: undefined, stopped: false, starts: 0 }
+        m.proxyPort = await c.net.listen(i, peerPort)
+        c.members.push(m)
+      }
+      for (const m of c.members) c.spawn(m)
+      await c.waitHealthy(healthTimeoutMs)
+      return c
+    } catch (err) {
+      await c.shutdown(true)
+      throw err
+    }
+  }
+
+  clientUrl(i: number): string {
+    return `http://127.0.0.1:${this.members[i]!.clientPort}`
+  }
+
+  /** Members currently running and not SIGSTOPped. */
+  available(): number[] {
+    return this.members.filter((m) => m.proc && !m.stopped).map((m) => m.index)
+  }
+
+  private args(m: Member): string[] {
+    const o = this.opts
+    const cluster = this.members.map((x) => `${x.name}=http://127.0.0.1:${x.proxyPort}`).join(',')
+    const a = [
+      '--name', m.name,
+      '--data-dir', m.dataDir,
+      '--listen-client-urls', `http://127.0.0.1:${m.clientPort}`,
+      '--advertise-client-urls', `http://127.0.0.1:${m.clientPort}`,
+      '--listen-peer-urls', `http://127.0.0.1:${m.peerPort}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${m.proxyPort}`,
+      '--initial-cluster', cluster,
+      '--initial-cluster-state', 'new',
+      '--initial-cluster-token', this.token,
+      '--heartbeat-interval', String(o.heartbeatMs ?? 50),
+      '--election-timeout', String(o.electionMs ?? 500),
+    ]
+    if (o.server === 'etcd') a.push('--enable-v2')
+    return a
+  }
+
+  private spawn(m: Member): void {
+    const fd = openSync(m.logFile, 'a')
+    const etcd = this.opts.etcdBin ?? process.env.ETCD_BIN ?? '/usr/bin/etcd'
+    const [cmd, argv] =
+      this.opts.server === 'etcd'
+        ? [etcd, this.args(m)]
+        : [process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server', 'cli.ts'), ...this.args(m)]]
+    const p = spawn(cmd, argv, { cwd: repoRoot, detached: true, stdio: ['ignore', fd, fd] })
+    closeSync(fd)
+    live.add(p)
+    m.proc = p
+    m.stopped = false
+    m.starts++
+    if (p.pid !== undefined) this.pids.set(p.pid, m.index)
+    m.exited = new Promise<void>((resolve) => {
+      p.once('exit', (code, sig) => {
+        live.delete(p)
+        if (p.pid !== undefined) this.pids.delete(p.pid)
+        if (m.proc === p) m.proc = undefined
+        this.log(`member ${m.name} (pid ${p.pid}) exited code=${code} signal=${sig}`)
+        resolve()
+      })
+    })
+    this.log(`member ${m.name} started pid ${p.pid} (start #${m.starts})`)
+  }
+
+  /** kill -9 member i and wait for it to exit. */
+  async kill(i: number): Promise<void> {
+    const m = this.members[i]!
+    if (!m.proc) return
+    killGroup(m.proc, 'SIGKILL')
+    await m.exited
+    m.stopped = false
+  }
+
+  /** Starts member i again on its data dir (after kill). */
+  restart(i: number): void {
+    const m = this.members[i]!
+    if (m.proc) throw new Error(`member ${m.name} is running`)
+    this.spawn(m)
+  }
+
+  /** SIGSTOP member i (freezes it: no heartbeats, no replies, sockets stay open). */
+  pause(i: number): void {
+    const m = this.members[i]!
+    if (!m.proc) return
+    killGroup(m.proc, 'SIGSTOP')
+    m.stopped = true
+  }
+
+  /** SIGCONT member i. */
+  resume(i: number): void {
+    const m = this.members[i]!
+    if (!m.proc) return
+    killGroup(m.proc, 'SIGCONT')
+    m.stopped = false
+  }
+
+  /** GET a JSON path on member i with a timeout; undefined on any error. */
+  async getJson(i: number, p: string, timeoutMs = 1000): Promise<{ status: number; body: unknown } | undefined> {
+    try {
+      const res = await fetch(this.clientUrl(i) + p, { signal: AbortSignal.timeout(timeoutMs) })
+      const text = await res.text()
+      let body: unknown = text
+      try {
+        body = JSON.parse(text)
+      } catch {
+        // not JSON
+      }
+      return { status: res.status, body }
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Member indexes that currently say they are the Raft leader (via /v2/stats/self). */
+  async leaders(): Promise<number[]> {
+    const res = await Promise.all(
+      this.available().map(async (i) => {
+        const r = await this.getJson(i, '/v2/stats/self', 500)
+        const state = (r?.body as { state?: string } | undefined)?.state
+        return state === 'StateLeader' || state === 'leader' ? i : -1
+      }),
+    )
+    return res.filter((i) => i >= 0)
+  }
+
+  /** The leader, if exactly one member claims it; falls back to /v2/members/leader. */
+  async leader(): Promise<number | undefined> {
+    const ls = await this.leaders()
+    if (ls.length === 1) return ls[0]
+    for (const i of this.available()) {
+      const r = await this.getJson(i, '/v2/members/leader', 500)
+      const name = (r?.body as { name?: string } | undefined)?.name
+      const m = this.members.find((x) => x.name === name)
+      if (m) return m.index
+    }
+    return undefined
+  }
+
+  /** Waits until every running member answers a quorum read (so a leader exists and it is connected). */
+  async waitHealthy(timeoutMs: number, members = this.available()): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    const pending = new Set(members)
+    while (pending.size > 0) {
+      for (const i of [...pending]) {
+        if (!this.members[i]!.proc) throw new Error(`member ${this.members[i]!.name} exited during startup; see ${this.members[i]!.logFile}`)
+        const r = await this.getJson(i, '/v2/keys/?quorum=true', 1000)
+        if (r?.status === 200) pending.delete(i)
+      }
+      if (pending.size === 0) break
+      if (Date.now() > deadline) throw new Error(`members not healthy after ${timeoutMs} ms: ${[...pending].map((i) => this.members[i]!.name).join(', ')}; logs in ${this.dir}`)
+      await sleep(100)
+    }
+  }
+
+  /** Kills every member (SIGKILL to its process group), closes proxies, removes the data dir unless keep. */
+  async shutdown(keep = false): Promise<void> {
+    for (const m of this.members) if (m.proc) killGroup(m.proc, 'SIGKILL')
+    await Promise.all(this.members.map((m) => Promise.race([m.exited, sleep(5000)])))
+    await this.net.close()
+    if (!keep) rmSync(this.dir, { recursive: true, force: true })
+  }
+}

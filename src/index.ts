@@ -1,0 +1,56 @@
+// Public entry point of the raftkv client SDK (`import { Client } from 'raftkv'`). Re-exports
+// only; runs in Node, browsers and edge runtimes, so nothing here (or below) imports Node built-ins.
+
+export { Client } from './client.js'
+export { Watch } from './watch.js'
+export {
+  RaftkvError,
+  EtcdError,
+  KeyNotFoundError,
+  CompareFailedError,
+  NotFileError,
+  NotDirError,
+  NodeExistsError,
+  RootReadOnlyError,
+  DirNotEmptyError,
+  UnauthorizedError,
+  InvalidRequestError,
+  RaftInternalError,
+  EventIndexClearedError,
+  HttpError,
+  ValidationError,
+  TimeoutError,
+  AbortError,
+  UnavailableError,
+  OutcomeUnknownError,
+  isRetryable,
+} from './errors.js'
+export type { ErrorCode, EtcdErrorBody } from './errors.js'
+export type {
+  Action,
+  Node,
+  Response,
+  ResponseHeaders,
+  JSONResponse,
+  CallOptions,
+  GetOptions,
+  SetOptions,
+  WriteConditions,
+  CreateOptions,
+  CompareAndSwapOptions,
+  CompareAndDeleteOptions,
+  DeleteOptions,
+  WatchOptions,
+  WatchEvent,
+  WatchChange,
+  WatchResync,
+  Member,
+  SelfStats,
+  LeaderStats,
+  StoreStats,
+  VersionInfo,
+  FetchLike,
+  FetchResponseLike,
+  RetryOptions,
+  ClientOptions,
+} from './types.js'

@@ -1,0 +1,143 @@
+// The watch iterator: long-polls /v2/keys with wait=true so that no event is missed or repeated
+// (spec WATCH-2, WATCH-10, WATCH-15), reconnects after errors and resyncs after error 401.
+// It knows nothing about endpoints or retries (the transport does); it must never skip an index.
+
+import { AbortError, EventIndexClearedError, isRetryable } from './errors.js'
+import { errorFromResult, parseJson, toNode } from './keys-codec.js'
+import { ensureAbortController, linkSignal, newAbortController } from './runtime.js'
+import type { HttpResult } from './transport.js'
+import type { Action, Node, WatchEvent, WatchOptions } from './types.js'
+
+/** What a watch needs from the client. */
+export interface WatchHost {
+  /** One long-poll `GET key?wait=true&waitIndex=...`, raw (any status). */
+  waitOnce(key: string, waitIndex: number, recursive: boolean, signal: AbortSignal): Promise<HttpResult>
+  /** A GET of the key: the node (undefined if missing) and the store index it was read at. */
+  read(key: string, recursive: boolean, signal: AbortSignal): Promise<{ node: Node | undefined; etcdIndex: number }>
+  /** Called once when the watch ends. */
+  onClose(w: Watch): void
+}
+
+/** Delay before the n-th consecutive reconnect: 100 ms doubling to 5 s, with full jitter in [50%, 100%]. */
+function backoffMs(n: number): number {
+  const base = Math.min(5000, 100 * 2 ** Math.min(n, 10))
+  return base / 2 + Math.random() * (base / 2)
+}
+
+/** True if `eventKey` lies below `watched` through a hidden (`_`) segment (spec HID-3). */
+function isHiddenBelow(watched: string, eventKey: string): boolean {
+  const base = watched === '/' ? '' : watched.replace(/\/+$/, '')
+  if (!eventKey.startsWith(base + '/')) return false
+  return eventKey.slice(base.length + 1).split('/').some((s) => s.startsWith('_'))
+}
+
+/**
+ * An async iterable of {@link WatchEvent}s. Ending a `for await` loop (break/return/throw) or
+ * calling {@link Watch.close} cancels the in-flight request and ends the iteration quietly; an
+ * aborted `signal` makes the pending `next()` reject with AbortError.
+ */
+export class Watch implements AsyncIterableIterator<WatchEvent> {
+  private controller: { signal: AbortSignal; abort(): void } | undefined
+  private closed = false
+  private userAborted = false
+  private readonly gen: AsyncGenerator<WatchEvent, void, undefined>
+  private unlinkUser: () => void = () => {}
+  /** The next index the watch will ask for (last delivered index + 1). */
+  nextIndex: number | undefined
+
+  constructor(private readonly host: WatchHost, private readonly key: string, private readonly opts: WatchOptions) {
+    this.nextIndex = opts.waitIndex
+    this.gen = this.run()
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  next(): Promise<IteratorResult<WatchEvent, void>> {
+    return this.gen.next()
+  }
+
+  /** Ends the watch; called by `for await` on break. */
+  async return(): Promise<IteratorResult<WatchEvent, void>> {
+    this.close()
+    return this.gen.return(undefined)
+  }
+
+  async throw(err?: unknown): Promise<IteratorResult<WatchEvent, void>> {
+    this.close()
+    return this.gen.throw(err)
+  }
+
+  /** Cancels the in-flight request and ends the iteration. Idempotent. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.controller?.abort()
+    this.unlinkUser()
+    this.host.onClose(this)
+  }
+
+  private async *run(): AsyncGenerator<WatchEvent, void, undefined> {
+    await ensureAbortController()
+    const ctl = newAbortController()
+    this.controller = ctl
+    this.unlinkUser = linkSignal(this.opts.signal, () => { this.userAborted = true; ctl.abort() })
+    if (this.closed) ctl.abort()
+    const recursive = this.opts.recursive === true
+    let failures = 0
+    try {
+      while (true) {
+        if (this.userAborted) throw new AbortError('watch aborted')
+        if (this.closed) return
+        try {
+          if (this.nextIndex === undefined) {
+            const start = await this.host.read(this.key, recursive, ctl.signal)
+            this.nextIndex = start.etcdIndex + 1
+          }
+          const res = await this.host.waitOnce(this.key, this.nextIndex, recursive, ctl.signal)
+          failures = 0
+          if (res.status === 200 && res.body.trim() === '') continue // server ended the poll: ask again
+          if (res.status >= 300) {
+            const err = errorFromResult(res)
+            if (!(err instanceof EventIndexClearedError)) throw err
+            // The history no longer reaches nextIndex: re-read, report the state, go on after it.
+            const now = await this.host.read(this.key, recursive, ctl.signal)
+            this.nextIndex = now.etcdIndex + 1
+            yield { type: 'resync', node: now.node, etcdIndex: now.etcdIndex }
+            continue
+          }
+          const ev = parseJson(res.body) as { action: Action; node: unknown; prevNode?: unknown } | undefined
+          if (!ev || typeof ev.action !== 'string') throw errorFromResult({ ...res, status: 502 })
+          const node = toNode(ev.node)
+          const index = node.modifiedIndex
+          this.nextIndex = index + 1
+          // History scans also return events below hidden segments, live delivery does not.
+          if (recursive && isHiddenBelow(this.key, node.key)) continue
+          const change: WatchEvent = { type: 'change', action: ev.action, node, index }
+          if (ev.prevNode !== undefined) change.prevNode = toNode(ev.prevNode)
+          yield change
+        } catch (err) {
+          if (this.userAborted) throw err instanceof AbortError ? err : new AbortError('watch aborted', err)
+          if (this.closed) return
+          if (!isRetryable(err)) throw err
+          await sleep(backoffMs(failures++), ctl.signal)
+        }
+      }
+    } finally {
+      this.close()
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms)
+    const unlink = linkSignal(signal, done)
+    function done(): void {
+      clearTimeout(t)
+      unlink()
+      resolve()
+    }
+  })
+}

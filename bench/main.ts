@@ -1,0 +1,227 @@
+// `npm run bench`: compares raftkv with a real etcd (same machine, same cluster shape and flags)
+// over the v2 HTTP API. Starts the clusters, runs every workload on both targets alternately
+// (A, B, A, B so machine drift cancels), prints a table, the issue's PASS/FAIL targets and writes
+// bench-results/<timestamp>.json. Everything it starts is stopped by pid; data dirs are removed.
+// This is a benchmark, not a test: it asserts nothing (test/bench/smoke.test.ts checks it runs).
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { startCluster, type Cluster, type Target } from './cluster.js'
+import type { ConnFactory } from './conn.js'
+import { nodeConnFactory } from './node-client.js'
+import { parseOptions, USAGE, type BenchOptions } from './options.js'
+import { cleanup, installSignalHandlers, trackDir } from './procs.js'
+import { formatProfileSummary, summarizeProfiles, type ProfileSummary } from './profile-summary.js'
+import { rawConnFactory } from './raw-client.js'
+import { evaluateChecks, formatChecks, formatTable, merge, toRecord, withRatio, type Cell, type RunRecord } from './report.js'
+import { runOnce, type RunResult } from './runner.js'
+import { WORKLOADS, type Workload } from './workloads.js'
+
+const repoRoot = resolve(new URL('..', import.meta.url).pathname)
+
+/** One line on stderr, rewritten in place on a terminal; plain lines otherwise. */
+class Progress {
+  private readonly tty = process.stderr.isTTY === true
+  private shown = false
+  update(text: string): void {
+    if (!this.tty) return
+    process.stderr.write(`\r\x1b[K${text.slice(0, (process.stderr.columns || 120) - 1)}`)
+    this.shown = true
+  }
+  /** A line that stays (non-terminals get only these). */
+  log(text: string): void {
+    if (this.tty && this.shown) process.stderr.write('\r\x1b[K')
+    this.shown = false
+    process.stderr.write(text + '\n')
+  }
+  clear(): void {
+    if (this.tty && this.shown) process.stderr.write('\r\x1b[K')
+    this.shown = false
+  }
+}
+
+interface Plan { workload: Workload; clients: number }
+
+function planCells(o: BenchOptions): Plan[] {
+  const plans: Plan[] = []
+  for (const w of WORKLOADS) {
+    if (o.only !== null && !o.only.includes(w.name)) continue
+    for (const c of o.clients ?? w.defaultClients) plans.push({ workload: w, clients: c })
+  }
+  return plans
+}
+
+function raftkvCommand(o: BenchOptions): string[] | null {
+  if (o.raftkvCommand !== null) return o.raftkvCommand
+  if (!existsSync(join(repoRoot, 'server/cli.ts'))) return null
+  return [process.execPath, '--import', 'tsx', 'server/cli.ts']
+}
+
+function etcdVersion(path: string): string {
+  try {
+    return /etcd Version: (\S+)/.exec(execFileSync(path, ['--version'], { encoding: 'utf8' }))?.[1] ?? 'unknown'
+  } catch {
+    return 'unknown'
+  }
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-')
+}
+
+async function main(): Promise<number> {
+  let o: BenchOptions
+  try {
+    o = parseOptions(process.argv.slice(2), WORKLOADS.map((w) => w.name))
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`)
+    return 2
+  }
+  if (o.help) { process.stdout.write(USAGE + '\n'); return 0 }
+  const progress = new Progress()
+  installSignalHandlers(() => o.keep, () => progress.clear())
+
+  let targets: Target[] = [...o.targets]
+  const notes: string[] = []
+  const rkCmd = raftkvCommand(o)
+  if (targets.includes('raftkv') && rkCmd === null) {
+    notes.push('raftkv NOT run: server/cli.ts does not exist yet')
+    targets = targets.filter((t) => t !== 'raftkv')
+  }
+  if (targets.includes('etcd') && !existsSync(o.etcdPath)) {
+    notes.push(`etcd NOT run: ${o.etcdPath} not found`)
+    targets = targets.filter((t) => t !== 'etcd')
+  }
+  for (const n of notes) progress.log(`note: ${n}`)
+  if (targets.length === 0) { progress.log('nothing to benchmark'); return 1 }
+
+  const startedAt = new Date()
+  const runStamp = stamp()
+  const outDir = resolve(repoRoot, o.outDir)
+  mkdirSync(outDir, { recursive: true })
+  const workDir = mkdtempSync(join(tmpdir(), 'raftkv-bench-'))
+  trackDir(workDir)
+  const profileRoot = o.profile && targets.includes('raftkv') ? join(outDir, `profile-${runStamp}`) : undefined
+  const plans = planCells(o)
+  const totalRuns = o.members.length * plans.length * targets.length * o.rounds
+  const estS = (totalRuns * (o.durationMs + o.warmupMs + 300)) / 1000 + o.members.length * targets.length * 4
+  progress.log(`bench: targets ${targets.join(', ')}; members ${o.members.join(',')}; ${plans.length} cells x ${o.rounds} round(s) = ${totalRuns} runs of ${(o.durationMs / 1000).toFixed(1)} s (+${(o.warmupMs / 1000).toFixed(1)} s warm-up); about ${Math.ceil(estS / 60)} min`)
+
+  let factory: ConnFactory & { destroy?(): void } = rawConnFactory
+  if (o.generator === 'http') factory = nodeConnFactory()
+
+  const runs: RunRecord[] = []
+  const cells: Cell[] = []
+  const profiles: Record<string, ProfileSummary & { dir: string }> = {}
+  let runNo = 0
+  for (const members of o.members) {
+    const clusters = new Map<Target, Cluster>()
+    const failures = new Map<Target, string>()
+    const profileDir = profileRoot !== undefined ? join(profileRoot, `${members}m`) : undefined
+    for (const t of targets) {
+      progress.update(`starting ${t} with ${members} member(s)...`)
+      try {
+        clusters.set(t, await startCluster({
+          target: t, members, workDir, heartbeatMs: o.heartbeatMs, electionMs: o.electionMs, snapshotCount: o.snapshotCount,
+          raftkvCommand: rkCmd ?? [], etcdPath: o.etcdPath, repoRoot, profileDir: t === 'raftkv' ? profileDir : undefined,
+        }))
+      } catch (err) {
+        const msg = (err as Error).message
+        failures.set(t, msg.split('\n')[0])
+        progress.log(`${t} (${members} members) failed to start: ${msg}`)
+      }
+    }
+    for (const plan of plans) {
+      const cell: Cell = { members, workload: plan.workload.name, op: plan.workload.op, clients: plan.clients }
+      const perTarget = new Map<Target, { stats: RunResult | null; failure?: string }[]>()
+      for (let round = 1; round <= o.rounds; round++) {
+        for (const t of targets) {
+          runNo++
+          const list = perTarget.get(t) ?? []
+          perTarget.set(t, list)
+          const cluster = clusters.get(t)
+          const label = `[${runNo}/${totalRuns}] ${t} ${members}m ${plan.workload.name} c=${plan.clients} r${round}`
+          if (cluster === undefined) { list.push({ stats: null, failure: `cluster did not start: ${failures.get(t)}` }); continue }
+          try {
+            progress.update(`${label}: setup`)
+            const r = await runOnce(cluster, plan.workload, {
+              clients: plan.clients, warmupMs: o.warmupMs, durationMs: o.durationMs, maxOps: o.maxOps, factory,
+              onProgress: (ops, errors, ms) => progress.update(`${label}: ${ops} ops, ${Math.round(ops / (ms / 1000))}/s, ${errors} errors, ${(ms / 1000).toFixed(1)}/${(o.durationMs / 1000).toFixed(1)} s`),
+            })
+            list.push({ stats: r })
+            runs.push(toRecord(r, { members, workload: plan.workload.name, clients: plan.clients, target: t, round }))
+            const errs = r.errors > 0 ? `, ${r.errors} errors (${r.errorSamples.join('; ')})` : ''
+            if (process.stderr.isTTY !== true || r.errors > 0) progress.log(`${label}: ${r.opsPerSec.toFixed(0)} op/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms${errs}`)
+          } catch (err) {
+            const msg = (err as Error).message
+            list.push({ stats: null, failure: msg })
+            progress.log(`${label}: FAILED: ${msg}`)
+          }
+        }
+      }
+      for (const [t, list] of perTarget) cell[t] = merge(list)
+      cells.push(withRatio(cell))
+    }
+    progress.update(`stopping ${members}-member clusters...`)
+    await Promise.all([...clusters.values()].map((c) => c.stop()))
+    if (profileDir !== undefined && existsSync(profileDir)) {
+      const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profileDir, f))
+      if (files.length > 0) profiles[`${members}m`] = { ...summarizeProfiles(files, repoRoot), dir: profileDir }
+    }
+  }
+  progress.clear()
+  factory.destroy?.()
+
+  const checks = targets.length === 2 ? evaluateChecks(cells) : []
+  const legend = [...new Map(plans.map((p) => [p.workload.name, p.workload])).values()].map((w) => `  ${w.name.padEnd(8)} op = ${w.op}: ${w.description}`)
+  const out: string[] = []
+  out.push('')
+  for (const n of notes) out.push(`NOTE: ${n}`)
+  out.push(formatTable(cells))
+  out.push('')
+  out.push('workloads:')
+  out.push(...legend)
+  if (checks.length > 0) {
+    out.push('')
+    out.push('targets (3 members):')
+    out.push(formatChecks(checks))
+  }
+  for (const [shape, s] of Object.entries(profiles)) {
+    out.push('')
+    out.push(formatProfileSummary(`raftkv CPU profile, ${shape} (all workloads of that shape)`, s))
+  }
+  const genCpu = runs.length ? runs.reduce((a, r) => a + r.generatorCpuUsPerOp * r.ops, 0) / Math.max(1, runs.reduce((a, r) => a + r.ops, 0)) : 0
+  out.push('')
+  out.push(`load generator (${o.generator}): ${genCpu.toFixed(1)} us CPU per op on average`)
+
+  const file = join(outDir, `${runStamp}.json`)
+  const doc = {
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: `${process.platform}-${process.arch}`, etcdVersion: targets.includes('etcd') ? etcdVersion(o.etcdPath) : null },
+    options: { ...o, targets, raftkvCommand: rkCmd },
+    notes,
+    workloads: plans.map((p) => ({ name: p.workload.name, op: p.workload.op, description: p.workload.description, clients: p.clients })),
+    cells,
+    checks,
+    runs,
+    profiles,
+  }
+  writeFileSync(file, JSON.stringify(doc, null, 2) + '\n')
+  out.push(`results: ${file}`)
+  if (o.keep) out.push(`data dirs and logs kept in ${workDir}`)
+  process.stdout.write(out.join('\n') + '\n')
+  return runs.length > 0 ? 0 : 1
+}
+
+let code = 1
+try {
+  code = await main()
+} catch (err) {
+  process.stderr.write(`\nbench failed: ${(err as Error).stack ?? err}\n`)
+} finally {
+  await cleanup(process.argv.includes('--keep'))
+}
+process.exit(code)

@@ -1,0 +1,165 @@
+// Turns run results into the comparison table, the PASS/FAIL checks from the issue's targets and
+// the JSON document. Pure formatting: no I/O.
+import { percentile, type RunStats } from './recorder.js'
+import type { RunResult } from './runner.js'
+import type { Target } from './cluster.js'
+
+/** One run as stored in the JSON (samples dropped). */
+export interface RunRecord extends Omit<RunResult, 'samples'> {
+  members: number
+  workload: string
+  clients: number
+  target: Target
+  round: number
+  failure?: string
+}
+
+/** Rounds of one target in one cell, merged: totals over rounds, percentiles over all samples. */
+export interface Merged {
+  rounds: number
+  ops: number
+  errors: number
+  seconds: number
+  opsPerSec: number
+  p50Ms: number
+  p99Ms: number
+  p999Ms: number
+  maxMs: number
+  /** ops/s of each round, to show the spread. */
+  roundOpsPerSec: number[]
+  generatorCpuUsPerOp: number
+  serverCpuUsPerOp: number
+  extra: Record<string, number>
+  failure?: string
+}
+
+/** A (members, workload, clients) cell with both targets. */
+export interface Cell {
+  members: number
+  workload: string
+  op: string
+  clients: number
+  raftkv?: Merged
+  etcd?: Merged
+  /** raftkv / etcd, when both exist. */
+  ratio?: { opsPerSec: number; p50: number; p99: number }
+}
+
+/** Merges the rounds of one target. */
+export function merge(runs: { stats: RunResult | null; failure?: string }[]): Merged {
+  const ok = runs.filter((r) => r.stats !== null).map((r) => r.stats!)
+  const failure = runs.find((r) => r.failure !== undefined)?.failure
+  let total = 0
+  for (const r of ok) total += r.samples.length
+  const all = new Float64Array(total)
+  let at = 0
+  for (const r of ok) { all.set(r.samples, at); at += r.samples.length }
+  all.sort()
+  const ops = ok.reduce((a, r) => a + r.ops, 0)
+  const seconds = ok.reduce((a, r) => a + r.seconds, 0)
+  const extra: Record<string, number> = {}
+  for (const r of ok) for (const [k, v] of Object.entries(r.extra)) extra[k] = (extra[k] ?? 0) + v
+  const weighted = (f: (r: RunResult) => number): number => (ops === 0 ? 0 : ok.reduce((a, r) => a + f(r) * r.ops, 0) / ops)
+  return {
+    rounds: ok.length,
+    ops,
+    errors: ok.reduce((a, r) => a + r.errors, 0),
+    seconds,
+    opsPerSec: seconds > 0 ? ops / seconds : 0,
+    p50Ms: percentile(all, 0.5),
+    p99Ms: percentile(all, 0.99),
+    p999Ms: percentile(all, 0.999),
+    maxMs: all.length ? all[all.length - 1] : 0,
+    roundOpsPerSec: ok.map((r) => r.opsPerSec),
+    generatorCpuUsPerOp: weighted((r) => r.generatorCpuUsPerOp),
+    serverCpuUsPerOp: weighted((r) => r.serverCpuUsPerOp),
+    extra,
+    ...(failure !== undefined ? { failure } : {}),
+  }
+}
+
+/** Fills in the ratio of a cell. */
+export function withRatio(cell: Cell): Cell {
+  const a = cell.raftkv, b = cell.etcd
+  if (a !== undefined && b !== undefined && a.ops > 0 && b.ops > 0) {
+    cell.ratio = { opsPerSec: a.opsPerSec / b.opsPerSec, p50: a.p50Ms / b.p50Ms, p99: a.p99Ms / b.p99Ms }
+  }
+  return cell
+}
+
+const pad = (s: string, n: number): string => (s.length >= n ? s : ' '.repeat(n - s.length) + s)
+const padR = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length))
+function num(n: number): string {
+  if (n >= 100) return n.toFixed(0)
+  if (n >= 10) return n.toFixed(1)
+  return n.toFixed(2)
+}
+
+function side(m: Merged | undefined): string[] {
+  if (m === undefined) return ['-', '-', '-', '-']
+  if (m.ops === 0) return [m.failure !== undefined ? 'FAILED' : '0', '-', '-', '-']
+  return [num(m.opsPerSec) + (m.errors > 0 ? '!' : ''), num(m.p50Ms), num(m.p99Ms), num(m.serverCpuUsPerOp)]
+}
+
+/** The comparison table (monospace text). */
+export function formatTable(cells: Cell[]): string {
+  const head = ['mem', 'workload', 'cl', 'raftkv op/s', 'p50 ms', 'p99 ms', 'cpu us/op', 'etcd op/s', 'p50 ms', 'p99 ms', 'cpu us/op', 'op/s x', 'p99 x']
+  const widths = [3, 8, 4, 11, 7, 7, 9, 10, 7, 7, 9, 7, 6]
+  const rows = cells.map((c) => [
+    String(c.members), `${c.workload}`, String(c.clients), ...side(c.raftkv), ...side(c.etcd),
+    c.ratio ? c.ratio.opsPerSec.toFixed(2) : '-', c.ratio ? c.ratio.p99.toFixed(2) : '-',
+  ])
+  const line = (r: string[]): string => r.map((x, i) => (i === 1 ? padR(x, widths[i]) : pad(x, widths[i]))).join('  ')
+  const out = [line(head), line(widths.map((w) => '-'.repeat(w)))]
+  for (const r of rows) out.push(line(r))
+  out.push('op/s = operations per second (see the legend); "!" = some requests failed; cpu us/op = CPU of all members per op;')
+  out.push('x = raftkv / etcd (op/s: higher is better; p99: lower is better)')
+  return out.join('\n')
+}
+
+/** One PASS/FAIL line. */
+export interface Check { name: string; status: 'PASS' | 'FAIL' | 'SKIP'; detail: string }
+
+/** The issue's targets, evaluated on the 3-member cells. */
+export function evaluateChecks(cells: Cell[]): Check[] {
+  const find = (workload: string, clients: number): Cell | undefined => cells.find((c) => c.members === 3 && c.workload === workload && c.clients === clients)
+  const checks: Check[] = []
+  const both = (c: Cell | undefined): c is Cell & { raftkv: Merged; etcd: Merged } => c?.raftkv !== undefined && c.etcd !== undefined && c.raftkv.ops > 0 && c.etcd.ops > 0
+  const add = (name: string, c: Cell | undefined, test: (a: Merged, b: Merged) => [boolean, string]): void => {
+    if (!both(c)) {
+      const why = c === undefined ? 'not measured' : c.raftkv?.ops === 0 || c.raftkv === undefined ? 'no raftkv result' : 'no etcd result'
+      checks.push({ name, status: 'SKIP', detail: why })
+      return
+    }
+    const [ok, detail] = test(c.raftkv, c.etcd)
+    const clean = c.raftkv.errors === 0
+    checks.push({ name, status: ok && clean ? 'PASS' : 'FAIL', detail: detail + (clean ? '' : `; raftkv had ${c.raftkv.errors} errors`) })
+  }
+  const ops = (a: Merged, b: Merged): string => `${num(a.opsPerSec)} vs ${num(b.opsPerSec)} op/s (x${(a.opsPerSec / b.opsPerSec).toFixed(2)})`
+  for (const cl of [64, 256]) {
+    add(`3 members, PUT at ${cl} clients: op/s >= etcd and p99 <= 1.5x etcd`, find('put', cl), (a, b) => [
+      a.opsPerSec >= b.opsPerSec && a.p99Ms <= 1.5 * b.p99Ms,
+      `${ops(a, b)}, p99 ${num(a.p99Ms)} vs ${num(b.p99Ms)} ms (x${(a.p99Ms / b.p99Ms).toFixed(2)})`,
+    ])
+  }
+  add('3 members, GET at 64 clients: op/s >= etcd', find('get', 64), (a, b) => [a.opsPerSec >= b.opsPerSec, ops(a, b)])
+  add('3 members, quorum GET at 64 clients: op/s >= etcd', find('qget', 64), (a, b) => [a.opsPerSec >= b.opsPerSec, ops(a, b)])
+  add('3 members, watch notify at 64 watchers: p99 <= etcd', find('watch', 64), (a, b) => [a.p99Ms <= b.p99Ms, `p99 ${num(a.p99Ms)} vs ${num(b.p99Ms)} ms`])
+  add('3 members, lock cycles at 16 clients: op/s >= etcd', find('lock', 16), (a, b) => [a.opsPerSec >= b.opsPerSec, ops(a, b)])
+  add('3 members, single-client PUT latency: p50 <= 1.2x etcd', find('put', 1), (a, b) => [
+    a.p50Ms <= 1.2 * b.p50Ms,
+    `p50 ${num(a.p50Ms)} vs ${num(b.p50Ms)} ms (x${(a.p50Ms / b.p50Ms).toFixed(2)}), p99 ${num(a.p99Ms)} vs ${num(b.p99Ms)} ms`,
+  ])
+  return checks
+}
+
+/** Check lines for the terminal. */
+export function formatChecks(checks: Check[]): string {
+  return checks.map((c) => `${c.status.padEnd(4)}  ${c.name}: ${c.detail}`).join('\n')
+}
+
+/** Drops the samples of a run for the JSON. */
+export function toRecord(r: RunResult, meta: Omit<RunRecord, keyof RunStats | 'generatorCpuUsPerOp' | 'serverCpuUsPerOp' | 'serverCores'>): RunRecord {
+  const { samples: _samples, ...rest } = r
+  return { ...rest, ...meta }
+}

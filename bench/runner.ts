@@ -1,0 +1,138 @@
+// Runs one workload once against one cluster: connects the clients, warms up, measures a window
+// bounded in time and in operations, drains, and reports throughput, latency, the generator's
+// own CPU cost and the servers' CPU cost per operation.
+import { readFileSync } from 'node:fs'
+import type { Cluster } from './cluster.js'
+import { httpOnce } from './cluster.js'
+import type { ConnFactory, Conn, BenchRequest } from './conn.js'
+import { Recorder, type RunStats } from './recorder.js'
+import type { RunContext, Workload } from './workloads.js'
+
+/** Per-run settings. */
+export interface RunSettings {
+  clients: number
+  warmupMs: number
+  durationMs: number
+  maxOps: number
+  factory: ConnFactory
+  /** Called about every 250 ms while measuring, with ops so far and elapsed ms. */
+  onProgress?(ops: number, errors: number, elapsedMs: number): void
+}
+
+/** One run's result. */
+export interface RunResult extends RunStats {
+  /** CPU (user+system) the bench process spent per operation, microseconds. */
+  generatorCpuUsPerOp: number
+  /** CPU all members together spent per operation, microseconds (from /proc). */
+  serverCpuUsPerOp: number
+  /** Combined server CPU utilisation during the window, in cores. */
+  serverCores: number
+  samples: Float64Array
+}
+
+let runCounter = 0
+const memos = new WeakMap<Cluster, Map<string, unknown>>()
+
+const CLK_TCK = 100 // Linux USER_HZ
+
+/** utime+stime of a pid in microseconds, or NaN when unavailable. */
+function procCpuUs(pid: number | undefined): number {
+  if (pid === undefined) return NaN
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK
+  } catch {
+    return NaN
+  }
+}
+
+function clusterCpuUs(cluster: Cluster): number {
+  let sum = 0
+  for (const m of cluster.members) sum += procCpuUs(m.process.pid)
+  return sum
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Runs `workload` once on `cluster`. */
+export async function runOnce(cluster: Cluster, workload: Workload, s: RunSettings): Promise<RunResult> {
+  const members = cluster.members
+  let memo = memos.get(cluster)
+  if (memo === undefined) { memo = new Map(); memos.set(cluster, memo) }
+  const perMember = Math.ceil(s.clients / members.length)
+  const conns: Conn[] = []
+  for (let c = 0; c < s.clients; c++) {
+    const m = members[c % members.length]
+    conns.push(s.factory(m.host, m.clientPort, perMember))
+  }
+  const extra: Conn[] = []
+  const rec = new Recorder()
+  let stopping = false
+  let stopped = 0
+  let onAllStopped: (() => void) | null = null
+  const runId = ++runCounter
+  const ctx: RunContext = {
+    conns,
+    clients: s.clients,
+    members: members.length,
+    extraConn(i) {
+      const m = members[i % members.length]
+      const c = s.factory(m.host, m.clientPort, 1)
+      extra.push(c)
+      return c
+    },
+    rec,
+    prefix: `/v2/keys/bench/r${runId}-${workload.name}`,
+    clusterPrefix: '/v2/keys/bench/shared',
+    clusterMemo: memo,
+    stopping: () => stopping,
+    clientStopped() {
+      stopped++
+      if (stopped >= s.clients && onAllStopped !== null) onAllStopped()
+    },
+    async call(i: number, req: BenchRequest) {
+      const m = members[i % members.length]
+      const r = await httpOnce(m.host, m.clientPort, req.method, req.path, req.body, 10000)
+      return { status: r.status, body: r.body }
+    },
+  }
+  try {
+    if (workload.setup !== undefined) await workload.setup(ctx)
+    workload.start(ctx)
+    await sleep(s.warmupMs)
+    const serverCpu0 = clusterCpuUs(cluster)
+    const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
+    rec.start(t0)
+    let lastProgress = t0
+    for (;;) {
+      const now = performance.now()
+      if (now - t0 >= s.durationMs || rec.ops >= s.maxOps) break
+      if (s.onProgress !== undefined && now - lastProgress >= 250) { lastProgress = now; s.onProgress(rec.ops, rec.errors, now - t0) }
+      await sleep(Math.min(50, Math.max(1, s.durationMs - (now - t0))))
+    }
+    rec.stop(performance.now())
+    const cpu = process.cpuUsage(cpu0)
+    const serverCpu = clusterCpuUs(cluster) - serverCpu0
+    stopping = true
+    // Let in-flight requests finish (blocked watches and lock waits never will: 1 s cap).
+    await Promise.race([
+      new Promise<void>((r) => { onAllStopped = r; if (stopped >= s.clients) r() }),
+      sleep(1000),
+    ])
+    const stats = rec.summary()
+    const ops = Math.max(1, stats.ops)
+    return {
+      ...stats,
+      generatorCpuUsPerOp: (cpu.user + cpu.system) / ops,
+      serverCpuUsPerOp: serverCpu / ops,
+      serverCores: serverCpu / 1e6 / stats.seconds,
+      samples: rec.values(),
+    }
+  } finally {
+    stopping = true
+    for (const c of conns) c.close()
+    for (const c of extra) c.close()
+  }
+}

@@ -1,0 +1,877 @@
+// The Raft state machine: roles (follower, pre-candidate, candidate, leader), elections with
+// pre-vote and check-quorum, log replication, commitment, ReadIndex, leadership transfer and
+// single-member configuration changes. Pure: no timers, I/O, clocks or ambient randomness;
+// time is tick(), randomness comes only from config.rand, output is queued in msgs/readStates.
+import { assert } from './assert.js'
+import { CompactedError, type DropReason, SnapshotTemporarilyUnavailableError } from './errors.js'
+import { RaftLog } from './log.js'
+import { Progress } from './progress.js'
+import { committedIndex, majority, voteResult } from './quorum.js'
+import { ReadOnly } from './read-only.js'
+import { isEmptySnapshot, type Storage } from './storage.js'
+import {
+  type ConfChange, type ConfState, type Entry, EntryType, type HardState, type Message, MessageType,
+  NONE, type NodeId, type ReadState, Role, type Snapshot, type SoftState,
+} from './types.js'
+
+/** The only source of randomness in the core. intn(n) returns an integer in [0, n). */
+export interface Rand {
+  intn(n: number): number
+}
+
+export interface RaftConfig {
+  /** This node's id (non-empty). */
+  id: NodeId
+  /**
+   * Bootstrap members of a brand-new cluster. Used only when the storage is empty: RawNode then
+   * writes one ConfChange 'add' entry per peer at term 1 (committed), as etcd does. Leave empty
+   * when restarting or when joining an existing cluster.
+   */
+  peers?: NodeId[]
+  /** Followers campaign after a randomized timeout in [electionTicks, 2*electionTicks). */
+  electionTicks: number
+  /** The leader sends heartbeats every heartbeatTicks. Must be < electionTicks. */
+  heartbeatTicks: number
+  /** Read-only view of the durable log (the driver appends to it after persisting). */
+  storage: Storage
+  rand: Rand
+  /** Last applied index on restart (the driver's state machine is at least this new). Default: snapshot index. */
+  applied?: number
+  /** Upper bound on the size of entries per AppendEntries message. Default 1 MiB. */
+  maxBytesPerMsg?: number
+  /** Upper bound on in-flight append messages per follower in replicate state. Default 256. */
+  maxInflightMsgs?: number
+  /** Upper bound on the size of committed entries per Ready. Default unlimited. */
+  maxCommittedBytesPerReady?: number
+  /** Leader steps down without a recent majority; followers ignore votes within the lease. Default true. */
+  checkQuorum?: boolean
+  /** Run a pre-vote round before incrementing the term (thesis §9.6). Default true. */
+  preVote?: boolean
+  /** Followers drop proposals instead of forwarding them to the leader. Default false. */
+  disableProposalForwarding?: boolean
+}
+
+/** Context value marking a vote request caused by leadership transfer (bypasses the lease). */
+export const CAMPAIGN_TRANSFER = 'CampaignTransfer'
+
+const NO_ENTRIES: Entry[] = []
+
+/** A message with every field at its zero value (one object shape for all messages). */
+export function newMessage(type: MessageType, from: NodeId, to: NodeId, term: number): Message {
+  return {
+    type, from, to, term, logTerm: 0, index: 0, entries: NO_ENTRIES, commit: 0, reject: false,
+    rejectHint: 0, snapshot: undefined, context: undefined,
+  }
+}
+
+/** ConfChange entries carry the change as JSON. */
+export function encodeConfChange(cc: ConfChange): string {
+  return JSON.stringify(cc.context === undefined ? { type: cc.type, id: cc.id } : { type: cc.type, id: cc.id, context: cc.context })
+}
+
+export function decodeConfChange(data: string): ConfChange {
+  return JSON.parse(data) as ConfChange
+}
+
+function voteRespType(t: MessageType): MessageType {
+  return t === MessageType.Vote ? MessageType.VoteResp : MessageType.PreVoteResp
+}
+
+type CampaignType = 'pre-election' | 'election' | 'transfer'
+
+export class Raft {
+  readonly id: NodeId
+  term = 0
+  vote: NodeId = NONE
+  lead: NodeId = NONE
+  role: Role = Role.Follower
+  readonly log: RaftLog
+  /** Replication progress of every voter, self included. */
+  readonly prs = new Map<NodeId, Progress>()
+  /** Current voters (the tracked configuration). */
+  voters: NodeId[] = []
+  readonly votes = new Map<NodeId, boolean>()
+  /** Outgoing messages, drained by RawNode.ready(). */
+  msgs: Message[] = []
+  /** ReadIndex answers for local requests, drained by RawNode.ready(). */
+  readStates: ReadState[] = []
+  readonly readOnly = new ReadOnly()
+  /** ReadIndex requests that arrived before this leader committed an entry of its term. */
+  pendingReadIndexMessages: Message[] = []
+  /** Leader: transfer target, NONE when no transfer is in progress. */
+  leadTransferee: NodeId = NONE
+  /** Leader: index of the latest conf change entry; a new one is allowed only once applied >= it. */
+  pendingConfIndex = 0
+  /** Ticks since the last election timeout reset (follower/candidate) or check-quorum round (leader). */
+  electionElapsed = 0
+  heartbeatElapsed = 0
+  randomizedElectionTimeout = 0
+  readonly electionTimeout: number
+  readonly heartbeatTimeout: number
+  readonly checkQuorum: boolean
+  readonly preVote: boolean
+  readonly maxBytesPerMsg: number
+  readonly maxInflight: number
+  readonly disableProposalForwarding: boolean
+  private readonly rand: Rand
+  /** Leader: proposals were appended since the last flush; followers need an append. */
+  private needsBcast = false
+
+  constructor(c: RaftConfig) {
+    assert(c.id !== NONE, 'cannot use NONE as id')
+    assert(c.heartbeatTicks > 0, 'heartbeat tick must be greater than 0')
+    assert(c.electionTicks > c.heartbeatTicks, 'election tick must be greater than heartbeat tick')
+    this.id = c.id
+    this.electionTimeout = c.electionTicks
+    this.heartbeatTimeout = c.heartbeatTicks
+    this.checkQuorum = c.checkQuorum ?? true
+    this.preVote = c.preVote ?? true
+    this.maxBytesPerMsg = c.maxBytesPerMsg ?? 1024 * 1024
+    this.maxInflight = c.maxInflightMsgs ?? 256
+    this.disableProposalForwarding = c.disableProposalForwarding ?? false
+    this.rand = c.rand
+    this.log = new RaftLog(c.storage, c.maxCommittedBytesPerReady ?? Infinity)
+    const { hardState, confState } = c.storage.initialState()
+    this.setConfig(confState.voters)
+    if (hardState.term !== 0 || hardState.vote !== NONE || hardState.commit !== 0) this.loadState(hardState)
+    if (c.applied !== undefined && c.applied > 0) this.log.appliedTo(c.applied)
+    this.becomeFollower(this.term, NONE)
+  }
+
+  private loadState(hs: HardState): void {
+    assert(hs.commit >= this.log.committed && hs.commit <= this.log.lastIndex(),
+      () => `${this.id} state.commit ${hs.commit} is out of range [${this.log.committed}, ${this.log.lastIndex()}]`)
+    this.log.committed = hs.commit
+    this.term = hs.term
+    this.vote = hs.vote
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed }
+  }
+
+  softState(): SoftState {
+    return { lead: this.lead, role: this.role }
+  }
+
+  /** Whether this node may campaign: it is a voter and has no snapshot waiting to be persisted. */
+  promotable(): boolean {
+    return this.prs.has(this.id) && this.log.unstable.snapshot === undefined
+  }
+
+  // ---- output ----
+
+  private send(m: Message): void {
+    this.msgs.push(m)
+  }
+
+  /** Leader: sends pending proposals to followers (batched: one append per follower per flush). */
+  flushAppends(): void {
+    if (!this.needsBcast) return
+    this.needsBcast = false
+    if (this.role !== Role.Leader) return
+    for (const id of this.prs.keys()) {
+      if (id === this.id) continue
+      while (this.maybeSendAppend(id, false)) { /* fill the inflight window */ }
+    }
+  }
+
+  /** Whether flushAppends would produce messages (part of RawNode.hasReady). */
+  hasPendingFlush(): boolean {
+    return this.needsBcast && this.role === Role.Leader
+  }
+
+  /** Sends an append (or a snapshot) to `to`; false if paused or, unless sendIfEmpty, nothing new. */
+  maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.prs.get(to)
+    if (!pr || pr.isPaused()) return false
+    const prevIndex = pr.next - 1
+    let prevTerm = 0
+    let ents: Entry[] = NO_ENTRIES
+    let compacted = false
+    try {
+      prevTerm = this.log.term(prevIndex)
+      if (pr.next <= this.log.lastIndex()) ents = this.log.entries(pr.next, this.maxBytesPerMsg)
+    } catch (e) {
+      if (!(e instanceof CompactedError)) throw e
+      compacted = true
+    }
+    if (compacted) {
+      if (!pr.recentActive) return false
+      let snap: Snapshot
+      try {
+        snap = this.log.snapshot()
+      } catch (e) {
+        if (e instanceof SnapshotTemporarilyUnavailableError) return false
+        throw e
+      }
+      assert(!isEmptySnapshot(snap), 'need non-empty snapshot')
+      pr.becomeSnapshot(snap.metadata.index)
+      const m = newMessage(MessageType.Snap, this.id, to, this.term)
+      m.snapshot = snap
+      this.send(m)
+      return true
+    }
+    if (ents.length === 0 && !sendIfEmpty) return false
+    const m = newMessage(MessageType.App, this.id, to, this.term)
+    m.index = prevIndex
+    m.logTerm = prevTerm
+    m.entries = ents
+    m.commit = this.log.committed
+    if (ents.length > 0) pr.sentEntries(ents.length, ents[ents.length - 1]!.index)
+    this.send(m)
+    return true
+  }
+
+  private sendAppend(to: NodeId): void {
+    this.maybeSendAppend(to, true)
+  }
+
+  private sendHeartbeat(to: NodeId, ctx: string | undefined): void {
+    const pr = this.prs.get(to)!
+    const m = newMessage(MessageType.Heartbeat, this.id, to, this.term)
+    // A follower may not have the leader's committed entries yet; never tell it to commit beyond match.
+    m.commit = Math.min(pr.match, this.log.committed)
+    m.context = ctx
+    this.send(m)
+  }
+
+  /** Sends an append to every follower (carrying the commit index even if there are no entries). */
+  bcastAppend(): void {
+    for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id)
+  }
+
+  bcastHeartbeat(): void {
+    const ctx = this.readOnly.lastPendingRequestCtx()
+    this.bcastHeartbeatWithCtx(ctx === '' ? undefined : ctx)
+  }
+
+  private bcastHeartbeatWithCtx(ctx: string | undefined): void {
+    for (const id of this.prs.keys()) if (id !== this.id) this.sendHeartbeat(id, ctx)
+  }
+
+  // ---- configuration ----
+
+  /** Replaces the tracked voter set, keeping progress of members that remain. */
+  private setConfig(voters: readonly NodeId[]): void {
+    this.voters = [...voters]
+    for (const id of [...this.prs.keys()]) if (!voters.includes(id)) this.prs.delete(id)
+    const last = this.log.lastIndex()
+    for (const id of voters) {
+      if (this.prs.has(id)) continue
+      const pr = new Progress(last + 1, this.maxInflight)
+      // A new member counts as active so check-quorum does not depose the leader right away.
+      pr.recentActive = true
+      if (id === this.id) pr.match = last
+      this.prs.set(id, pr)
+    }
+  }
+
+  /**
+   * Applies a committed ConfChange (the caller calls this when it applies the entry) and returns
+   * the new configuration. A leader removed from the configuration steps down after telling the
+   * others the commit index and nudging the most up-to-date voter to campaign.
+   */
+  applyConfChange(cc: ConfChange): ConfState {
+    let voters = this.voters
+    switch (cc.type) {
+      case 'add':
+        if (!voters.includes(cc.id)) voters = [...voters, cc.id]
+        break
+      case 'remove':
+        voters = voters.filter((v) => v !== cc.id)
+        break
+      case 'update':
+        break
+    }
+    this.setConfig(voters)
+    if (this.role === Role.Leader && voters.length > 0) {
+      if (!voters.includes(this.id)) {
+        this.stepDownRemovedLeader()
+      } else {
+        if (this.maybeCommit()) this.bcastAppend()
+        else for (const id of this.prs.keys()) if (id !== this.id) this.maybeSendAppend(id, false)
+        if (this.leadTransferee !== NONE && !voters.includes(this.leadTransferee)) this.abortLeaderTransfer()
+      }
+    }
+    return { voters: [...this.voters] }
+  }
+
+  private stepDownRemovedLeader(): void {
+    // The removal itself is committed; make sure the remaining voters learn that, then hand over.
+    this.bcastAppend()
+    const last = this.log.lastIndex()
+    let best: NodeId = NONE
+    for (const [id, pr] of this.prs) if (pr.match === last) { best = id; break }
+    if (best !== NONE) this.send(newMessage(MessageType.TimeoutNow, this.id, best, this.term))
+    this.becomeFollower(this.term, NONE)
+  }
+
+  /** Committed but unapplied ConfChange entries exist (then campaigning is unsafe). */
+  private hasUnappliedConfChanges(): boolean {
+    if (this.log.applied >= this.log.committed) return false
+    const lo = Math.max(this.log.applied + 1, this.log.firstIndex())
+    if (lo > this.log.committed) return false
+    const ents = this.log.slice(lo, this.log.committed + 1, Infinity)
+    for (const e of ents) if (e.type === EntryType.ConfChange) return true
+    return false
+  }
+
+  // ---- role transitions ----
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term
+      this.vote = NONE
+    }
+    this.lead = NONE
+    this.electionElapsed = 0
+    this.heartbeatElapsed = 0
+    this.resetRandomizedElectionTimeout()
+    this.abortLeaderTransfer()
+    this.votes.clear()
+    const last = this.log.lastIndex()
+    for (const id of this.prs.keys()) {
+      const np = new Progress(last + 1, this.maxInflight)
+      if (id === this.id) np.match = last
+      this.prs.set(id, np)
+    }
+    this.pendingConfIndex = 0
+    this.needsBcast = false
+    this.readOnly.reset()
+    this.pendingReadIndexMessages = []
+  }
+
+  private resetRandomizedElectionTimeout(): void {
+    this.randomizedElectionTimeout = this.electionTimeout + this.rand.intn(this.electionTimeout)
+  }
+
+  becomeFollower(term: number, lead: NodeId): void {
+    this.reset(term)
+    this.lead = lead
+    this.role = Role.Follower
+  }
+
+  becomePreCandidate(): void {
+    assert(this.role !== Role.Leader, 'invalid transition [leader -> pre-candidate]')
+    // Pre-vote changes neither term nor vote.
+    this.votes.clear()
+    this.lead = NONE
+    this.role = Role.PreCandidate
+  }
+
+  becomeCandidate(): void {
+    assert(this.role !== Role.Leader, 'invalid transition [leader -> candidate]')
+    this.reset(this.term + 1)
+    this.vote = this.id
+    this.role = Role.Candidate
+  }
+
+  becomeLeader(): void {
+    assert(this.role !== Role.Follower, 'invalid transition [follower -> leader]')
+    this.reset(this.term)
+    this.lead = this.id
+    this.role = Role.Leader
+    const self = this.prs.get(this.id)!
+    self.becomeReplicate()
+    self.recentActive = true
+    // Conservatively, any conf change in the uncommitted tail counts as pending.
+    this.pendingConfIndex = this.log.lastIndex()
+    // §5.4.2 / §8: an entry of the new term lets the leader commit everything before it.
+    this.appendEntry([{ term: 0, index: 0, type: EntryType.Normal, data: '' }])
+  }
+
+  /** Leader: stamps term/index on fresh entry objects (owned by this raft), appends and tries to commit. */
+  private appendEntry(ents: Entry[]): void {
+    let li = this.log.lastIndex()
+    for (let k = 0; k < ents.length; k++) {
+      const e = ents[k]!
+      e.term = this.term
+      e.index = ++li
+    }
+    this.log.append(ents)
+    this.prs.get(this.id)!.maybeUpdate(this.log.lastIndex())
+    this.maybeCommit()
+  }
+
+  /** Advances the commit index to what a majority has, if that is an entry of this term (§5.4.2). */
+  maybeCommit(): boolean {
+    const mci = committedIndex(this.voters, (id) => this.prs.get(id)?.match ?? 0)
+    return this.log.maybeCommit(mci, this.term)
+  }
+
+  private committedEntryInCurrentTerm(): boolean {
+    return this.log.zeroTerm(this.log.committed) === this.term
+  }
+
+  // ---- elections ----
+
+  private campaign(t: CampaignType): void {
+    if (!this.promotable()) return
+    let voteMsg: MessageType
+    let term: number
+    if (t === 'pre-election') {
+      this.becomePreCandidate()
+      voteMsg = MessageType.PreVote
+      term = this.term + 1 // the term we would campaign with
+    } else {
+      this.becomeCandidate()
+      voteMsg = MessageType.Vote
+      term = this.term
+    }
+    if (this.poll(this.id, true) === 'won') {
+      // Single-voter cluster: we won outright.
+      if (t === 'pre-election') this.campaign('election')
+      else this.becomeLeader()
+      return
+    }
+    const lastIndex = this.log.lastIndex()
+    const lastTerm = this.log.lastTerm()
+    for (const id of this.voters) {
+      if (id === this.id) continue
+      const m = newMessage(voteMsg, this.id, id, term)
+      m.index = lastIndex
+      m.logTerm = lastTerm
+      if (t === 'transfer') m.context = CAMPAIGN_TRANSFER
+      this.send(m)
+    }
+  }
+
+  private poll(id: NodeId, granted: boolean) {
+    if (!this.votes.has(id)) this.votes.set(id, granted)
+    return voteResult(this.voters, this.votes)
+  }
+
+  // ---- ticks ----
+
+  tick(): void {
+    if (this.role === Role.Leader) this.tickHeartbeat()
+    else this.tickElection()
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0
+      this.step(newMessage(MessageType.Hup, this.id, this.id, 0))
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++
+    this.electionElapsed++
+    if (this.electionElapsed >= this.electionTimeout) {
+      this.electionElapsed = 0
+      if (this.checkQuorum) {
+        if (!this.quorumActive()) {
+          this.becomeFollower(this.term, NONE)
+          return
+        }
+        for (const [id, pr] of this.prs) pr.recentActive = id === this.id
+      }
+      // A transfer that did not finish within an election timeout is abandoned.
+      if (this.leadTransferee !== NONE) this.abortLeaderTransfer()
+    }
+    if (this.role !== Role.Leader) return
+    if (this.heartbeatElapsed >= this.heartbeatTimeout) {
+      this.heartbeatElapsed = 0
+      this.bcastHeartbeat()
+    }
+  }
+
+  /** A majority of voters (self included) was heard from since the last check. */
+  private quorumActive(): boolean {
+    let active = 0
+    for (const id of this.voters) {
+      if (id === this.id || this.prs.get(id)?.recentActive) active++
+    }
+    return active >= majority(this.voters.length)
+  }
+
+  private abortLeaderTransfer(): void {
+    this.leadTransferee = NONE
+  }
+
+  // ---- step ----
+
+  /**
+   * Processes one message. Returns a DropReason when a local proposal, ReadIndex or transfer
+   * request could not be accepted (RawNode turns it into ProposalDroppedError).
+   */
+  step(m: Message): DropReason | undefined {
+    if (m.term === 0) {
+      // Local message (or a forwarded Prop/ReadIndex, which carry no term).
+    } else if (m.term > this.term) {
+      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+        const force = m.context === CAMPAIGN_TRANSFER
+        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout
+        // Check-quorum lease: with a live leader, ignore disruptive candidates (thesis §4.2.3).
+        if (!force && inLease) return undefined
+      }
+      if (m.type === MessageType.PreVote) {
+        // Never change our term in response to a pre-vote.
+      } else if (m.type === MessageType.PreVoteResp && !m.reject) {
+        // The pre-candidate bumps its term only once it wins the pre-vote.
+      } else if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap) {
+        this.becomeFollower(m.term, m.from)
+      } else {
+        this.becomeFollower(m.term, NONE)
+      }
+    } else if (m.term < this.term) {
+      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
+        // A stale leader (e.g. back from a partition) learns our term and steps down; without
+        // this, a node that only pre-votes could never learn the higher term and would stay stuck.
+        this.send(newMessage(MessageType.AppResp, this.id, m.from, this.term))
+      } else if (m.type === MessageType.PreVote) {
+        const r = newMessage(MessageType.PreVoteResp, this.id, m.from, this.term)
+        r.reject = true
+        this.send(r)
+      }
+      return undefined
+    }
+
+    switch (m.type) {
+      case MessageType.Hup:
+        this.hup(this.preVote ? 'pre-election' : 'election')
+        return undefined
+      case MessageType.Vote:
+      case MessageType.PreVote: {
+        const canVote = this.vote === m.from ||
+          (this.vote === NONE && this.lead === NONE) ||
+          (m.type === MessageType.PreVote && m.term > this.term)
+        if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+          // Reply with the request's term: a granted pre-vote must not look stale to the pre-candidate.
+          this.send(newMessage(voteRespType(m.type), this.id, m.from, m.term))
+          if (m.type === MessageType.Vote) {
+            this.electionElapsed = 0
+            this.vote = m.from
+          }
+        } else {
+          const r = newMessage(voteRespType(m.type), this.id, m.from, this.term)
+          r.reject = true
+          this.send(r)
+        }
+        return undefined
+      }
+      default:
+        switch (this.role) {
+          case Role.Leader:
+            return this.stepLeader(m)
+          case Role.Candidate:
+          case Role.PreCandidate:
+            return this.stepCandidate(m)
+          case Role.Follower:
+            return this.stepFollower(m)
+        }
+    }
+  }
+
+  private hup(t: CampaignType): void {
+    if (this.role === Role.Leader) return
+    if (!this.promotable()) return
+    if (this.hasUnappliedConfChanges()) return
+    this.campaign(t)
+  }
+
+  private stepLeader(m: Message): DropReason | undefined {
+    switch (m.type) {
+      case MessageType.Beat:
+        this.bcastHeartbeat()
+        return undefined
+      case MessageType.Prop:
+        return this.handleProposal(m)
+      case MessageType.ReadIndex:
+        if (this.voters.length === 1 && this.voters[0] === this.id) {
+          this.responseToReadIndexReq(m, this.log.committed)
+        } else if (!this.committedEntryInCurrentTerm()) {
+          // Thesis §6.4: the commit index is only known to be current once an entry of this term
+          // is committed; hold the request until then.
+          this.pendingReadIndexMessages.push(m)
+        } else {
+          this.sendReadIndexHeartbeats(m)
+        }
+        return undefined
+    }
+
+    const pr = this.prs.get(m.from)
+    if (!pr) return undefined
+    switch (m.type) {
+      case MessageType.AppResp:
+        this.handleAppendResponse(m, pr)
+        break
+      case MessageType.HeartbeatResp: {
+        pr.recentActive = true
+        pr.msgAppFlowPaused = false
+        if (pr.match < this.log.lastIndex()) this.sendAppend(m.from)
+        if (m.context === undefined) break
+        const acks = this.readOnly.recvAck(m.from, m.context)
+        if (!acks || !this.hasQuorum(acks)) break
+        for (const rs of this.readOnly.advance(m.context)) this.responseToReadIndexReq(rs.req, rs.index)
+        break
+      }
+      case MessageType.SnapStatus:
+        if (pr.state !== 'snapshot') break
+        if (m.reject) pr.pendingSnapshot = 0
+        pr.becomeProbe()
+        // Wait for a heartbeat response (or the append reply to the snapshot) before probing again.
+        pr.msgAppFlowPaused = true
+        break
+      case MessageType.Unreachable:
+        if (pr.state === 'replicate') pr.becomeProbe()
+        break
+      case MessageType.TransferLeader: {
+        const transferee = m.from
+        if (this.leadTransferee !== NONE) {
+          if (this.leadTransferee === transferee) break
+          this.abortLeaderTransfer()
+        }
+        if (transferee === this.id) break
+        this.electionElapsed = 0 // the transfer must finish within one election timeout
+        this.leadTransferee = transferee
+        if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(transferee)
+        else this.sendAppend(transferee)
+        break
+      }
+    }
+    return undefined
+  }
+
+  private handleProposal(m: Message): DropReason | undefined {
+    assert(m.entries.length > 0, 'stepped empty Prop')
+    if (!this.prs.has(this.id)) return 'not-member'
+    if (this.leadTransferee !== NONE) return 'transferring'
+    const local = m.from === this.id || m.from === NONE
+    // Entries from the network may be shared (even duplicated): never mutate them, copy.
+    const ents: Entry[] = local ? m.entries : new Array(m.entries.length)
+    for (let k = 0; k < m.entries.length; k++) {
+      let e = m.entries[k]!
+      if (e.type === EntryType.ConfChange) {
+        if (this.pendingConfIndex > this.log.applied) {
+          if (local) return 'conf-change-pending'
+          // Forwarded: keep the slot (others in the batch are fine) but neutralize the change.
+          e = { term: 0, index: 0, type: EntryType.Normal, data: '' }
+        } else {
+          this.pendingConfIndex = this.log.lastIndex() + k + 1
+        }
+      }
+      ents[k] = local ? e : { term: 0, index: 0, type: e.type, data: e.data }
+    }
+    this.appendEntry(ents)
+    // Batching: followers get the new entries on the next flush (RawNode.ready), in as few messages as fit.
+    this.needsBcast = true
+    return undefined
+  }
+
+  private handleAppendResponse(m: Message, pr: Progress): void {
+    pr.recentActive = true
+    if (m.reject) {
+      let nextProbeIdx = m.rejectHint
+      if (m.logTerm > 0) {
+        // Skip every entry of terms the follower cannot have (fast backtracking).
+        nextProbeIdx = this.log.findConflictByTerm(m.rejectHint, m.logTerm).index
+      }
+      if (pr.maybeDecrTo(m.index, nextProbeIdx)) {
+        if (pr.state === 'replicate') pr.becomeProbe()
+        this.sendAppend(m.from)
+      }
+      return
+    }
+    const oldPaused = pr.isPaused()
+    if (!pr.maybeUpdate(m.index)) return
+    if (pr.state === 'probe') pr.becomeReplicate()
+    else if (pr.state === 'snapshot' && pr.match + 1 >= this.log.firstIndex()) {
+      pr.becomeProbe()
+      pr.becomeReplicate()
+    } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index)
+
+    if (this.maybeCommit()) {
+      this.releasePendingReadIndexMessages()
+      this.bcastAppend()
+    } else if (oldPaused) {
+      this.sendAppend(m.from)
+    }
+    while (this.maybeSendAppend(m.from, false)) { /* fill the window */ }
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from)
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.send(newMessage(MessageType.TimeoutNow, this.id, to, this.term))
+  }
+
+  private hasQuorum(acks: ReadonlySet<NodeId>): boolean {
+    let n = 0
+    for (const id of this.voters) if (acks.has(id)) n++
+    return n >= majority(this.voters.length)
+  }
+
+  private sendReadIndexHeartbeats(m: Message): void {
+    const ctx = m.context ?? ''
+    this.readOnly.addRequest(this.log.committed, m)
+    // The leader's own ack; in a one-voter config this alone is a quorum.
+    const acks = this.readOnly.recvAck(this.id, ctx)
+    if (acks && this.hasQuorum(acks)) {
+      for (const rs of this.readOnly.advance(ctx)) this.responseToReadIndexReq(rs.req, rs.index)
+      return
+    }
+    this.bcastHeartbeatWithCtx(ctx)
+  }
+
+  private releasePendingReadIndexMessages(): void {
+    if (this.pendingReadIndexMessages.length === 0 || !this.committedEntryInCurrentTerm()) return
+    const msgs = this.pendingReadIndexMessages
+    this.pendingReadIndexMessages = []
+    for (const m of msgs) this.sendReadIndexHeartbeats(m)
+  }
+
+  private responseToReadIndexReq(req: Message, readIndex: number): void {
+    if (req.from === NONE || req.from === this.id) {
+      this.readStates.push({ index: readIndex, context: req.context ?? '' })
+      return
+    }
+    const r = newMessage(MessageType.ReadIndexResp, this.id, req.from, this.term)
+    r.index = readIndex
+    r.context = req.context
+    this.send(r)
+  }
+
+  private stepCandidate(m: Message): DropReason | undefined {
+    const myVoteResp = this.role === Role.PreCandidate ? MessageType.PreVoteResp : MessageType.VoteResp
+    switch (m.type) {
+      case MessageType.Prop:
+      case MessageType.ReadIndex:
+      case MessageType.TransferLeader:
+        return 'no-leader'
+      case MessageType.App:
+        this.becomeFollower(m.term, m.from)
+        this.handleAppendEntries(m)
+        return undefined
+      case MessageType.Heartbeat:
+        this.becomeFollower(m.term, m.from)
+        this.handleHeartbeat(m)
+        return undefined
+      case MessageType.Snap:
+        this.becomeFollower(m.term, m.from)
+        this.handleSnapshot(m)
+        return undefined
+      case myVoteResp: {
+        const res = this.poll(m.from, !m.reject)
+        if (res === 'won') {
+          if (this.role === Role.PreCandidate) this.campaign('election')
+          else {
+            this.becomeLeader()
+            this.bcastAppend()
+          }
+        } else if (res === 'lost') {
+          // A rejection at a higher term already made us a follower in step(); this is same-term.
+          this.becomeFollower(this.term, NONE)
+        }
+        return undefined
+      }
+    }
+    return undefined
+  }
+
+  private stepFollower(m: Message): DropReason | undefined {
+    switch (m.type) {
+      case MessageType.Prop: {
+        if (this.lead === NONE) return 'no-leader'
+        if (this.disableProposalForwarding) return 'forwarding-disabled'
+        const f = newMessage(MessageType.Prop, this.id, this.lead, 0)
+        f.entries = m.entries
+        this.send(f)
+        return undefined
+      }
+      case MessageType.App:
+        this.electionElapsed = 0
+        this.lead = m.from
+        this.handleAppendEntries(m)
+        return undefined
+      case MessageType.Heartbeat:
+        this.electionElapsed = 0
+        this.lead = m.from
+        this.handleHeartbeat(m)
+        return undefined
+      case MessageType.Snap:
+        this.electionElapsed = 0
+        this.lead = m.from
+        this.handleSnapshot(m)
+        return undefined
+      case MessageType.TransferLeader: {
+        if (this.lead === NONE) return 'no-leader'
+        const f = newMessage(MessageType.TransferLeader, m.from, this.lead, 0)
+        this.send(f)
+        return undefined
+      }
+      case MessageType.TimeoutNow:
+        // Transfers skip pre-vote: we know the leader wants us to take over.
+        this.hup('transfer')
+        return undefined
+      case MessageType.ReadIndex: {
+        if (this.lead === NONE) return 'no-leader'
+        const f = newMessage(MessageType.ReadIndex, this.id, this.lead, 0)
+        f.context = m.context
+        this.send(f)
+        return undefined
+      }
+      case MessageType.ReadIndexResp:
+        this.readStates.push({ index: m.index, context: m.context ?? '' })
+        return undefined
+    }
+    return undefined
+  }
+
+  private handleAppendEntries(m: Message): void {
+    const r = newMessage(MessageType.AppResp, this.id, m.from, this.term)
+    if (m.index < this.log.committed) {
+      // Everything up to our commit is known to match; tell the leader where we are.
+      r.index = this.log.committed
+      this.send(r)
+      return
+    }
+    const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries)
+    if (lastNew >= 0) {
+      r.index = lastNew
+      this.send(r)
+      return
+    }
+    // Reject with a hint: the largest index <= m.index whose term is <= m.logTerm, so the leader
+    // can skip a whole term of mismatching entries in one round trip.
+    const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm)
+    r.index = m.index
+    r.reject = true
+    r.rejectHint = hint.index
+    r.logTerm = hint.term
+    this.send(r)
+  }
+
+  private handleHeartbeat(m: Message): void {
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()))
+    const r = newMessage(MessageType.HeartbeatResp, this.id, m.from, this.term)
+    r.context = m.context
+    this.send(r)
+  }
+
+  private handleSnapshot(m: Message): void {
+    const s = m.snapshot!
+    const r = newMessage(MessageType.AppResp, this.id, m.from, this.term)
+    r.index = this.restore(s) ? this.log.lastIndex() : this.log.committed
+    this.send(r)
+  }
+
+  /** Installs a snapshot from the leader; false if it is not newer than what we have. */
+  private restore(s: Snapshot): boolean {
+    const idx = s.metadata.index
+    if (idx <= this.log.committed) return false
+    if (this.role !== Role.Follower) return false
+    if (this.log.matchTerm(idx, s.metadata.term)) {
+      // We already have the entries: just fast-forward the commit index.
+      this.log.commitTo(idx)
+      return false
+    }
+    this.log.restore(s)
+    this.setConfig(s.metadata.conf.voters)
+    const self = this.prs.get(this.id)
+    if (self) self.match = idx
+    return true
+  }
+}

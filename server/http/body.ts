@@ -1,0 +1,53 @@
+// Bounded request-body reading. Never buffers more than the limit; reports "too large" instead of
+// throwing so callers can answer with the endpoint's own error format. No parsing here.
+import type { IncomingMessage } from 'node:http'
+
+/**
+ * Reads the whole body as UTF-8 (invalid sequences become U+FFFD). Resolves undefined when it is
+ * (or announces itself via Content-Length as) larger than `limit` bytes; the rest is not read, so
+ * the caller should answer with `Connection: close`. Rejects if the client aborts.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const declared = req.headers['content-length']
+  if (declared !== undefined && Number(declared) > limit) return Promise.resolve(undefined)
+  if (declared === '0') return Promise.resolve('')
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let done = false
+    const onData = (c: Buffer): void => {
+      size += c.length
+      if (size > limit) {
+        done = true
+        cleanup()
+        req.pause()
+        resolve(undefined)
+        return
+      }
+      chunks.push(c)
+    }
+    const onEnd = (): void => {
+      if (done) return
+      done = true
+      cleanup()
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'))
+    }
+    const onError = (e: Error): void => {
+      if (done) return
+      done = true
+      cleanup()
+      reject(e)
+    }
+    const onAborted = (): void => onError(new Error('request aborted'))
+    const cleanup = (): void => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+      req.off('aborted', onAborted)
+    }
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onError)
+    req.on('aborted', onAborted)
+  })
+}

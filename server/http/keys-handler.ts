@@ -1,0 +1,167 @@
+// The /v2/keys endpoint: parameters -> KeyRequest, then a local read, a watch, a quorum read or a
+// proposal through the Backend, and the response in etcd's exact shape (HDR-1..4, ERR-1, WATCH-1,
+// WATCH-8). Never applies to the store itself: writes only go through Backend.propose.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { StoreError, type StoreEvent, type Watcher } from '../store/index.js'
+import { ProposalError, type Backend } from '../server.js'
+import { FormError, newParams, parseQueryInto, type Params } from './form.js'
+import { parseKeyRequest, type KeyMethod, type KeyRequest } from './keys.js'
+import { readBody } from './body.js'
+import { writeKeyError } from './write-error.js'
+
+/** Largest form body parsed (GEN-8): larger ones fail with 210 `http: POST too large`. */
+export const MAX_FORM_BYTES = 10 * 1024 * 1024
+
+/** Optional auth hook (AUTH-13/14): `rawKeyPath` is the decoded path after /v2/keys, uncleaned. */
+export type KeyAccessCheck = (req: IncomingMessage, rawKeyPath: string, recursive: boolean) => boolean | Promise<boolean>
+
+/** Shared state of the keys endpoint: backend, optional auth hook, open watches (for shutdown). */
+export interface KeysContext {
+  backend: Backend
+  checkKeyAccess?: KeyAccessCheck
+  watches: Set<Watcher>
+}
+
+function isFormContentType(ct: string | undefined): boolean {
+  if (ct === undefined) return false
+  const semi = ct.indexOf(';')
+  const media = (semi >= 0 ? ct.slice(0, semi) : ct).trim().toLowerCase()
+  return media === 'application/x-www-form-urlencoded'
+}
+
+/**
+ * Collects parameters like Go's Request.ParseForm (PARAM-1, PARAM-2, PARAM-8): the form body of
+ * PUT/POST first, then the query; the first parse error wins. Throws StoreError 210.
+ */
+async function collectParams(req: IncomingMessage, method: string, rawQuery: string, res: ServerResponse): Promise<Params> {
+  const params = newParams()
+  let err: string | undefined
+  if ((method === 'PUT' || method === 'POST') && isFormContentType(req.headers['content-type'])) {
+    const body = await readBody(req, MAX_FORM_BYTES)
+    if (body === undefined) {
+      res.setHeader('Connection', 'close')
+      throw new StoreError(210, 'http: POST too large', 0)
+    }
+    try {
+      parseQueryInto(body, params)
+    } catch (e) {
+      if (!(e instanceof FormError)) throw e
+      err = e.message
+    }
+  }
+  try {
+    parseQueryInto(rawQuery, params)
+  } catch (e) {
+    if (!(e instanceof FormError)) throw e
+    err ??= e.message
+  }
+  if (err !== undefined) throw new StoreError(210, err, 0)
+  return params
+}
+
+function writeEvent(res: ServerResponse, backend: Backend, ev: StoreEvent, noValueOnSuccess: boolean, head: boolean): void {
+  const body = ev.body(noValueOnSuccess)
+  res.statusCode = ev.status
+  res.setHeader('Content-Type', 'application/json')
+  res.setHeader('X-Etcd-Index', String(ev.etcdIndex))
+  res.setHeader('X-Raft-Index', String(backend.raftIndex()))
+  res.setHeader('X-Raft-Term', String(backend.raftTerm()))
+  res.setHeader('Content-Length', Buffer.byteLength(body))
+  if (head) res.end()
+  else res.end(body)
+}
+
+/** Errors that are not StoreErrors become 500 errorCode 300 with the error text as cause (ERR-1). */
+function toStoreError(e: unknown): StoreError {
+  if (e instanceof StoreError) return e
+  if (e instanceof ProposalError) return new StoreError(e.errorCode, e.message, 0)
+  return new StoreError(300, e instanceof Error ? e.message : String(e), 0)
+}
+
+/**
+ * Serves one /v2/keys request. `rest` is the decoded path after `/v2/keys`; the method has been
+ * checked against HEAD, GET, PUT, POST, DELETE. Never rejects: every failure becomes an etcd error.
+ */
+export async function serveKeys(ctx: KeysContext, req: IncomingMessage, res: ServerResponse, rest: string, rawQuery: string): Promise<void> {
+  const { backend } = ctx
+  const method = req.method as KeyMethod
+  const head = method === 'HEAD'
+  res.setHeader('X-Etcd-Cluster-Id', backend.clusterId())
+  let kr: KeyRequest
+  try {
+    const params = await collectParams(req, method, rawQuery, res)
+    kr = parseKeyRequest(method, rest, params)
+    if (ctx.checkKeyAccess && !(await ctx.checkKeyAccess(req, rest, kr.recursive))) {
+      throw new StoreError(110, 'Insufficient credentials', 0)
+    }
+  } catch (e) {
+    if (!res.headersSent) writeKeyError(res, toStoreError(e), head)
+    return
+  }
+  try {
+    if (kr.command) {
+      const result = await backend.propose(kr.command)
+      if (result instanceof StoreError) writeKeyError(res, result, head)
+      else writeEvent(res, backend, result, kr.noValueOnSuccess, head)
+      return
+    }
+    if (kr.quorum) {
+      // WATCH-11: wait=true with quorum=true is a quorum GET, not a watch.
+      await backend.linearizableRead()
+    } else if (kr.wait) {
+      await serveWatch(ctx, res, kr)
+      return
+    }
+    const ev = backend.store.get(kr.key, { recursive: kr.recursive, sorted: kr.sorted }, Date.now())
+    writeEvent(res, backend, ev, false, head)
+  } catch (e) {
+    if (!res.headersSent) writeKeyError(res, toStoreError(e), head)
+    else res.destroy()
+  }
+}
+
+/**
+ * WATCH-1/8: headers flushed at once, then one event (long poll) or every event (stream), each as
+ * JSON + `\n`. The watcher is removed when the response ends or the client goes away (WATCH-13).
+ */
+async function serveWatch(ctx: KeysContext, res: ServerResponse, kr: KeyRequest): Promise<void> {
+  const { backend } = ctx
+  const w = backend.store.watch(kr.key, { recursive: kr.recursive, stream: kr.stream, sinceIndex: kr.waitIndex })
+  ctx.watches.add(w)
+  const onClose = (): void => w.remove()
+  res.on('close', onClose)
+  try {
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'X-Etcd-Index': String(w.etcdIndex),
+      'X-Raft-Index': String(backend.raftIndex()),
+      'X-Raft-Term': String(backend.raftTerm()),
+    })
+    res.flushHeaders()
+    for (;;) {
+      const ev = await w.next()
+      if (ev === null || res.destroyed) break
+      const flushed = res.write(ev.body())
+      if (!kr.stream) break
+      if (!flushed) await drained(res)
+    }
+  } finally {
+    w.remove()
+    ctx.watches.delete(w)
+    res.off('close', onClose)
+    if (!res.destroyed && !res.writableEnded) res.end()
+  }
+}
+
+/** Resolves when `res` can take more data or has closed (stream backpressure, WATCH-12). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
+}

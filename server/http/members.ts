@@ -1,0 +1,154 @@
+// /v2/members (MEM-1..6): list, leader, and add/remove/update delegated to the Backend. Errors are
+// `{"message":...}` without newline (ERR-4); lists and members end with `\n` (GEN-7).
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { MemberChangeError, ProposalError, type Backend, type MemberInfo } from '../server.js'
+import { goJSON } from './json.js'
+import { readBody } from './body.js'
+import { writeMessageError, writeMethodNotAllowed } from './write-error.js'
+
+/** Largest JSON body accepted by the members API (documented in README "Limits"). */
+export const MAX_MEMBERS_BODY_BYTES = 64 * 1024
+
+function sendLine(res: ServerResponse, status: number, value: unknown): void {
+  const body = goJSON(value) + '\n'
+  res.statusCode = status
+  res.setHeader('Content-Type', 'application/json')
+  res.setHeader('Content-Length', Buffer.byteLength(body))
+  res.end(body)
+}
+
+function memberJSON(m: MemberInfo): MemberInfo {
+  return { id: m.id, name: m.name, peerURLs: [...m.peerURLs].sort(), clientURLs: [...m.clientURLs].sort() }
+}
+
+/** Go url.Parse + etcd types.NewURLs validation; returns an error message or the sorted URLs. */
+export function validatePeerURLs(value: unknown): string[] | string {
+  if (value === undefined || value === null) return 'no valid URLs given'
+  if (!Array.isArray(value)) return 'json: cannot unmarshal ' + jsonKind(value) + ' into Go struct field .peerURLs of type []string'
+  if (value.length === 0) return 'no valid URLs given'
+  const out: string[] = []
+  for (const raw of value) {
+    if (typeof raw !== 'string') return 'json: cannot unmarshal ' + jsonKind(raw) + ' into Go struct field .peerURLs of type string'
+    const s = raw.trim()
+    const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(.*)$/.exec(s)
+    const scheme = m?.[1]?.toLowerCase()
+    if (!m || (scheme !== 'http' && scheme !== 'https' && scheme !== 'unix' && scheme !== 'unixs')) {
+      return `URL scheme must be http, https, unix, or unixs: ${s}`
+    }
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\[\]]*):\d*$/.test(m[2]!)) return `URL address does not have the form "host:port": ${s}`
+    if (m[3] !== '') return `URL must not contain a path: ${s}`
+    out.push(s)
+  }
+  return out.sort()
+}
+
+function jsonKind(v: unknown): string {
+  if (typeof v === 'number') return 'number'
+  if (typeof v === 'boolean') return 'bool'
+  if (typeof v === 'string') return 'string'
+  if (Array.isArray(v)) return 'array'
+  return 'object'
+}
+
+/** Reads and validates a `{"peerURLs":[...]}` body; answers the error itself and returns undefined. */
+async function readPeerURLs(req: IncomingMessage, res: ServerResponse): Promise<string[] | undefined> {
+  const rawType = req.headers['content-type'] ?? ''
+  let ctype = rawType
+  const semi = ctype.indexOf(';')
+  if (semi >= 0) ctype = ctype.slice(0, semi).trim().toLowerCase()
+  if (ctype !== 'application/json') {
+    writeMessageError(res, 415, `Bad Content-Type ${ctype}, accept application/json`)
+    return undefined
+  }
+  const body = await readBody(req, MAX_MEMBERS_BODY_BYTES)
+  if (body === undefined) {
+    res.setHeader('Connection', 'close')
+    writeMessageError(res, 400, 'http: request body too large')
+    return undefined
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body)
+  } catch (e) {
+    const msg = /end of (JSON )?input/i.test((e as Error).message) ? 'unexpected end of JSON input' : 'invalid character in JSON input'
+    writeMessageError(res, 400, msg)
+    return undefined
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    writeMessageError(res, 400, 'json: cannot unmarshal ' + jsonKind(parsed) + ' into Go value of type struct { PeerURLs []string "json:\\"peerURLs\\"" }')
+    return undefined
+  }
+  const urls = validatePeerURLs((parsed as { peerURLs?: unknown }).peerURLs)
+  if (typeof urls === 'string') {
+    writeMessageError(res, 400, urls)
+    return undefined
+  }
+  return urls
+}
+
+function writeChangeError(res: ServerResponse, e: unknown): void {
+  if (e instanceof MemberChangeError) writeMessageError(res, e.status, e.message)
+  else if (e instanceof ProposalError) writeMessageError(res, 500, 'Internal Server Error')
+  else throw e
+}
+
+/**
+ * Serves a request below /v2/members. `rest` is the decoded path after `/v2/members` (may be '' or
+ * start with '/'). Method already checked against GET, POST, DELETE, PUT.
+ */
+export async function serveMembers(req: IncomingMessage, res: ServerResponse, backend: Backend, rest: string): Promise<void> {
+  res.setHeader('X-Etcd-Cluster-Id', backend.clusterId())
+  const sub = rest.startsWith('/') ? rest.slice(1) : rest
+  switch (req.method) {
+    case 'GET': {
+      if (sub === '') {
+        sendLine(res, 200, { members: backend.members().map(memberJSON) })
+      } else if (sub === 'leader') {
+        const lead = backend.leaderId()
+        const m = lead === undefined ? undefined : backend.members().find((x) => x.id === lead)
+        if (!m) writeMessageError(res, 503, 'During election')
+        else sendLine(res, 200, memberJSON(m))
+      } else {
+        writeMessageError(res, 404, 'Not found')
+      }
+      return
+    }
+    case 'POST': {
+      const urls = await readPeerURLs(req, res)
+      if (!urls) return
+      try {
+        const m = await backend.addMember(urls)
+        sendLine(res, 201, memberJSON(m))
+      } catch (e) {
+        writeChangeError(res, e)
+      }
+      return
+    }
+    case 'DELETE':
+    case 'PUT': {
+      if (sub === '') {
+        writeMethodNotAllowed(res, undefined)
+        return
+      }
+      if (!/^[0-9a-fA-F]{1,16}$/.test(sub)) {
+        writeMessageError(res, 404, `No such member: ${sub}`)
+        return
+      }
+      const id = sub.toLowerCase().replace(/^0+(?=.)/, '')
+      try {
+        if (req.method === 'DELETE') {
+          await backend.removeMember(id)
+        } else {
+          const urls = await readPeerURLs(req, res)
+          if (!urls) return
+          await backend.updateMember(id, urls)
+        }
+        res.statusCode = 204
+        res.end()
+      } catch (e) {
+        writeChangeError(res, e)
+      }
+      return
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// Request-path helpers with Go net/http semantics: percent-decoding of the path (GEN-3), cleaning
+// and the 301 redirect target (GEN-2), key derivation (KEYS-1). Pure functions, no I/O.
+
+/** Thrown for a path Go's URL parser rejects (bad `%` escape); answered `400 Bad Request`. */
+export class BadPathError extends Error {}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)
+}
+
+/** Decodes `%XX` escapes of a raw path (`+` stays a plus). Invalid UTF-8 becomes U+FFFD. */
+export function decodePath(raw: string): string {
+  if (raw.indexOf('%') < 0) return raw
+  const src = Buffer.from(raw, 'utf8')
+  const out = Buffer.allocUnsafe(src.length)
+  let n = 0
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!
+    if (c === 37) {
+      const h = src[i + 1], l = src[i + 2]
+      if (h === undefined || l === undefined || !isHex(h) || !isHex(l)) throw new BadPathError('invalid URL escape')
+      out[n++] = parseInt(String.fromCharCode(h, l), 16)
+      i += 2
+    } else out[n++] = c
+  }
+  return out.toString('utf8', 0, n)
+}
+
+/** Go's path.Clean: lexical `.`/`..` resolution, repeated slashes collapsed, no trailing slash. */
+export function cleanLexical(p: string): string {
+  if (p === '') return '.'
+  const rooted = p.charCodeAt(0) === 47
+  const parts = p.split('/')
+  const out: string[] = []
+  for (const seg of parts) {
+    if (seg === '' || seg === '.') continue
+    if (seg === '..') {
+      if (out.length > 0 && out[out.length - 1] !== '..') out.pop()
+      else if (!rooted) out.push('..')
+      continue
+    }
+    out.push(seg)
+  }
+  const joined = out.join('/')
+  if (rooted) return '/' + joined
+  return joined === '' ? '.' : joined
+}
+
+/** Go's ServeMux cleanPath: rooted, cleaned, trailing slash kept (GEN-2). */
+export function cleanPath(p: string): string {
+  if (p === '') return '/'
+  if (p.charCodeAt(0) !== 47) p = '/' + p
+  let np = cleanLexical(p)
+  if (p.charCodeAt(p.length - 1) === 47 && np !== '/') np += '/'
+  return np
+}
+
+/** True when cleanPath(p) !== p, decided cheaply for the common clean case. */
+export function needsCleaning(p: string): boolean {
+  if (p.charCodeAt(0) !== 47) return true
+  if (p.indexOf('//') < 0 && p.indexOf('/.') < 0) return false
+  return cleanPath(p) !== p
+}
+
+// Characters Go leaves unescaped in a path (url.shouldEscape with encodePath).
+const PATH_SAFE = /^[A-Za-z0-9\-_.~$&+,/:;=@]*$/
+
+/** Go's url.PathEscape-like escaping of a decoded path for a Location header. */
+export function escapePath(p: string): string {
+  if (PATH_SAFE.test(p)) return p
+  let out = ''
+  for (const b of Buffer.from(p, 'utf8')) {
+    const ch = String.fromCharCode(b)
+    out += b < 0x80 && PATH_SAFE.test(ch) ? ch : '%' + b.toString(16).toUpperCase().padStart(2, '0')
+  }
+  return out
+}
+
+/** Go's html.EscapeString subset used by http.Redirect. */
+export function htmlEscape(s: string): string {
+  return s.replace(/[&'<>"]/g, (c) => (c === '&' ? '&amp;' : c === "'" ? '&#39;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#34;'))
+}
+
+/**
+ * The store key for a decoded request path below `/v2/keys` (KEYS-1): rooted, cleaned, without
+ * a trailing slash; the root is `/`.
+ */
+export function keyFromPath(rest: string): string {
+  if (rest === '' || rest === '/') return '/'
+  if (rest.charCodeAt(0) === 47 && rest.indexOf('//') < 0 && rest.indexOf('/.') < 0) {
+    return rest.charCodeAt(rest.length - 1) === 47 ? rest.slice(0, -1) : rest
+  }
+  return cleanLexical('/' + rest)
+}

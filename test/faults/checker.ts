@@ -83,7 +83,7 @@ export function stepRegister(state: RegisterState, e: RegisterEntry): RegisterSt
 /** Ops that carry information for the search (others cannot change or observe the state). */
 function relevant(e: RegisterEntry): boolean {
   if (e.outcome === 'unknown') return e.op.f !== 'read'
-  if (e.outcome === 'fail') return e.op.f === 'cas'
+  if (e.outcome === 'fail') return e.op.f === 'cas' && !e.rejected
   return true
 }
 

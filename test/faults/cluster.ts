@@ -43,6 +43,8 @@ export interface Member {
   exited: Promise<void> | undefined
   stopped: boolean
   starts: number
+  /** Set while we kill it on purpose, so the exit is not counted as a crash. */
+  killing: boolean
 }
 
 /** Every child this module started and has not seen exit yet: killed on process exit. */
@@ -81,6 +83,9 @@ export class Cluster {
   readonly pids: PidTable = new Map()
   readonly net = new PeerNetwork(this.pids)
   readonly dir: string
+  /** Exits nobody asked for (a member died on its own), with time and exit status. */
+  readonly crashes: string[] = []
+  private shuttingDown = false
   private readonly log: (line: string) => void
   private readonly token = `faults-${process.pid}-${Date.now()}`
 
@@ -98,7 +103,7 @@ export class Cluster {
         const dataDir = path.join(c.dir, name)
         mkdirSync(dataDir)
         const peerPort = await freePort()
-        const m: Member = { index: i, name, clientPort: await freePort(), peerPort, proxyPort: 0, dataDir: path.join(dataDir, 'data'), logFile: path.join(dataDir, 'server.log'), proc: undefined, exited: undefined, stopped: false, starts: 0 }
+        const m: Member = { index: i, name, clientPort: await freePort(), peerPort, proxyPort: 0, dataDir: path.join(dataDir, 'data'), logFile: path.join(dataDir, 'server.log'), proc: undefined, exited: undefined, stopped: false, starts: 0, killing: false }
         m.proxyPort = await c.net.listen(i, peerPort)
         c.members.push(m)
       }
@@ -159,6 +164,8 @@ export class Cluster {
         live.delete(p)
         if (p.pid !== undefined) this.pids.delete(p.pid)
         if (m.proc === p) m.proc = undefined
+        if (!m.killing && !this.shuttingDown) this.crashes.push(`${m.name} (pid ${p.pid}) exited on its own: code=${code} signal=${sig}; log ${m.logFile}`)
+        m.killing = false
         this.log(`member ${m.name} (pid ${p.pid}) exited code=${code} signal=${sig}`)
         resolve()
       })
@@ -170,6 +177,7 @@ export class Cluster {
   async kill(i: number): Promise<void> {
     const m = this.members[i]!
     if (!m.proc) return
+    m.killing = true
     killGroup(m.proc, 'SIGKILL')
     await m.exited
     m.stopped = false
@@ -258,6 +266,7 @@ export class Cluster {
 
   /** Kills every member (SIGKILL to its process group), closes proxies, removes the data dir unless keep. */
   async shutdown(keep = false): Promise<void> {
+    this.shuttingDown = true
     for (const m of this.members) if (m.proc) killGroup(m.proc, 'SIGKILL')
     await Promise.all(this.members.map((m) => Promise.race([m.exited, sleep(5000)])))
     await this.net.close()

@@ -26,6 +26,8 @@ export interface RegisterEntry {
   readValue?: string | null
   /** For ok writes/cas, and ok reads of a present key: the node's modifiedIndex. */
   modifiedIndex?: number
+  /** A failed op that was rejected without observing the register (e.g. connection refused). */
+  rejected?: boolean
   /** Short reason for fail/unknown (status code, error code, 'timeout', ...). */
   detail?: string
 }

@@ -117,20 +117,28 @@ export class PeerNetwork {
   }
 
   private pump(c: Conn, src: net.Socket, dst: net.Socket): void {
-    // Ordered delayed delivery: each chunk goes out at max(now + delay, previous chunk's time).
-    let lastAt = 0
+    // Delayed delivery through ONE FIFO queue per direction drained by a single timer: separate
+    // timers per chunk could fire out of order and corrupt the byte stream.
+    const queue: { at: number; chunk: Buffer }[] = []
+    let timer: NodeJS.Timeout | undefined
+    const flush = (): void => {
+      timer = undefined
+      while (queue.length > 0 && queue[0]!.at <= Date.now()) {
+        const { chunk } = queue.shift()!
+        if (!c.held && !dst.destroyed) dst.write(chunk)
+      }
+      if (queue.length > 0) timer = setTimeout(flush, Math.max(1, queue[0]!.at - Date.now()))
+    }
     src.on('data', (chunk: Buffer) => {
       if (c.held) return
       const d = c.from !== undefined ? this.delayOf(c.from, c.to) : 0
-      if (d <= 0 && lastAt <= Date.now()) {
+      if (d <= 0 && queue.length === 0) {
         dst.write(chunk)
         return
       }
-      const at = Math.max(Date.now() + d, lastAt)
-      lastAt = at
-      setTimeout(() => {
-        if (!c.held && !dst.destroyed) dst.write(chunk)
-      }, at - Date.now())
+      const at = Math.max(Date.now() + d, queue.length > 0 ? queue[queue.length - 1]!.at : 0)
+      queue.push({ at, chunk })
+      if (timer === undefined) timer = setTimeout(flush, Math.max(1, at - Date.now()))
     })
   }
 

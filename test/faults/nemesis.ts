@@ -1,0 +1,166 @@
+// The nemesis: injects one fault at a time on a seeded schedule (kill -9 + restart, SIGSTOP +
+// SIGCONT, partitions through the peer proxies, slow links), heals it, and then proves the cluster
+// made progress (a write commits) before the next fault. Must leave the cluster healed on return.
+
+import type { Cluster } from './cluster.js'
+import type { Prng } from './prng.js'
+import { v2Request } from './v2-client.js'
+
+export type FaultKind = 'kill' | 'pause' | 'partition' | 'isolate-leader' | 'bridge' | 'slow'
+
+export const ALL_FAULTS: readonly FaultKind[] = ['kill', 'pause', 'partition', 'isolate-leader', 'bridge', 'slow']
+
+/** What happened to one fault. */
+export interface FaultRecord {
+  n: number
+  kind: FaultKind
+  description: string
+  startMs: number
+  holdMs: number
+  /** Time from heal to the first committed write; undefined if the cluster never recovered. */
+  recoveryMs?: number
+}
+
+export interface NemesisOptions {
+  cluster: Cluster
+  rand: Prng
+  /** Key used for the progress writes. */
+  progressKey: string
+  faults?: readonly FaultKind[]
+  log: (line: string) => void
+  /** ms since start, for log lines. */
+  now: () => number
+  /** How long a healed cluster may take to commit a write (default 20 s). */
+  recoveryTimeoutMs?: number
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Runs faults until stop(); run() resolves after the last fault is healed and checked. */
+export class Nemesis {
+  readonly records: FaultRecord[] = []
+  private stopping = false
+  private wake: (() => void) | undefined
+  constructor(readonly o: NemesisOptions) {}
+
+  stop(): void {
+    this.stopping = true
+    this.wake?.()
+  }
+
+  /** Sleeps up to ms, cut short by stop(). */
+  private nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms)
+      function done() {
+        clearTimeout(t)
+        resolve()
+      }
+      this.wake = done
+    })
+  }
+
+  async run(): Promise<void> {
+    const { rand } = this.o
+    await this.nap(rand.int(1000, 2000))
+    while (!this.stopping) {
+      const kind = rand.pick(this.o.faults ?? ALL_FAULTS)
+      await this.inject(kind)
+      if (!this.stopping) await this.nap(rand.int(500, 2000))
+    }
+  }
+
+  private async victim(preferLeader: number): Promise<number> {
+    const c = this.o.cluster
+    if (this.o.rand.chance(preferLeader)) {
+      const l = await c.leader()
+      if (l !== undefined) return l
+    }
+    return this.o.rand.pick(c.available())
+  }
+
+  private async inject(kind: FaultKind): Promise<void> {
+    const { cluster: c, rand, log } = this.o
+    const n = c.members.length
+    const all = c.members.map((m) => m.index)
+    const name = (i: number) => c.members[i]!.name
+    const rec: FaultRecord = { n: this.records.length + 1, kind, description: '', startMs: this.o.now(), holdMs: rand.int(1000, 4000) }
+    let heal: () => Promise<void> | void
+    switch (kind) {
+      case 'kill': {
+        const v = await this.victim(0.6)
+        rec.holdMs = rand.int(200, 3000)
+        rec.description = `kill -9 ${name(v)}, restart after ${rec.holdMs} ms`
+        await c.kill(v)
+        heal = () => c.restart(v)
+        break
+      }
+      case 'pause': {
+        const v = await this.victim(0.6)
+        // Longer than the election timeout, so the others must elect without it.
+        rec.holdMs = rand.int(1000, 3000)
+        rec.description = `SIGSTOP ${name(v)} for ${rec.holdMs} ms`
+        c.pause(v)
+        heal = () => c.resume(v)
+        break
+      }
+      case 'partition': {
+        const order = rand.shuffle(all)
+        const minority = order.slice(0, rand.int(1, Math.floor((n - 1) / 2)))
+        const majority = order.filter((i) => !minority.includes(i))
+        rec.description = `partition {${minority.map(name)}} | {${majority.map(name)}} for ${rec.holdMs} ms`
+        c.net.partition([minority, majority])
+        heal = () => c.net.heal()
+        break
+      }
+      case 'isolate-leader': {
+        const l = (await c.leader()) ?? rand.pick(all)
+        rec.description = `isolate leader ${name(l)} for ${rec.holdMs} ms`
+        c.net.partition([[l], all.filter((i) => i !== l)])
+        heal = () => c.net.heal()
+        break
+      }
+      case 'bridge': {
+        // Two halves that only talk through one bridge member (n=3: a - b - c).
+        const order = rand.shuffle(all)
+        const bridge = order[0]!
+        const rest = order.slice(1)
+        const left = rest.slice(0, Math.floor(rest.length / 2))
+        const right = rest.slice(Math.floor(rest.length / 2))
+        rec.description = `bridge {${left.map(name)}} - ${name(bridge)} - {${right.map(name)}} for ${rec.holdMs} ms`
+        c.net.partition([left, right])
+        heal = () => c.net.heal()
+        break
+      }
+      case 'slow': {
+        const v = rand.pick(all)
+        const ms = rand.int(50, 300)
+        for (const j of all) if (j !== v) c.net.slow(v, j, ms)
+        rec.description = `slow links of ${name(v)} by ${ms} ms each way for ${rec.holdMs} ms`
+        heal = () => c.net.heal()
+        break
+      }
+    }
+    log(`[${(rec.startMs / 1000).toFixed(1)}s] fault #${rec.n} ${rec.description}`)
+    this.records.push(rec)
+    await sleep(rec.holdMs) // not cut short by stop(): every fault runs its course before healing
+    await heal()
+    const healedAt = Date.now()
+    rec.recoveryMs = await this.awaitProgress(rec.n)
+    log(`[${(this.o.now() / 1000).toFixed(1)}s] healed #${rec.n}; ${rec.recoveryMs !== undefined ? `write committed ${rec.recoveryMs} ms after heal` : `NO PROGRESS within ${Date.now() - healedAt} ms`}`)
+  }
+
+  /** Writes progressKey through any available member until one write commits. */
+  private async awaitProgress(n: number): Promise<number | undefined> {
+    const c = this.o.cluster
+    const start = Date.now()
+    const deadline = start + (this.o.recoveryTimeoutMs ?? 20_000)
+    while (Date.now() < deadline) {
+      const i = this.o.rand.pick(c.available())
+      const r = await v2Request(c.clientUrl(i), 'PUT', this.o.progressKey, { value: `after-fault-${n}` }, 2000)
+      if (r.outcome === 'ok') return Date.now() - start
+      await sleep(100)
+    }
+    return undefined
+  }
+}

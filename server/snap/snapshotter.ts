@@ -1,0 +1,167 @@
+// Snapshot files: one CRC-checked file per snapshot, `<term 16 hex>-<index 16 hex>.snap` in the
+// snap directory (etcd's naming), written atomically, loaded newest-valid-first, pruned to N.
+//
+// File format (little-endian):
+//   0  8 bytes  magic "RKVSNAP1"
+//   8  u32      crc: zlib.crc32 of every byte from offset 12 to the end
+//   12 u32      metaLen
+//   16 metaLen  JSON of SnapshotMetadata {index, term, conf}
+//   ..          data (utf8) to the end of the file
+// A short or damaged file fails the crc, so there is no separate length for the data.
+//
+// Durability order (as etcd): save the snapshot file first, then the WAL marker for it, then sync
+// the WAL. A crash in between leaves an orphan file that loadNewest() ignores when given the WAL's
+// markers; a marker never points at a file that was not durable.
+// Must not: know about the WAL's files, or delete anything but old/temporary snapshot files.
+
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { crc32 } from 'node:zlib'
+import type { Snapshot, SnapshotMetadata } from '../raft/types.js'
+import { fsyncDir, mkdirDurable } from '../wal/segment.js'
+import { SnapCorruptError } from './errors.js'
+
+export { SnapCorruptError } from './errors.js'
+
+const MAGIC = Buffer.from('RKVSNAP1', 'latin1')
+const NAME_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/
+
+export const DEFAULT_KEEP_SNAPSHOTS = 5
+
+export interface SnapshotterOptions {
+  /** How many snapshot files to keep (newest first); 0 keeps all. Default 5 (etcd --max-snapshots). */
+  keep?: number
+  /** Warnings (corrupt snapshot skipped). Default: console.warn. */
+  warn?: (msg: string) => void
+}
+
+/** A snapshot file found on disk. */
+export interface SnapFile {
+  index: number
+  term: number
+  path: string
+}
+
+function hex16(n: number): string {
+  return n.toString(16).padStart(16, '0')
+}
+
+/** `<term 16 hex>-<index 16 hex>.snap` */
+export function snapFileName(term: number, index: number): string {
+  return `${hex16(term)}-${hex16(index)}.snap`
+}
+
+/** Encodes a snapshot into the file format above. */
+export function encodeSnapshotFile(snap: Snapshot): Buffer {
+  const meta = Buffer.from(JSON.stringify(snap.metadata), 'utf8')
+  const data = Buffer.from(snap.data, 'utf8')
+  const buf = Buffer.allocUnsafe(16 + meta.length + data.length)
+  MAGIC.copy(buf, 0)
+  buf.writeUInt32LE(meta.length, 12)
+  meta.copy(buf, 16)
+  data.copy(buf, 16 + meta.length)
+  buf.writeUInt32LE(crc32(buf.subarray(12)), 8)
+  return buf
+}
+
+/** Decodes and checks a snapshot file's bytes; throws SnapCorruptError naming file. */
+export function decodeSnapshotFile(buf: Buffer, file: string): Snapshot {
+  if (buf.length < 16 || !buf.subarray(0, 8).equals(MAGIC)) throw new SnapCorruptError(file, 'bad magic or too short')
+  if (crc32(buf.subarray(12)) !== buf.readUInt32LE(8)) throw new SnapCorruptError(file, 'crc mismatch')
+  const metaLen = buf.readUInt32LE(12)
+  if (16 + metaLen > buf.length) throw new SnapCorruptError(file, 'metadata runs past the end')
+  let metadata: SnapshotMetadata
+  try {
+    metadata = JSON.parse(buf.toString('utf8', 16, 16 + metaLen)) as SnapshotMetadata
+  } catch (e) {
+    throw new SnapCorruptError(file, `bad metadata: ${(e as Error).message}`)
+  }
+  if (typeof metadata?.index !== 'number' || typeof metadata.term !== 'number' || !Array.isArray(metadata.conf?.voters)) {
+    throw new SnapCorruptError(file, 'metadata lacks index/term/conf')
+  }
+  return { metadata, data: buf.toString('utf8', 16 + metaLen) }
+}
+
+export class Snapshotter {
+  private readonly keep: number
+  private readonly warn: (msg: string) => void
+
+  /** Creates dir if needed (durably) and removes temporary files a crash left behind. */
+  constructor(readonly dir: string, opts: SnapshotterOptions = {}) {
+    this.keep = opts.keep ?? DEFAULT_KEEP_SNAPSHOTS
+    this.warn = opts.warn ?? ((m) => console.warn(m))
+    mkdirDurable(dir)
+    for (const n of fs.readdirSync(dir)) if (n.endsWith('.snap.tmp')) fs.rmSync(path.join(dir, n), { force: true })
+  }
+
+  /** Snapshot files by name, newest (highest index, then term) first. Does not read them. */
+  list(): SnapFile[] {
+    const out: SnapFile[] = []
+    for (const n of fs.readdirSync(this.dir)) {
+      const m = NAME_RE.exec(n)
+      if (m) out.push({ term: parseInt(m[1], 16), index: parseInt(m[2], 16), path: path.join(this.dir, n) })
+    }
+    return out.sort((a, b) => b.index - a.index || b.term - a.term)
+  }
+
+  /**
+   * Writes snap durably: to `<name>.tmp`, fsync, rename, fsync the directory; then prunes old
+   * files down to `keep`. Resolves with the file's path once it is durable.
+   */
+  async save(snap: Snapshot): Promise<string> {
+    const file = path.join(this.dir, snapFileName(snap.metadata.term, snap.metadata.index))
+    const tmp = file + '.tmp'
+    const fh = await fsp.open(tmp, 'w')
+    try {
+      await fh.writeFile(encodeSnapshotFile(snap))
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await fsp.rename(tmp, file)
+    fsyncDir(this.dir)
+    this.prune()
+    return file
+  }
+
+  /** Reads and checks one snapshot file (throws SnapCorruptError). */
+  load(file: string): Snapshot {
+    const snap = decodeSnapshotFile(fs.readFileSync(file), file)
+    const m = NAME_RE.exec(path.basename(file))
+    if (m && (parseInt(m[1], 16) !== snap.metadata.term || parseInt(m[2], 16) !== snap.metadata.index)) {
+      throw new SnapCorruptError(file, `name says term ${parseInt(m[1], 16)} index ${parseInt(m[2], 16)}, content says term ${snap.metadata.term} index ${snap.metadata.index}`)
+    }
+    return snap
+  }
+
+  /**
+   * The newest snapshot that passes its checks, or undefined if there is none. With walMarkers
+   * (Wal.snapshotMarkers()), only snapshots the WAL has a marker for are considered, so recovery
+   * never starts from a snapshot the log cannot continue. A corrupt file is renamed to
+   * `<name>.broken` with a warning and the next older one is tried.
+   */
+  loadNewest(opts: { walMarkers?: readonly { index: number; term: number }[] } = {}): Snapshot | undefined {
+    const markers = opts.walMarkers && new Set(opts.walMarkers.map((m) => `${m.index}/${m.term}`))
+    for (const f of this.list()) {
+      if (markers && !markers.has(`${f.index}/${f.term}`)) continue
+      try {
+        return this.load(f.path)
+      } catch (e) {
+        if (!(e instanceof SnapCorruptError)) throw e
+        this.warn(`snap: skipping ${e.message}; renamed to ${path.basename(f.path)}.broken`)
+        fs.renameSync(f.path, f.path + '.broken')
+      }
+    }
+    return undefined
+  }
+
+  /** Deletes all but the newest `keep` snapshot files (keep 0: none). Returns the deleted paths. */
+  prune(): string[] {
+    if (this.keep <= 0) return []
+    const old = this.list().slice(this.keep)
+    for (const f of old) fs.rmSync(f.path, { force: true })
+    if (old.length) fsyncDir(this.dir)
+    return old.map((f) => f.path)
+  }
+}

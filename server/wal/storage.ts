@@ -1,0 +1,169 @@
+// Durable storage for one member, as the server's Ready loop needs it: the WAL and the snapshotter
+// in etcd's data-dir layout, opened (or created) in one call, with the boot state to rebuild Raft's
+// in-memory storage from.
+//
+// Contract for the driver (server/node.ts):
+//   const ds = openDurableStorage(dataDir, { metadata: { memberId, clusterId } })
+//   // ds.boot.existing: false -> brand-new member (bootstrap the cluster); true -> restart:
+//   //   MemoryStorage.applySnapshot(ds.boot.snapshot) if any, setHardState(ds.boot.hardState) if
+//   //   any, append(ds.boot.entries); restore the store from ds.boot.snapshot.data.
+//   //   ds.boot.metadata is the member/cluster id stored at creation (CLI-5: flags are ignored).
+//   for each Ready rd:
+//     await ds.persist(rd)           // snapshot file + marker, entries, hard state; durable on return
+//                                    // when rd.mustSync or rd.snapshot (one fdatasync for all of it)
+//     then send rd.messages, apply, advance
+//   every --snapshot-count applied entries (raftkv default 10000, spec CLI-3):
+//     await ds.saveSnapshot({ metadata: { index: applied, term, conf }, data: store.save() })
+//     then compact MemoryStorage; old WAL segments and snapshot files are released here.
+//   await ds.close() on shutdown.
+// Group commit: persist() for several Readys may be in flight at once; the WAL merges their syncs
+// into one write + fdatasync. For full control call ds.wal.save() per Ready and ds.wal.sync() once.
+// After a WalFailedError from persist()/saveSnapshot() the member must stop acknowledging writes
+// and exit: the disk could not be written, nothing unpersisted was acknowledged.
+// Must not: interpret entries or snapshot data, or hold Raft state beyond what is on disk.
+
+import path from 'node:path'
+import type { Entry, HardState, Snapshot } from '../raft/types.js'
+import { Snapshotter } from '../snap/snapshotter.js'
+import { Wal, type TailRepair, type WalMetadata, type WalOptions } from './wal.js'
+
+export interface DurableStorageOptions {
+  /** Metadata for a new WAL; required when dataDir has none (ignored otherwise). */
+  metadata?: WalMetadata
+  /** --wal-dir: a separate WAL directory. Default `<dataDir>/member/wal`. */
+  walDir?: string
+  /** --max-snapshots: snapshot files to keep (0 = all). Default 5. */
+  maxSnapshots?: number
+  /** WAL segment size (default 64 MiB; tests use small ones). */
+  segmentSize?: number
+  syncMode?: WalOptions['syncMode']
+  onSync?: WalOptions['onSync']
+  warn?: (msg: string) => void
+}
+
+/** What the member recovered at boot. */
+export interface BootState {
+  /** true: an existing WAL was opened (restart); false: a new one was just created. */
+  existing: boolean
+  metadata: WalMetadata
+  /** Last hard state (commit clamped into [snapshot.index, last index]); undefined if none. */
+  hardState?: HardState
+  /** Newest valid snapshot the WAL has a marker for; undefined if none. */
+  snapshot?: Snapshot
+  /** Entries after the snapshot (or from index 1), contiguous. */
+  entries: Entry[]
+  /** Set when a torn WAL tail was cut off during recovery. */
+  repaired?: TailRepair
+}
+
+/** The durable part of a Raft Ready. */
+export interface PersistBatch {
+  hardState?: HardState
+  entries: readonly Entry[]
+  snapshot?: Snapshot
+  mustSync: boolean
+}
+
+export interface DurableStorage {
+  readonly boot: BootState
+  readonly wal: Wal
+  readonly snapshotter: Snapshotter
+  readonly walDir: string
+  readonly snapDir: string
+  /**
+   * Persists a Ready's snapshot (file, then WAL marker that resets the log), entries and hard
+   * state. Resolves once they are durable when mustSync or a snapshot is set; otherwise resolves
+   * at once and the records ride along with the next sync (only the commit index changed).
+   */
+  persist(b: PersistBatch): Promise<void>
+  /**
+   * Saves a snapshot of our own applied state: file, WAL marker, sync; then prunes snapshot files
+   * and deletes WAL segments wholly covered by the previous snapshot (so a damaged newest snapshot
+   * can still fall back to the one before it).
+   */
+  saveSnapshot(snap: Snapshot): Promise<void>
+  /** Syncs what is pending and closes the WAL. */
+  close(): Promise<void>
+}
+
+/** `<dataDir>/member/wal` and `<dataDir>/member/snap`, as etcd. */
+export function memberDirs(dataDir: string, walDir?: string): { walDir: string; snapDir: string } {
+  return { walDir: walDir ?? path.join(dataDir, 'member', 'wal'), snapDir: path.join(dataDir, 'member', 'snap') }
+}
+
+/** True when dataDir (or walDir) already holds a WAL, i.e. this is a restart. */
+export function durableStorageExists(dataDir: string, walDir?: string): boolean {
+  return Wal.exists(memberDirs(dataDir, walDir).walDir)
+}
+
+/**
+ * Opens the member's WAL and snapshots, or creates a new WAL (with opts.metadata) if there is none.
+ * Throws WalCorruptError (damaged log: refuse to start), WalSnapshotMismatchError (no snapshot the
+ * WAL can continue from), or Error when a new WAL is needed but no metadata was given.
+ */
+export function openDurableStorage(dataDir: string, opts: DurableStorageOptions = {}): DurableStorage {
+  const { walDir, snapDir } = memberDirs(dataDir, opts.walDir)
+  const warn = opts.warn ?? ((m: string) => console.warn(m))
+  const walOpts: WalOptions = { segmentSize: opts.segmentSize, syncMode: opts.syncMode, onSync: opts.onSync, warn }
+  const snapshotter = new Snapshotter(snapDir, { keep: opts.maxSnapshots, warn })
+  let wal: Wal
+  let boot: BootState
+  if (!Wal.exists(walDir)) {
+    if (!opts.metadata) throw new Error(`no WAL in ${walDir} and no metadata to create one`)
+    wal = Wal.create(walDir, opts.metadata, walOpts)
+    boot = { existing: false, metadata: wal.metadata, entries: [] }
+  } else {
+    wal = Wal.open(walDir, walOpts)
+    const snapshot = snapshotter.loadNewest({ walMarkers: wal.snapshotMarkers() })
+    const r = wal.readAll(snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term } : undefined)
+    let hardState = r.hardState
+    if (hardState) {
+      const lo = r.snapshot.index
+      const hi = r.entries.length ? r.entries[r.entries.length - 1].index : lo
+      if (hardState.commit < lo || hardState.commit > hi) {
+        const commit = Math.min(Math.max(hardState.commit, lo), hi)
+        warn(`wal: hard state commit ${hardState.commit} outside recovered log [${lo}, ${hi}]; using ${commit}`)
+        hardState = { ...hardState, commit }
+      }
+    }
+    boot = { existing: true, metadata: r.metadata, hardState, snapshot, entries: r.entries, repaired: wal.repaired }
+  }
+  return new DurableStorageImpl(boot, wal, snapshotter, walDir, snapDir)
+}
+
+class DurableStorageImpl implements DurableStorage {
+  constructor(
+    readonly boot: BootState,
+    readonly wal: Wal,
+    readonly snapshotter: Snapshotter,
+    readonly walDir: string,
+    readonly snapDir: string,
+  ) {}
+
+  async persist(b: PersistBatch): Promise<void> {
+    if (b.snapshot) {
+      await this.snapshotter.save(b.snapshot)
+      this.wal.saveSnapshot(b.snapshot.metadata, { resetLog: true })
+    }
+    this.wal.save(b.hardState, b.entries)
+    if (b.mustSync || b.snapshot) await this.wal.sync()
+    if (b.snapshot) this.release()
+  }
+
+  async saveSnapshot(snap: Snapshot): Promise<void> {
+    await this.snapshotter.save(snap)
+    this.wal.saveSnapshot(snap.metadata)
+    await this.wal.sync()
+    this.release()
+  }
+
+  close(): Promise<void> {
+    return this.wal.close()
+  }
+
+  /** Keeps the WAL from the second-newest snapshot on, so either snapshot can be recovered from. */
+  private release(): void {
+    const snaps = this.snapshotter.list()
+    if (snaps.length >= 2) this.wal.releaseTo(snaps[1].index)
+  }
+}

@@ -65,6 +65,13 @@ export class Store {
       this.expire(nowMs)
       return null
     }
+    if (cmd.op === 'internal') {
+      // Recorded as a refresh-flagged event so live delivery and history scans skip it (WATCH-7)
+      // while the history keeps one event per index.
+      const idx = ++this.currentIndex
+      this.hub.notify(new StoreEvent('set', { key: '/0', modifiedIndex: idx, createdIndex: idx }, undefined, idx, true))
+      return null
+    }
     let kind: Action = 'set'
     try {
       switch (cmd.op) {

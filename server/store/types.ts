@@ -48,6 +48,14 @@ export type Command =
       /** SYNC: expire every node whose expiration <= nowMs, earliest first (TTL-6). */
       op: 'expire'
     }
+  | {
+      /**
+       * Internal bookkeeping (member attributes, cluster version): consumes one etcd index as
+       * etcd's own internal writes do (CONS-1: a fresh member reports a non-zero index) but is
+       * invisible to reads, watches and waitIndex scans.
+       */
+      op: 'internal'
+    }
 
 /** Event actions (ACT-1). */
 export type Action =

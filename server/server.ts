@@ -167,8 +167,11 @@ export class SingleMemberBackend implements Backend {
     this.id = formatId(raw)
     this.cid = formatId(computeClusterId([raw]))
     this.startMs = this.now()
-    // Like a fresh etcd, start with a few entries (election, membership) already committed.
+    // Like a fresh etcd: the election entry, then three internal store writes that consume etcd
+    // indexes (CONS-1): the member's raft attributes, its published attributes, the cluster
+    // version. A fresh member therefore reports X-Etcd-Index 3, as etcd does.
     this.commitIndex = 1
+    for (let i = 0; i < 3; i++) this.commit({ op: 'internal' })
   }
 
   /** Updates the advertised client URLs (after binding port 0). */

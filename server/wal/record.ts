@@ -112,6 +112,8 @@ export function readFrame(buf: Buffer, off: number): FrameResult {
   const data = buf.subarray(off + HEADER_SIZE, off + HEADER_SIZE + len)
   const crc = buf.readUInt32LE(off + 12)
   if (crc32(data, crc32(buf.subarray(off, off + 12))) !== crc) return { kind: 'bad', reason: 'crc mismatch' }
+  // Padding is not under the crc; require it zero so no byte of a frame can change unnoticed.
+  if (!isZero(buf, off + HEADER_SIZE + len, next)) return { kind: 'bad', reason: 'non-zero padding' }
   return { kind: 'ok', type, data, prevCrc: buf.readUInt32LE(off + 8), crc, next }
 }
 

@@ -108,7 +108,7 @@ export async function startCluster(spec: ClusterSpec): Promise<Cluster> {
       if (spec.profileDir !== undefined && (cmd === process.execPath || basename(cmd) === 'node')) {
         mkdirSync(spec.profileDir, { recursive: true })
         const exitHook = new URL('./profile-exit-hook.mjs', import.meta.url).pathname
-        args = ['--cpu-prof', `--cpu-prof-dir=${spec.profileDir}`, `--cpu-prof-name=${names[i]}-${n}m.\${pid}.cpuprofile`, '--import', exitHook, ...args]
+        args = ['--cpu-prof', `--cpu-prof-dir=${spec.profileDir}`, '--import', exitHook, ...args]
       }
     }
     const fd = openSync(logFile, 'a')

@@ -4,7 +4,7 @@
 // bench-results/<timestamp>.json. Everything it starts is stopped by pid; data dirs are removed.
 // This is a benchmark, not a test: it asserts nothing (test/bench/smoke.test.ts checks it runs).
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { startCluster, type Cluster, type Target } from './cluster.js'
@@ -66,6 +66,25 @@ function etcdVersion(path: string): string {
   } catch {
     return 'unknown'
   }
+}
+
+/**
+ * node --cpu-prof names files CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile, one per thread
+ * (tsx runs its loader in a worker). Keeps the main-thread profile of each member, renamed to
+ * <member>-<n>m.cpuprofile, and deletes the loader-thread ones. Returns the kept paths.
+ */
+function nameProfiles(dir: string, cluster: Cluster | undefined, members: number): string[] {
+  const kept: string[] = []
+  for (const f of readdirSync(dir)) {
+    const m = /^CPU\.\d+\.\d+\.(\d+)\.(\d+)\.\d+\.cpuprofile$/.exec(f)
+    if (m === null) continue
+    const member = cluster?.members.find((x) => x.process.pid === Number(m[1]))
+    if (m[2] !== '0') { rmSync(join(dir, f)); continue }
+    const to = join(dir, `${member?.name ?? `pid${m[1]}`}-${members}m.cpuprofile`)
+    renameSync(join(dir, f), to)
+    kept.push(to)
+  }
+  return kept.sort()
 }
 
 function stamp(): string {
@@ -175,7 +194,7 @@ async function main(): Promise<number> {
     progress.update(`stopping ${members}-member clusters...`)
     await Promise.all([...clusters.values()].map((c) => c.stop()))
     if (profileDir !== undefined && existsSync(profileDir)) {
-      const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profileDir, f))
+      const files = nameProfiles(profileDir, clusters.get('raftkv'), members)
       if (files.length > 0) profiles[`${members}m`] = { ...summarizeProfiles(files, repoRoot), dir: profileDir }
     }
   }

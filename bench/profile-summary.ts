@@ -56,7 +56,8 @@ export function summarizeProfiles(files: string[], repoRoot: string, top = 15): 
       const name = cf.functionName || '(anonymous)'
       if (name === '(idle)') { idleMs += ms; continue }
       const file = shortUrl(cf.url, repoRoot)
-      const fnKey = file === '' ? name : `${name}  ${file}:${cf.lineNumber + 1}`
+      const where = cf.lineNumber === 0 ? `${file}:1:${cf.columnNumber + 1}` : `${file}:${cf.lineNumber + 1}`
+      const fnKey = file === '' ? name : `${name}  ${where}`
       byFn.set(fnKey, (byFn.get(fnKey) ?? 0) + ms)
       const fileKey = file === '' ? name : file.startsWith('node:') ? file : file
       byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + ms)

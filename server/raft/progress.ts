@@ -42,6 +42,12 @@ export class Inflights {
     if (this.count === 0) this.start = 0
   }
 
+  /** Frees the oldest in-flight message (a heartbeat answer proves the link works again). */
+  freeFirstOne(): void {
+    if (this.count === 0) return
+    this.freeLE(this.buffer[this.start]!)
+  }
+
   full(): boolean {
     return this.count === this.capacity
   }

@@ -139,9 +139,11 @@ export class Raft {
   }
 
   private loadState(hs: HardState): void {
-    assert(hs.commit >= this.log.committed && hs.commit <= this.log.lastIndex(),
+    assert(hs.commit <= this.log.lastIndex(),
       () => `${this.id} state.commit ${hs.commit} is out of range [${this.log.committed}, ${this.log.lastIndex()}]`)
-    this.log.committed = hs.commit
+    // A commit index below the snapshot can be durable if the commit-only HardState write was not
+    // fsynced before a local snapshot; the snapshot itself proves commitment up to its index.
+    this.log.committed = Math.max(hs.commit, this.log.committed)
     this.term = hs.term
     this.vote = hs.vote
   }
@@ -602,6 +604,9 @@ export class Raft {
       case MessageType.HeartbeatResp: {
         pr.recentActive = true
         pr.msgAppFlowPaused = false
+        // Appends may have been lost with a full window; let one more through so that a
+        // rejection (or an ack) restarts the flow.
+        if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne()
         if (pr.match < this.log.lastIndex()) this.sendAppend(m.from)
         if (m.context === undefined) break
         const acks = this.readOnly.recvAck(m.from, m.context)

@@ -1,0 +1,121 @@
+// Restart through openDurableStorage: snapshot + WAL tail give the right entries and hard state,
+// in etcd's data-dir layout; a damaged newest snapshot falls back to the previous one with the WAL
+// still covering it; a snapshot from the leader resets the log; releases keep only what is needed.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import fs from 'node:fs'
+import path from 'node:path'
+import { openDurableStorage, durableStorageExists, memberDirs } from '../../server/wal/storage.js'
+import type { Snapshot } from '../../server/raft/types.js'
+import { cleanup, entries, entry, tempDir } from '../wal/helpers.js'
+
+const META = { memberId: 'aaaaaaaaaaaaaaaa', clusterId: 'bbbbbbbbbbbbbbbb' }
+const conf = { voters: ['aaaaaaaaaaaaaaaa'] }
+const opts = { segmentSize: 8192, warn: () => {} }
+
+function snapAt(index: number, term = 1): Snapshot {
+  return { metadata: { index, term, conf }, data: JSON.stringify({ applied: index }) }
+}
+
+/** Appends entries from..to one Ready per 5 entries, with commit = last index; snapshots every `every`. */
+async function fill(dataDir: string, to: number, every: number): Promise<void> {
+  const ds = openDurableStorage(dataDir, { ...opts, metadata: META })
+  const from = ds.boot.entries.length ? ds.boot.entries[ds.boot.entries.length - 1].index + 1 : (ds.boot.snapshot?.metadata.index ?? 0) + 1
+  for (let i = from; i <= to; i += 5) {
+    const last = Math.min(i + 4, to)
+    await ds.persist({ hardState: { term: 1, vote: META.memberId, commit: last }, entries: entries(i, last), mustSync: true })
+    if (Math.floor(last / every) > Math.floor((i - 1) / every)) await ds.saveSnapshot(snapAt(Math.floor(last / every) * every))
+  }
+  await ds.close()
+}
+
+test('new data dir: etcd layout, existing=false; restart: snapshot + WAL tail + hard state', async () => {
+  const dataDir = path.join(tempDir('rec'), 'node1.etcd')
+  assert.not.ok(durableStorageExists(dataDir))
+  assert.throws(() => openDurableStorage(dataDir, opts), /no metadata/)
+  const ds = openDurableStorage(dataDir, { ...opts, metadata: META })
+  assert.is(ds.boot.existing, false)
+  assert.equal(ds.boot.entries, [])
+  assert.ok(fs.statSync(path.join(dataDir, 'member', 'wal')).isDirectory())
+  assert.ok(fs.statSync(path.join(dataDir, 'member', 'snap')).isDirectory())
+  await ds.close()
+  await fill(dataDir, 237, 50)
+  const r = openDurableStorage(dataDir, { ...opts, metadata: { memberId: 'other', clusterId: 'other' } })
+  assert.is(r.boot.existing, true)
+  assert.equal(r.boot.metadata, META, 'stored metadata wins over the given one (CLI-5)')
+  assert.equal(r.boot.snapshot, snapAt(200))
+  assert.equal(r.boot.entries, entries(201, 237))
+  assert.equal(r.boot.hardState, { term: 1, vote: META.memberId, commit: 237 })
+  // Old segments were released; the WAL still reaches back to the previous snapshot (150).
+  const segStarts = fs.readdirSync(memberDirs(dataDir).walDir).map((n) => parseInt(n.slice(17, 33), 16))
+  assert.ok(Math.min(...segStarts) > 1, 'segments before the previous snapshot are gone')
+  assert.ok(Math.min(...segStarts) <= 151, 'WAL covers the log after the previous snapshot')
+  assert.equal(r.snapshotter.list().map((f) => f.index), [200, 150, 100, 50])
+  await r.close()
+  cleanup(path.dirname(dataDir))
+})
+
+test('a corrupt newest snapshot: recovery falls back to the previous one and replays more WAL', async () => {
+  const dataDir = path.join(tempDir('rec-fb'), 'd')
+  await fill(dataDir, 237, 50)
+  const { snapDir } = memberDirs(dataDir)
+  const newest = fs.readdirSync(snapDir).sort().pop()!
+  const file = path.join(snapDir, newest)
+  const buf = fs.readFileSync(file)
+  buf[20] ^= 1
+  fs.writeFileSync(file, buf)
+  const warnings: string[] = []
+  const r = openDurableStorage(dataDir, { ...opts, warn: (m) => warnings.push(m) })
+  assert.equal(r.boot.snapshot, snapAt(150))
+  assert.equal(r.boot.entries, entries(151, 237))
+  assert.equal(r.boot.hardState?.commit, 237)
+  assert.ok(warnings.some((w) => w.includes(newest)))
+  await r.close()
+  cleanup(path.dirname(dataDir))
+})
+
+test('restart, append more, restart again: the log continues seamlessly', async () => {
+  const dataDir = path.join(tempDir('rec-more'), 'd')
+  await fill(dataDir, 120, 50)
+  await fill(dataDir, 333, 50)
+  const r = openDurableStorage(dataDir, opts)
+  assert.equal(r.boot.snapshot?.metadata.index, 300)
+  assert.equal(r.boot.entries, entries(301, 333))
+  await r.close()
+  cleanup(path.dirname(dataDir))
+})
+
+test('a snapshot from the leader (Ready.snapshot) replaces the log; the hard state follows it', async () => {
+  const dataDir = path.join(tempDir('rec-leader'), 'd')
+  const ds = openDurableStorage(dataDir, { ...opts, metadata: META })
+  await ds.persist({ hardState: { term: 1, vote: '', commit: 5 }, entries: entries(1, 12, 1), mustSync: true })
+  // Leader of term 3 sends a snapshot at 40: entries 6..12 of term 1 are no longer in our log.
+  await ds.persist({ snapshot: snapAt(40, 3), hardState: { term: 3, vote: '', commit: 40 }, entries: [], mustSync: false })
+  await ds.persist({ hardState: { term: 3, vote: '', commit: 41 }, entries: [entry(41, 3)], mustSync: true })
+  await ds.close()
+  const r = openDurableStorage(dataDir, opts)
+  assert.equal(r.boot.snapshot, snapAt(40, 3))
+  assert.equal(r.boot.entries.map((e) => `${e.index}/${e.term}`), ['41/3'])
+  assert.equal(r.boot.hardState, { term: 3, vote: '', commit: 41 })
+  await r.close()
+  cleanup(path.dirname(dataDir))
+})
+
+test('--wal-dir puts the WAL elsewhere; mustSync=false records ride with the next sync', async () => {
+  const base = tempDir('rec-waldir')
+  const dataDir = path.join(base, 'data')
+  const walDir = path.join(base, 'fastdisk', 'wal')
+  const ds = openDurableStorage(dataDir, { ...opts, walDir, metadata: META })
+  await ds.persist({ hardState: { term: 1, vote: 'x', commit: 0 }, entries: entries(1, 3), mustSync: true })
+  await ds.persist({ hardState: { term: 1, vote: 'x', commit: 3 }, entries: [], mustSync: false })
+  await ds.close()
+  assert.ok(fs.readdirSync(walDir).some((n) => n.endsWith('.wal')))
+  assert.not.ok(fs.existsSync(path.join(dataDir, 'member', 'wal')))
+  const r = openDurableStorage(dataDir, { ...opts, walDir })
+  assert.equal(r.boot.hardState?.commit, 3)
+  assert.equal(r.boot.entries, entries(1, 3))
+  await r.close()
+  cleanup(base)
+})
+
+test.run()

@@ -24,7 +24,7 @@ export interface Watcher {
   readonly overflowed: boolean
   /**
    * Resolves with the next event (immediately if one is buffered), or null once closed and
-   * drained. Call again only after the previous promise settled.
+   * drained. Calling again while a call is pending returns the same promise.
    */
   next(): Promise<StoreEvent | null>
   /** Unregisters (idempotent); a pending next() resolves null once the buffer is drained. */
@@ -37,6 +37,7 @@ export class WatcherImpl implements Watcher {
   private buf: StoreEvent[] = []
   private head = 0
   private waiter: ((e: StoreEvent | null) => void) | undefined
+  private waiting: Promise<StoreEvent | null> | undefined
   /** True while counted in the hub's map. */
   registered = false
 
@@ -56,6 +57,7 @@ export class WatcherImpl implements Watcher {
     if (this.waiter !== undefined) {
       const w = this.waiter
       this.waiter = undefined
+      this.waiting = undefined
       w(e)
     } else {
       if (this.buf.length - this.head >= WATCHER_BUFFER) {
@@ -80,9 +82,13 @@ export class WatcherImpl implements Watcher {
       return Promise.resolve(e)
     }
     if (this.closed) return Promise.resolve(null)
-    return new Promise((resolve) => {
-      this.waiter = resolve
-    })
+    // A second call while one is pending gets the same promise (no event is lost or duplicated).
+    if (this.waiting === undefined) {
+      this.waiting = new Promise((resolve) => {
+        this.waiter = resolve
+      })
+    }
+    return this.waiting
   }
 
   remove(): void {
@@ -92,6 +98,7 @@ export class WatcherImpl implements Watcher {
     if (this.waiter !== undefined && this.head >= this.buf.length) {
       const w = this.waiter
       this.waiter = undefined
+      this.waiting = undefined
       w(null)
     }
   }

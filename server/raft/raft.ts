@@ -28,6 +28,8 @@ export interface RaftConfig {
    * when restarting or when joining an existing cluster.
    */
   peers?: NodeId[]
+  /** Optional context (member attributes, opaque to Raft) for each bootstrap peer's ConfChange entry. */
+  peerContexts?: Record<NodeId, string>
   /** Followers campaign after a randomized timeout in [electionTicks, 2*electionTicks). */
   electionTicks: number
   /** The leader sends heartbeats every heartbeatTicks. Must be < electionTicks. */

@@ -58,14 +58,14 @@ export class RawNode {
     this.prevHardState = this.raft.hardState()
     const peers = config.peers ?? []
     const st = config.storage
-    if (peers.length > 0 && st.lastIndex() === 0 && this.raft.term === 0) this.bootstrap(peers)
+    if (peers.length > 0 && st.lastIndex() === 0 && this.raft.term === 0) this.bootstrap(peers, config.peerContexts)
   }
 
-  private bootstrap(peers: NodeId[]): void {
+  private bootstrap(peers: NodeId[], contexts?: Record<NodeId, string>): void {
     const r = this.raft
     r.becomeFollower(1, NONE)
     const ents: Entry[] = peers.map((id, i) => ({
-      term: 1, index: i + 1, type: EntryType.ConfChange, data: encodeConfChange({ type: 'add', id }),
+      term: 1, index: i + 1, type: EntryType.ConfChange, data: encodeConfChange(contexts?.[id] === undefined ? { type: 'add', id } : { type: 'add', id, context: contexts[id] }),
     }))
     r.log.append(ents)
     r.log.committed = ents.length

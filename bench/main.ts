@@ -5,7 +5,7 @@
 // This is a benchmark, not a test: it asserts nothing (test/bench/smoke.test.ts checks it runs).
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { startCluster, type Cluster, type Target } from './cluster.js'
 import type { ConnFactory } from './conn.js'
@@ -121,6 +121,7 @@ async function main(): Promise<number> {
   if (targets.length === 0) { progress.log('nothing to benchmark'); return 1 }
 
   const startedAt = new Date()
+  const loadBefore = loadavg()[0]
   const runStamp = stamp()
   const outDir = resolve(repoRoot, o.outDir)
   mkdirSync(outDir, { recursive: true })
@@ -223,12 +224,16 @@ async function main(): Promise<number> {
   out.push('')
   out.push(`load generator (${o.generator}): ${genCpu.toFixed(1)} us CPU per op on average`)
 
+  const loadAfter = loadavg()[0]
+  if (Math.max(loadBefore, loadAfter) > cpus().length) {
+    out.push(`WARNING: 1-minute load average ${loadBefore.toFixed(1)} at start, ${loadAfter.toFixed(1)} at end on ${cpus().length} CPUs: other processes competed for the CPUs, so absolute numbers are noisy (the A/B alternation keeps the ratios fairer)`)
+  }
   const file = join(outDir, `${runStamp}.json`)
   const doc = {
     version: 1,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: `${process.platform}-${process.arch}`, etcdVersion: targets.includes('etcd') ? etcdVersion(o.etcdPath) : null },
+    host: { loadAverage1m: { start: loadBefore, end: loadAfter }, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: `${process.platform}-${process.arch}`, etcdVersion: targets.includes('etcd') ? etcdVersion(o.etcdPath) : null },
     options: { ...o, targets, raftkvCommand: rkCmd?.cmd ?? null, raftkvStandIn: rkCmd?.standIn ?? false },
     notes,
     workloads: plans.map((p) => ({ name: p.workload.name, op: p.workload.op, description: p.workload.description, clients: p.clients })),

@@ -42,6 +42,9 @@ export class Store {
   private readonly history: EventHistory
   private readonly hub: WatcherHub
   private readonly counters: Counters = emptyCounters()
+  /** Scratch result of the last failed find(). */
+  private missCode = 0
+  private missCause = ''
 
   constructor() {
     this.root = new Node('/', '', null, 0, 0, '', new Map(), undefined)
@@ -169,7 +172,7 @@ export class Store {
   }
 
   /**
-   * TTL-6: removes every node whose expiration <= nowMs, earliest first (ties by key), each as
+   * TTL-6: removes every node whose expiration <= nowMs, earliest first (ties in creation order), each as
    * its own `expire` event with a new index; a directory goes with its subtree as one event
    * (TTL-7). Returns the events (oldest first).
    */
@@ -194,13 +197,9 @@ export class Store {
 
   /** KEYS-10, KEYS-13, TTL-5 (refresh without prevExist re-creates the node, silently). */
   private set(key: string, dir: boolean, value: string, exp: number | undefined, refresh: boolean, nowMs: number): StoreEvent {
-    let prev: Node | undefined
-    try {
-      prev = this.internalGet(key)
-    } catch (err) {
-      if (!(err instanceof StoreError) || err.errorCode !== 100 || refresh) throw err
-    }
-    if (refresh && prev !== undefined) value = prev.value
+    const prev = this.find(key)
+    if (prev === null && (this.missCode !== 100 || refresh)) throw new StoreError(this.missCode, this.missCause, this.currentIndex)
+    if (refresh && prev !== null) value = prev.value
     const e = this.internalCreate(key, dir, value, false, true, exp, 'set', refresh, nowMs)
     this.counters.setsSuccess++
     return e
@@ -296,15 +295,32 @@ export class Store {
 
   /** Walks to `path` (cleaned). 100 with the first missing path as cause; 104 through a file. */
   private internalGet(path: string): Node {
+    const n = this.find(path)
+    if (n === null) throw new StoreError(this.missCode, this.missCause, this.currentIndex)
+    return n
+  }
+
+  /**
+   * Non-throwing walk (errors are costly on the hot path of creating new keys): the node, or null
+   * with missCode/missCause describing the failure (100 first missing path, 104 file on the way).
+   */
+  private find(path: string): Node | null {
     let n = this.root
     if (path === '/') return n
     let i = 1
     for (;;) {
       const j = path.indexOf('/', i)
-      const name = j < 0 ? path.slice(i) : path.slice(i, j)
-      if (n.children === null) throw new StoreError(104, n.path, this.currentIndex)
-      const child = n.children.get(name)
-      if (child === undefined) throw new StoreError(100, j < 0 ? path : path.slice(0, j), this.currentIndex)
+      if (n.children === null) {
+        this.missCode = 104
+        this.missCause = n.path
+        return null
+      }
+      const child = n.children.get(j < 0 ? path.slice(i) : path.slice(i, j))
+      if (child === undefined) {
+        this.missCode = 100
+        this.missCause = j < 0 ? path : path.slice(0, j)
+        return null
+      }
       n = child
       if (j < 0) return n
       i = j + 1

@@ -1,10 +1,11 @@
-// Min-heap of nodes with a TTL, ordered by (expiration, key) so that expiry order is a pure
-// function of the tree (the same on every replica and after a snapshot restore). Each node
+// Min-heap of nodes with a TTL, ordered by (expiration, createdIndex, key) so that expiry order is
+// a pure function of the tree (the same on every replica and after a snapshot restore). Each node
 // remembers its heap slot, so update and remove are O(log n). No I/O.
 
 /** What the heap needs from a node. `heapIndex` is owned by the heap (-1 when not in it). */
 export interface TtlItem {
   readonly path: string
+  readonly createdIndex: number
   expireMs: number | undefined
   heapIndex: number
 }
@@ -12,7 +13,10 @@ export interface TtlItem {
 function less(a: TtlItem, b: TtlItem): boolean {
   const ea = a.expireMs as number
   const eb = b.expireMs as number
-  return ea < eb || (ea === eb && a.path < b.path)
+  if (ea !== eb) return ea < eb
+  // Ties: creation order; nodes created by one write (parents and leaf) by key.
+  if (a.createdIndex !== b.createdIndex) return a.createdIndex < b.createdIndex
+  return a.path < b.path
 }
 
 export class TtlHeap<T extends TtlItem> {

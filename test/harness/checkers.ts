@@ -80,15 +80,33 @@ export class Checkers {
     if (c.term !== term || c.hash !== hash) fail('snapshot', `${id} restored ${term}/${index} hash ${hash.toString(16)}, applied state was ${c.term} ${c.hash.toString(16)}`)
   }
 
-  /** Leader Completeness: a new leader's log holds every entry anyone applied. */
+  /** index -> (term of the entry, term of a leader that committed it). */
+  private committedBy: { entryTerm: number; leaderTerm: number }[] = []
+  private committedUpTo = 0
+
+  /** A leader of `term` has commit index `commit` (entries up to it are committed in that term). */
+  onLeaderCommit(node: RawNode): void {
+    const log = node.raft.log
+    const term = node.raft.term
+    for (let i = Math.max(this.committedUpTo + 1, log.firstIndex()); i <= log.committed; i++) {
+      this.committedBy[i] = { entryTerm: log.zeroTerm(i), leaderTerm: term }
+    }
+    if (log.committed > this.committedUpTo) this.committedUpTo = log.committed
+  }
+
+  /**
+   * Leader Completeness (§5.4): an entry committed in term T is in the log of every leader of a
+   * term > T. (A leader of an older term may legitimately show up later and lack it.)
+   */
   onLeaderLog(id: NodeId, node: RawNode): void {
     const log = node.raft.log
+    const term = node.raft.term
     const lo = Math.max(log.firstIndex(), 1)
-    for (let i = lo; i <= this.maxApplied; i++) {
-      const c = this.canon[i]
-      if (!c) continue
+    for (let i = lo; i <= this.committedUpTo; i++) {
+      const c = this.committedBy[i]
+      if (!c || c.leaderTerm >= term) continue
       const t = log.zeroTerm(i)
-      if (t !== c.term) fail('leader-completeness', `leader ${id} (term ${node.raft.term}) has term ${t} at ${i}, committed term ${c.term}`)
+      if (t !== c.entryTerm) fail('leader-completeness', `leader ${id} (term ${term}) has term ${t} at ${i}, but ${c.entryTerm}/${i} was committed in term ${c.leaderTerm}`)
     }
   }
 

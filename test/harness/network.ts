@@ -54,6 +54,20 @@ export class TestNode {
   }
 }
 
+/**
+ * A node whose storage already holds a log with the given entry terms (index 1..terms.length) and
+ * the given voters, as if restarted; not bootstrapped.
+ */
+export function nodeWithLog(id: number, voters: number[], terms: number[], opts: TestNodeOptions & { term?: number; vote?: number; commit?: number } = {}): TestNode {
+  const st = new MemoryStorage()
+  st.applySnapshot({ metadata: { index: 0, term: 0, conf: { voters: voters.map(nid) } }, data: '' })
+  st.append(terms.map((t, i) => ({ term: t, index: i + 1, type: EntryType.Normal, data: `e${i + 1}` })))
+  const term = opts.term ?? (terms.length ? terms[terms.length - 1]! : 0)
+  st.setHardState({ term, vote: opts.vote ? nid(opts.vote) : '', commit: opts.commit ?? 0 })
+  const { term: _t, vote: _v, commit: _c, ...rest } = opts
+  return new TestNode(nid(id), { ...rest, storage: st }, id)
+}
+
 export class Network {
   readonly nodes = new Map<NodeId, TestNode>()
   private cuts = new Set<string>()
@@ -63,10 +77,14 @@ export class Network {
   /** Every delivered message, for assertions. */
   delivered: Message[] = []
 
-  /** Creates n nodes "1".."n" bootstrapped with each other as peers. */
-  constructor(n: number, opts: TestNodeOptions = {}, ids?: NodeId[]) {
-    const peers = ids ?? Array.from({ length: n }, (_, i) => nid(i + 1))
-    peers.forEach((id, i) => this.nodes.set(id, new TestNode(id, { peers, ...opts, storage: undefined }, i + 1)))
+  /** Creates n nodes "1".."n" bootstrapped with each other as peers (or wraps the given nodes). */
+  constructor(n: number | TestNode[], opts: TestNodeOptions = {}) {
+    if (Array.isArray(n)) {
+      for (const tn of n) this.nodes.set(tn.id, tn)
+    } else {
+      const peers = Array.from({ length: n }, (_, i) => nid(i + 1))
+      peers.forEach((id, i) => this.nodes.set(id, new TestNode(id, { peers, ...opts, storage: undefined }, i + 1)))
+    }
     this.stabilize()
   }
 

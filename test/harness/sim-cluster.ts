@@ -101,6 +101,7 @@ export class SimCluster {
   snapshotsSent = 0
   private wl: Prng
   private faultRand: Prng
+  private keepRand: Prng
 
   constructor(o: SimOptions) {
     this.o = o
@@ -112,6 +113,7 @@ export class SimCluster {
     this.nextId = o.nodes + 1
     this.wl = this.rand.fork('workload')
     this.faultRand = this.rand.fork('faults')
+    this.keepRand = this.rand.fork('compaction')
     this.net = new SimNetwork(this.clock, this.rand.fork('network'), (m) => this.deliver(m), (m, why) => this.onDrop(m, why))
     const peers = Array.from({ length: o.nodes }, (_, i) => nid(i + 1))
     for (const id of peers) this.addNode(id, peers)
@@ -219,6 +221,7 @@ export class SimCluster {
       }
       // 4. advance
       n.node.advance(rd)
+      if (n.node.raft.role === Role.Leader) this.checkers.onLeaderCommit(n.node)
       this.serveReads(n)
       this.maybeSnapshot(n)
       this.checkMonotonic(n)
@@ -265,7 +268,9 @@ export class SimCluster {
     // Saving a snapshot syncs the WAL (as etcd's does), so the latest HardState becomes durable too.
     n.durable.snapshot = snap
     n.durable.hardState = { ...n.latestHardState }
-    const keepEntries = this.rand.fork(`keep-${n.id}`).intn(5)
+    // With faults keep few entries so that lagging members need snapshots; healthy clusters keep
+    // enough for a follower's normal lag (as etcd's SnapshotCatchUpEntries does).
+    const keepEntries = this.o.faults ? this.keepRand.intn(8) : 100
     const compactTo = idx - keepEntries
     if (compactTo > n.storage.firstIndex()) {
       n.storage.compact(compactTo)
@@ -513,7 +518,8 @@ export class SimCluster {
       f.dropRate = r.pick([0, 0, 0.01, 0.05, 0.2])
       f.dupRate = r.pick([0, 0.02, 0.1])
       f.maxDelayMs = r.pick([3, 10, 30, 80])
-      this.log(`FAULT net drop=${f.dropRate} dup=${f.dupRate} delay<=${f.maxDelayMs}`)
+      f.reorderRate = r.pick([0, 0.1, 0.5, 1])
+      this.log(`FAULT net drop=${f.dropRate} dup=${f.dupRate} delay<=${f.maxDelayMs} reorder=${f.reorderRate}`)
     } else if (p < 0.92) {
       const a = r.pick(ids)
       const b = r.pick(ids)

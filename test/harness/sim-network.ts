@@ -10,9 +10,11 @@ export interface NetworkFaults {
   dupRate: number
   minDelayMs: number
   maxDelayMs: number
+  /** Probability that a message may overtake earlier ones on its link (links are FIFO otherwise, like TCP). */
+  reorderRate: number
 }
 
-export const NO_FAULTS: NetworkFaults = { dropRate: 0, dupRate: 0, minDelayMs: 1, maxDelayMs: 3 }
+export const NO_FAULTS: NetworkFaults = { dropRate: 0, dupRate: 0, minDelayMs: 1, maxDelayMs: 3, reorderRate: 0 }
 
 export class SimNetwork {
   faults: NetworkFaults = { ...NO_FAULTS }
@@ -20,6 +22,8 @@ export class SimNetwork {
   private cut = new Set<string>()
   /** Directed links delayed by extra ms. */
   private clogged = new Map<string, number>()
+  /** Latest scheduled delivery per directed link, to keep links FIFO. */
+  private lastAt = new Map<string, number>()
   /** Messages in flight, bounded so a storm cannot exhaust memory. */
   inFlight = 0
   readonly maxInFlight = 20000
@@ -47,7 +51,13 @@ export class SimNetwork {
     if (this.rand.chance(f.dropRate)) return this.drop(m, 'lost')
     const copies = this.rand.chance(f.dupRate) ? 2 : 1
     for (let c = 0; c < copies; c++) {
-      const delay = this.rand.range(f.minDelayMs, f.maxDelayMs) + (this.clogged.get(`${m.from}|${m.to}`) ?? 0)
+      const link = `${m.from}|${m.to}`
+      let delay = this.rand.range(f.minDelayMs, f.maxDelayMs) + (this.clogged.get(link) ?? 0)
+      if (!this.rand.chance(f.reorderRate)) {
+        const at = Math.max(this.clock.now() + delay, this.lastAt.get(link) ?? 0)
+        this.lastAt.set(link, at)
+        delay = at - this.clock.now()
+      }
       this.inFlight++
       this.clock.setTimeout(() => {
         this.inFlight--

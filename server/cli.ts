@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// The `raftkv` binary: etcd flags + ETCD_* env -> ServerConfig -> startServer(); graceful stop on
+// SIGINT/SIGTERM. Only process-level concerns live here (exit codes, signals, stdout/stderr).
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { arch, platform } from 'node:os'
+import { checkBootstrap, ConfigError, helpText, parseArgs, wantsHelp, wantsVersion, type ServerConfig } from './config.js'
+import { SERVER_VERSION } from './http/misc.js'
+import { startServer } from './index.js'
+import { createLogger, type Logger } from './log.js'
+
+/** How long a graceful stop may take before the process exits anyway. */
+const STOP_TIMEOUT_MS = 10_000
+
+/** raftkv's own version, from package.json (found from server/ when run with tsx, dist/server/ when built). */
+function packageVersion(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string }
+      if (pkg.name === 'raftkv' && pkg.version) return pkg.version
+    } catch {
+      // try the next location
+    }
+  }
+  return 'unknown'
+}
+
+/** `--version` output, shaped like etcd's (name: value lines). */
+export function versionText(): string {
+  return [
+    `raftkv Version: ${packageVersion()}`,
+    `API Version: 2`,
+    `etcd Compatibility: ${SERVER_VERSION}`,
+    `Node Version: ${process.version}`,
+    `Node OS/Arch: ${platform()}/${arch()}`,
+    '',
+  ].join('\n')
+}
+
+/** True when the data dir holds nothing yet, i.e. this start bootstraps (CLI-5). */
+function isFreshDataDir(config: ServerConfig): boolean {
+  if (!existsSync(config.dataDir)) return true
+  try {
+    return readdirSync(config.dataDir).length === 0
+  } catch {
+    return false
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(helpText())
+    return
+  }
+  if (wantsVersion(argv)) {
+    process.stdout.write(versionText())
+    return
+  }
+
+  let config: ServerConfig
+  try {
+    config = parseArgs(argv, process.env)
+    if (isFreshDataDir(config) && config.initialClusterState === 'new' && !config.forceNewCluster) checkBootstrap(config)
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`raftkv: error: ${e.message}\n`)
+      if (e.exitCode === 2) process.stderr.write("Run 'raftkv --help' for usage.\n")
+      process.exit(e.exitCode)
+    }
+    throw e
+  }
+
+  const log = createLogger(config)
+  for (const w of config.warnings) log.warn(w)
+  log.info(
+    { version: packageVersion(), dataDir: config.dataDir, initialClusterState: config.initialClusterState },
+    'starting raftkv',
+  )
+
+  let server: Awaited<ReturnType<typeof startServer>>
+  try {
+    server = await startServer(config)
+  } catch (e) {
+    log.fatal({ err: e }, `failed to start: ${(e as Error).message}`)
+    process.exit(1)
+  }
+  log.info({ clientUrls: server.clientUrls }, 'ready to serve client requests')
+  installSignalHandlers(log, () => server.close())
+}
+
+/** First SIGINT/SIGTERM: close gracefully, exit 0 (1 if close fails or times out). A second: exit 1 now. */
+function installSignalHandlers(log: Logger, close: () => Promise<void>): void {
+  let stopping = false
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal, exiting immediately')
+      process.exit(1)
+    }
+    stopping = true
+    log.info({ signal }, 'received signal, shutting down')
+    const timer = setTimeout(() => {
+      log.error({ timeoutMs: STOP_TIMEOUT_MS }, 'graceful shutdown timed out')
+      process.exit(1)
+    }, STOP_TIMEOUT_MS)
+    timer.unref()
+    close().then(
+      () => {
+        log.info('stopped')
+        process.exit(0)
+      },
+      (e: unknown) => {
+        log.error({ err: e }, 'error while shutting down')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`raftkv: ${(e as Error)?.stack ?? String(e)}\n`)
+  process.exit(1)
+})

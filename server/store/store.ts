@@ -38,8 +38,8 @@ function expireAt(ttlSeconds: number | null | undefined, nowMs: number): number 
 export class Store {
   private root: Node
   private currentIndex = 0
-  private readonly heap = new TtlHeap<Node>()
-  private readonly history: EventHistory
+  private heap = new TtlHeap<Node>()
+  private history: EventHistory
   private readonly hub: WatcherHub
   private readonly counters: Counters = emptyCounters()
   /** Scratch result of the last failed find(). */
@@ -442,15 +442,28 @@ export class Store {
 
   /** Rebuilds a store from toSnapshot() output (indexes continue from the snapshot's). */
   static fromSnapshot(s: string): Store {
+    const st = new Store()
+    st.recover(s)
+    return st
+  }
+
+  /**
+   * Replaces tree, index, TTLs and history with a snapshot's, in place (a follower installing a
+   * snapshot). Registered watchers stay registered and keep receiving events with index >= their
+   * sinceIndex, as etcd's store recovery keeps its watcher hub. Counters are kept (member-local).
+   */
+  recover(s: string): void {
     const snap = JSON.parse(s) as SnapshotV1
     if (snap.version !== 1) throw new Error(`unsupported store snapshot version ${String(snap.version)}`)
-    const st = new Store()
-    st.currentIndex = snap.index
-    st.decodeChildren(st.root, snap.root)
+    this.root = new Node('/', '', null, 0, 0, '', new Map(), undefined)
+    this.heap = new TtlHeap<Node>()
+    this.history = new EventHistory()
+    this.hub.history = this.history
+    this.currentIndex = snap.index
+    this.decodeChildren(this.root, snap.root)
     for (const o of snap.history) {
-      st.history.add(new StoreEvent(o.a, o.n, o.p, o.i, o.r === 1))
+      this.history.add(new StoreEvent(o.a, o.n, o.p, o.i, o.r === 1))
     }
-    return st
   }
 
   private decodeChildren(parent: Node, list: SnapNode[]): void {

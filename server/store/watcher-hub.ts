@@ -115,7 +115,8 @@ export class WatcherHub {
   /** Registered watchers (STATS-3 `watchers`). */
   count = 0
 
-  constructor(readonly history: EventHistory) {}
+  /** Replaced on snapshot recovery (Store.recover). */
+  constructor(public history: EventHistory) {}
 
   /**
    * Creates a watcher. Matching history events from `sinceIndex` are queued first (a one-shot

@@ -128,4 +128,20 @@ test('CONS-4 snapshots are compact JSON with a version field; unknown versions a
   assert.throws(() => Store.fromSnapshot('{"version":2}'), /unsupported/)
 })
 
+test('CONS-4 recover() installs a snapshot in place; registered watchers survive and see later events', async () => {
+  const leader = new Store()
+  for (let i = 0; i < 5; i++) set(leader, '/k', String(i))
+  const follower = new Store()
+  const w = follower.watch('/k', { stream: true })
+  const before = follower.watch('/k', {})
+  follower.recover(leader.toSnapshot())
+  assert.is(follower.toSnapshot(), leader.toSnapshot())
+  assert.is(follower.stats().watchers, 2)
+  const e = set(follower, '/k', 'after')
+  assert.is(e.index, 6)
+  assert.is(await w.next(), e)
+  assert.is(await before.next(), e)
+  w.remove()
+})
+
 test.run()

@@ -60,8 +60,8 @@ export class Store {
   /**
    * Applies one replicated command at time `nowMs` (ms since the epoch; may be fractional).
    * Never throws for user errors: returns the event, or a StoreError whose index is the current
-   * index. For `expire` returns null (the expire events go to watchers and the history; see
-   * `expire()` for the list). Failed commands change nothing but the fail counters.
+   * index. For `expire` and `internal` returns null (expire events go to watchers and the
+   * history; see `expire()` for the list). Failed commands change nothing but the fail counters.
    */
   apply(cmd: Command, nowMs: number): StoreEvent | StoreError | null {
     if (cmd.op === 'expire') {

@@ -12,6 +12,17 @@ test('KEYS-1 keys are cleaned: repeated slashes, dot segments and trailing slash
   assert.equal(s.get('', {}, T0).node.dir, true)
 })
 
+test('KEYS-1 cleaning follows Go path.Clean: ".." above the root stays at the root, "..." is a name', () => {
+  const s = new Store()
+  assert.is(set(s, '/../a/f', '1').key, '/a/f')
+  assert.is(set(s, '/a/...', '2').key, '/a/...')
+  assert.is(set(s, '/a/.hidden', '3').key, '/a/.hidden')
+  assert.is(set(s, 'b', '4').key, '/b')
+  assert.is(s.get('/a/x/..', {}, T0).node.key, '/a')
+  assert.equal(s.get('/a', { sorted: true }, T0).node.nodes!.map((n) => n.key), ['/a/.hidden', '/a/...', '/a/f'])
+  assert.is(s.watch('/a//', {}).etcdIndex, 4)
+})
+
 test('KEYS-1 keys are case-sensitive', () => {
   const s = new Store()
   set(s, '/Foo', '1')

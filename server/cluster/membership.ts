@@ -101,15 +101,3 @@ export class Membership {
     m.clientURLs = [...clientURLs]
   }
 }
-
-/** Public form of an id (HDR-1, MEM-1): lower-case hex without leading zeros. */
-export function publicId(id: NodeId): string {
-  const s = id.replace(/^0+/, '')
-  return s === '' ? '0' : s
-}
-
-/** Parses an id as a client gives it (hex, any case, maybe without leading zeros) into our 16-hex form. */
-export function parseId(text: string): NodeId | undefined {
-  if (!/^[0-9a-fA-F]{1,16}$/.test(text)) return undefined
-  return text.toLowerCase().padStart(16, '0')
-}

@@ -152,6 +152,9 @@ export function scanWal(dir: string, opts: ScanOptions = {}): WalScan {
                 markers.push(snap)
               }
               if (flags & SNAP_RESET_LOG) onReset(snap)
+              // A snapshot of our own state covers entries up to its index even once the segments
+              // holding them were released.
+              else if (snap.index > lastIndex) lastIndex = snap.index
               break
             }
           }

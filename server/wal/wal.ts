@@ -107,6 +107,8 @@ export class Wal {
   private writtenHardState: HardState | undefined
   private savedHardState: HardState | undefined
   private recentMarkers: WalSnapshot[]
+  /** Last index of the log as saved so far (written or pending): the next entry may be at most this + 1. */
+  private savedLastIndex: number
   private durableMarkerIndex: number
 
   private pending: Pending[] = []
@@ -129,6 +131,7 @@ export class Wal {
     this.tailOffset = scan.tailEnd
     this.lastCrc = scan.lastCrc
     this.writtenLastIndex = scan.lastIndex
+    this.savedLastIndex = scan.lastIndex
     this.writtenHardState = scan.hardState
     this.savedHardState = scan.hardState
     this.recentMarkers = scan.markers.slice(-HEAD_MARKERS)
@@ -238,14 +241,24 @@ export class Wal {
    * Adds entries, then the hard state (skipped when undefined or unchanged), to the next batch.
    * Entries replace any logged suffix from entries[0].index on (a new leader overwriting an
    * uncommitted tail). No I/O happens here: the records are durable once a later sync() resolves.
-   * Throws WalFailedError / WalClosedError if the WAL can no longer write.
+   * Throws WalFailedError / WalClosedError if the WAL can no longer write, and a plain Error (a
+   * caller bug, nothing saved) if the entries are not consecutive or would leave a gap in the log.
    */
   save(hardState: HardState | undefined, entries: readonly Entry[]): void {
     this.checkWritable()
+    if (entries.length > 0) {
+      if (entries[0].index < 1 || entries[0].index > this.savedLastIndex + 1) {
+        throw new Error(`wal: entries start at ${entries[0].index} but the log ends at ${this.savedLastIndex} (a gap)`)
+      }
+      for (let i = 1; i < entries.length; i++) {
+        if (entries[i].index !== entries[i - 1].index + 1) throw new Error(`wal: entries not consecutive at ${entries[i].index}`)
+      }
+    }
     this.scan = undefined
     for (const e of entries) {
       this.push({ type: RecordType.Entry, data: encodeEntry(e), entryIndex: e.index })
     }
+    if (entries.length > 0) this.savedLastIndex = entries[entries.length - 1].index
     if (hardState && !sameHardState(hardState, this.savedHardState)) {
       const hs = { term: hardState.term, vote: hardState.vote, commit: hardState.commit }
       this.push({ type: RecordType.HardState, data: encodeHardState(hs), hardState: hs })
@@ -264,6 +277,8 @@ export class Wal {
     this.checkWritable()
     this.scan = undefined
     const marker = { index: snap.index, term: snap.term }
+    if (opts.resetLog) this.savedLastIndex = marker.index
+    else if (marker.index > this.savedLastIndex) this.savedLastIndex = marker.index
     this.push({ type: RecordType.Snapshot, data: encodeSnapshotMarker(marker, opts.resetLog ? SNAP_RESET_LOG : 0), marker, reset: !!opts.resetLog })
   }
 
@@ -378,6 +393,7 @@ export class Wal {
         this.recentMarkers.push(r.marker)
         if (this.recentMarkers.length > HEAD_MARKERS) this.recentMarkers.shift()
         if (r.reset) this.writtenLastIndex = r.marker.index
+        else if (r.marker.index > this.writtenLastIndex) this.writtenLastIndex = r.marker.index
         if (r.marker.index > markerIndex) markerIndex = r.marker.index
       }
     }

@@ -152,6 +152,43 @@ test('releaseTo deletes only segments wholly covered, never past the newest dura
   done(dir)
 })
 
+test('save rejects a gap or non-consecutive entries (caller bug) without saving anything', async () => {
+  const dir = walDir('gap')
+  const w = Wal.create(dir, META, quiet)
+  assert.throws(() => w.save(undefined, [entry(2)]), /gap/)
+  assert.throws(() => w.save(undefined, [entry(1), entry(3)]), /consecutive/)
+  await w.saveAndSync(undefined, entries(1, 3))
+  assert.throws(() => w.save(undefined, [entry(5)]), /gap/)
+  w.saveSnapshot({ index: 10, term: 2 }, { resetLog: true })
+  w.save(undefined, [entry(11, 2)]) // after a leader's snapshot the log continues at its index + 1
+  await w.close()
+  done(dir)
+})
+
+test('after releasing every segment with entries, the log still ends at the snapshot index', async () => {
+  const dir = walDir('empty-tail')
+  const opts = { ...quiet, segmentSize: 2048 }
+  const w = Wal.create(dir, META, opts)
+  for (let i = 1; i <= 20; i += 4) await w.saveAndSync({ term: 1, vote: '', commit: i + 3 }, entries(i, i + 3))
+  w.saveSnapshot({ index: 20, term: 1 })
+  await w.sync()
+  await w.saveAndSync({ term: 2, vote: '', commit: 20 }, []) // lands in a new segment with no entries
+  w.releaseTo(20)
+  assert.is(w.segmentPaths().length, 1)
+  await w.close()
+  const r = Wal.open(dir, opts)
+  assert.is(r.lastIndex, 20)
+  const res = r.readAll({ index: 20, term: 1 })
+  assert.equal(res.entries, [])
+  assert.equal(res.hardState, { term: 2, vote: '', commit: 20 })
+  await r.saveAndSync(undefined, [entry(21, 2)])
+  await r.close()
+  const r2 = Wal.open(dir, opts)
+  assert.equal(r2.readAll({ index: 20, term: 1 }).entries.map((e) => e.index), [21])
+  await r2.close()
+  done(dir)
+})
+
 /** Counts write/fdatasync calls, optionally failing one of them. */
 function countingIo(failOn?: { op: 'write' | 'fdatasync'; call: number; code: string }): WalIo & { writes: number; syncs: number } {
   const io = {

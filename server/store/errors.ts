@@ -74,7 +74,12 @@ export class StoreError extends Error {
 
   constructor(errorCode: number, cause = '', index = 0) {
     const entry = ERROR_TABLE[errorCode]
+    // These are answers to users, not bugs: skip the stack capture, which dominated the cost of
+    // failed CAS/create and missing-key reads on the hot path.
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
     super(entry ? entry[1] : 'Unknown error')
+    Error.stackTraceLimit = limit
     this.name = 'StoreError'
     this.errorCode = errorCode
     this.cause = cause

@@ -33,6 +33,14 @@ test('ERR-3 codes etcd defines but never emits are known (400 unless noted)', ()
   assert.instance(new StoreError(100), Error)
 })
 
+test('ERR-1 StoreError is cheap (no stack capture) and leaves Error.stackTraceLimit unchanged', () => {
+  const before = Error.stackTraceLimit
+  const e = new StoreError(101, '[a != b]', 3)
+  assert.is(Error.stackTraceLimit, before)
+  assert.is(e.name, 'StoreError')
+  assert.is(e.message, 'Compare failed')
+})
+
 test('GEN-7 goJSON escapes <, >, &, U+2028/9 and backspace/formfeed like Go; keeps other non-ASCII raw', () => {
   assert.is(goJSON({ v: '<a&b>' }), '{"v":"\\u003ca\\u0026b\\u003e"}')
   assert.is(goJSON('\u2028\u2029'), '"\\u2028\\u2029"')

@@ -69,7 +69,7 @@ export class StateMachine {
   /** Replaces the state with a snapshot's (a follower installing one, or a restart). */
   restore(data: string, index: number, term: number): void {
     const d = JSON.parse(data) as SnapshotData
-    this.store = Store.fromSnapshot(d.store)
+    this.store.recover(d.store) // in place: registered watchers survive (CONS-4)
     this.membership = Membership.fromJSON(d.membership)
     this.appliedIndex = index
     this.appliedTerm = term

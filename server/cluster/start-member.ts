@@ -1,0 +1,156 @@
+// Boots one Raft member from a ServerConfig: decides whether this is a restart (data dir has a
+// WAL: the --initial-* flags are ignored, CLI-5), a new cluster (ids derived from
+// --initial-cluster and the token, MEM-8) or a join (`--initial-cluster-state existing`: ask the
+// running members who we are), opens the WAL and snapshots, starts the peer transport and the
+// RaftBackend. The client listeners are started by server/index.ts around it.
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { readFileSync } from 'node:fs'
+import type { ServerConfig } from '../config.js'
+import { initialIds } from '../ids.js'
+import type { Logger } from '../log.js'
+import type { NodeId } from '../raft/types.js'
+import { durableStorageExists, openDurableStorage } from '../wal/storage.js'
+import { RaftBackend } from './raft-backend.js'
+import type { PeerTransport } from './peer-transport.js'
+import type { Member } from './membership.js'
+
+/** Builds the peer transport once ids are known (the HTTP transport in production). */
+export type TransportFactory = (ids: { id: NodeId; clusterId: NodeId }) => Promise<PeerTransport & { peerRoutes?: PeerRouteHost }>
+
+/** A transport whose peer HTTP server can serve extra routes (GET /members for joining members). */
+export interface PeerRouteHost {
+  setRoute(path: string, handler: () => { status: number; headers?: Record<string, string>; body: string }): void
+}
+
+export class BootstrapError extends Error {}
+
+export interface MemberStart {
+  backend: RaftBackend
+  transport: PeerTransport
+  id: NodeId
+  clusterId: NodeId
+}
+
+export async function startRaftMember(config: ServerConfig, log: Logger, makeTransport: TransportFactory, clientURLs: string[]): Promise<MemberStart> {
+  const existing = durableStorageExists(config.dataDir, config.walDir || undefined)
+  let id: NodeId
+  let clusterId: NodeId
+  let bootstrap: { id: NodeId; name: string; peerURLs: string[] }[] | undefined
+  let knownPeers: { id: NodeId; peerURLs: string[] }[] | undefined
+  const durableOpts = {
+    walDir: config.walDir ? `${config.walDir}` : undefined,
+    maxSnapshots: config.maxSnapshots,
+    warn: (m: string) => log.warn(m),
+  }
+
+  if (existing) {
+    const probe = openDurableStorage(config.dataDir, durableOpts)
+    id = probe.boot.metadata.memberId
+    clusterId = probe.boot.metadata.clusterId
+    await probe.close()
+    log.info({ memberId: id, clusterId }, 'restarting member from its data dir (--initial-* flags ignored)')
+  } else if (config.initialClusterState === 'new') {
+    const ids = initialIds(config.initialCluster, config.initialClusterToken)
+    const self = ids.members.find((m) => m.name === config.name)
+    if (!self) throw new BootstrapError(`couldn't find local name "${config.name}" in the initial cluster configuration`)
+    const want = [...config.initialAdvertisePeerUrls].sort().join(',')
+    if ([...self.peerUrls].sort().join(',') !== want) {
+      throw new BootstrapError(
+        `--initial-cluster has ${config.name}=${self.peerUrls.join(',')} but missing from --initial-advertise-peer-urls=${config.initialAdvertisePeerUrls.join(',')}`,
+      )
+    }
+    id = self.id
+    clusterId = ids.clusterId
+    bootstrap = ids.members.map((m) => ({ id: m.id, name: m.name, peerURLs: m.peerUrls }))
+    log.info({ memberId: id, clusterId, members: bootstrap.length }, 'bootstrapping a new cluster')
+  } else {
+    const found = await fetchClusterMembers(config)
+    const want = [...config.initialAdvertisePeerUrls].sort().join(',')
+    const self = found.members.find((m) => [...m.peerURLs].sort().join(',') === want)
+    if (!self) {
+      throw new BootstrapError(
+        `this member (${config.initialAdvertisePeerUrls.join(',')}) is not in the cluster's member list; add it first (etcdctl member add)`,
+      )
+    }
+    id = self.id.padStart(16, '0')
+    clusterId = found.clusterId.padStart(16, '0')
+    knownPeers = found.members.map((m) => ({ id: m.id.padStart(16, '0'), peerURLs: m.peerURLs }))
+    log.info({ memberId: id, clusterId }, 'joining an existing cluster')
+  }
+
+  const durable = openDurableStorage(config.dataDir, { ...durableOpts, metadata: { memberId: id, clusterId } })
+  if (durable.boot.repaired) log.warn({ repaired: durable.boot.repaired }, 'WAL tail was torn by a crash and has been repaired')
+  const transport = await makeTransport({ id, clusterId })
+  const mlog = log.child({ memberId: id })
+  const backend = new RaftBackend({
+    id,
+    clusterId,
+    name: config.name,
+    clientURLs,
+    durable,
+    transport,
+    bootstrap,
+    knownPeers,
+    clusterToken: config.initialClusterToken,
+    heartbeatMs: config.heartbeatIntervalMs,
+    electionMs: config.electionTimeoutMs,
+    snapshotCount: config.snapshotCount,
+    strictReconfigCheck: config.strictReconfigCheck,
+    log: (level, msg, fields) => mlog[level](fields ?? {}, msg),
+    onFatal: (e) => {
+      mlog.fatal({ err: e }, 'storage failure: stopping (nothing unpersisted was acknowledged)')
+      process.exitCode = 1
+    },
+  })
+  transport.peerRoutes?.setRoute('/members', () => ({
+    status: 200,
+    headers: { 'content-type': 'application/json', 'x-etcd-cluster-id': backend.clusterId() },
+    body: JSON.stringify(backend.members()),
+  }))
+  return { backend, transport, id, clusterId }
+}
+
+/** Asks the other initial members (peer URLs) for the member list and cluster id. */
+async function fetchClusterMembers(config: ServerConfig): Promise<{ clusterId: string; members: Member[] }> {
+  const mine = new Set(config.initialAdvertisePeerUrls)
+  const urls = config.initialCluster.flatMap((m) => m.peerUrls).filter((u) => !mine.has(u))
+  const errors: string[] = []
+  for (const base of urls) {
+    try {
+      const { status, headers, body } = await get(`${base.replace(/\/$/, '')}/members`, config)
+      if (status !== 200) throw new Error(`HTTP ${status}`)
+      const list = JSON.parse(body) as Member[]
+      const cid = String(headers['x-etcd-cluster-id'] ?? '')
+      if (!cid) throw new Error('no cluster id header')
+      return { clusterId: cid, members: list }
+    } catch (e) {
+      errors.push(`${base}: ${(e as Error).message}`)
+    }
+  }
+  throw new BootstrapError(`could not get the member list from any peer in --initial-cluster (${errors.join('; ')})`)
+}
+
+function get(url: string, config: ServerConfig): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const tls = config.peerTls
+    const isHttps = url.startsWith('https:')
+    const opts = isHttps
+      ? {
+          ca: tls.trustedCaFile ? readFileSync(tls.trustedCaFile) : undefined,
+          cert: tls.certFile ? readFileSync(tls.certFile) : undefined,
+          key: tls.keyFile ? readFileSync(tls.keyFile) : undefined,
+          timeout: 3000,
+        }
+      : { timeout: 3000 }
+    const req = (isHttps ? httpsRequest : httpRequest)(url, opts, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d: string) => (body += d))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+    })
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    req.on('error', reject)
+    req.end()
+  })
+}

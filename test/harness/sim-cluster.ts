@@ -331,7 +331,11 @@ export class SimCluster {
   private deliver(m: Message): void {
     this.guard(() => {
       const n = this.nodes.get(m.to)
-      if (!n || !n.up) return
+      if (!n || !n.up) {
+        // The transport's snapshot stream fails when the receiver is down.
+        if (m.type === MessageType.Snap) this.reportSnapshot(m, false)
+        return
+      }
       this.log(`${shortId(n.id)} recv ${describeMessage(m)}`)
       n.node.step(m)
       this.processReady(n)

@@ -34,6 +34,11 @@ export interface DurableStorageOptions {
   walDir?: string
   /** --max-snapshots: snapshot files to keep (0 = all). Default 5. */
   maxSnapshots?: number
+  /**
+   * --max-wals: WAL segment files to keep even when a snapshot covers them (0 = never delete any).
+   * Default 5, as etcd. Segments still needed for recovery are never deleted.
+   */
+  maxWals?: number
   /** WAL segment size (default 64 MiB; tests use small ones). */
   segmentSize?: number
   syncMode?: WalOptions['syncMode']
@@ -128,7 +133,7 @@ export function openDurableStorage(dataDir: string, opts: DurableStorageOptions 
     }
     boot = { existing: true, metadata: r.metadata, hardState, snapshot, entries: r.entries, repaired: wal.repaired }
   }
-  return new DurableStorageImpl(boot, wal, snapshotter, walDir, snapDir)
+  return new DurableStorageImpl(boot, wal, snapshotter, walDir, snapDir, opts.maxWals ?? 5)
 }
 
 class DurableStorageImpl implements DurableStorage {
@@ -138,6 +143,7 @@ class DurableStorageImpl implements DurableStorage {
     readonly snapshotter: Snapshotter,
     readonly walDir: string,
     readonly snapDir: string,
+    private readonly maxWals: number,
   ) {}
 
   async persist(b: PersistBatch): Promise<void> {
@@ -161,9 +167,13 @@ class DurableStorageImpl implements DurableStorage {
     return this.wal.close()
   }
 
-  /** Keeps the WAL from the second-newest snapshot on, so either snapshot can be recovered from. */
+  /**
+   * Deletes WAL segments covered by the second-newest snapshot (so either snapshot can be recovered
+   * from), keeping at least maxWals files as etcd does; maxWals 0 keeps everything.
+   */
   private release(): void {
+    if (this.maxWals === 0) return
     const snaps = this.snapshotter.list()
-    if (snaps.length >= 2) this.wal.releaseTo(snaps[1].index)
+    if (snaps.length >= 2) this.wal.releaseTo(snaps[1].index, { keep: this.maxWals })
   }
 }

@@ -320,13 +320,15 @@ export class Wal {
    * Deletes the oldest segments whose entries are all <= index (wholly covered by a snapshot at
    * index), never the segment being written. Only releases up to the newest snapshot marker that
    * is already durable, so a crash can never leave a WAL that starts after its newest marker.
-   * Returns the deleted paths.
+   * keep (etcd --max-wals): delete only while more than this many segment files exist (0 or
+   * undefined: no minimum). Returns the deleted paths.
    */
-  releaseTo(index: number): string[] {
+  releaseTo(index: number, opts: { keep?: number } = {}): string[] {
     this.checkWritable()
     const limit = Math.min(index, this.durableMarkerIndex)
+    const keep = Math.max(1, opts.keep ?? 0)
     const removed: string[] = []
-    while (this.segments.length > 1 && this.segments[0].maxIndex <= limit) {
+    while (this.segments.length > keep && this.segments[0].maxIndex <= limit) {
       const seg = this.segments.shift()!
       fs.rmSync(seg.path, { force: true })
       removed.push(seg.path)

@@ -11,7 +11,7 @@ import { cleanup, entries, entry, tempDir } from '../wal/helpers.js'
 
 const META = { memberId: 'aaaaaaaaaaaaaaaa', clusterId: 'bbbbbbbbbbbbbbbb' }
 const conf = { voters: ['aaaaaaaaaaaaaaaa'] }
-const opts = { segmentSize: 8192, warn: () => {} }
+const opts = { segmentSize: 8192, maxWals: 1, warn: () => {} }
 
 function snapAt(index: number, term = 1): Snapshot {
   return { metadata: { index, term, conf }, data: JSON.stringify({ applied: index }) }
@@ -53,6 +53,25 @@ test('new data dir: etcd layout, existing=false; restart: snapshot + WAL tail + 
   assert.equal(r.snapshotter.list().map((f) => f.index), [200, 150, 100, 50])
   await r.close()
   cleanup(path.dirname(dataDir))
+})
+
+test('--max-wals keeps at least N segment files; 0 never deletes any', async () => {
+  for (const maxWals of [3, 0]) {
+    const dataDir = path.join(tempDir('rec-maxwals'), 'd')
+    const ds = openDurableStorage(dataDir, { ...opts, maxWals, metadata: META })
+    for (let i = 1; i <= 300; i += 5) {
+      await ds.persist({ hardState: { term: 1, vote: '', commit: i + 4 }, entries: entries(i, i + 4), mustSync: true })
+      if ((i + 4) % 50 === 0) await ds.saveSnapshot(snapAt(i + 4))
+    }
+    const n = ds.wal.segmentPaths().length
+    await ds.close()
+    if (maxWals === 3) assert.is(n, 3)
+    else assert.ok(n > 10, `${n} segments kept`)
+    const r = openDurableStorage(dataDir, { ...opts, maxWals })
+    assert.equal(r.boot.snapshot, snapAt(300))
+    await r.close()
+    cleanup(path.dirname(dataDir))
+  }
 })
 
 test('a corrupt newest snapshot: recovery falls back to the previous one and replays more WAL', async () => {

@@ -36,7 +36,7 @@ export interface CheckResult {
 export interface CheckOptions {
   /** Initial state of every key (default null: absent). */
   initial?: RegisterState
-  /** Upper bound on search steps per key before giving up (default 5,000,000). */
+  /** Upper bound on search steps per key before giving up (default 2,000,000: a few seconds). */
   maxSteps?: number
 }
 
@@ -101,7 +101,7 @@ function describeEntry(e: RegisterEntry): string {
 
 /** Checks the ops of ONE key. */
 export function checkKey(key: string, entries: RegisterEntry[], opts: CheckOptions = {}): KeyResult {
-  const maxSteps = opts.maxSteps ?? 5_000_000
+  const maxSteps = opts.maxSteps ?? 2_000_000
   const ops: Op[] = entries.filter(relevant).map((e, n) => ({ n, e }))
   // Build the event list: calls and returns sorted by time; at equal times calls first, so that
   // touching intervals count as concurrent (the lenient choice: never a false alarm from ties).

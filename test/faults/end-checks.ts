@@ -35,7 +35,7 @@ export function checkLinearizable(history: History, maxSteps?: number): CheckLin
   return {
     name: 'linearizable',
     ok: res.ok,
-    summary: `${res.keys.length} keys, ${regs.length} register ops (ok ${count('ok')}, fail ${count('fail')}, unknown ${count('unknown')}); ${bad.length - timedOut.length} non-linearizable keys, ${timedOut.length} inconclusive, ${res.indexConflicts.length} index conflicts; checked in ${Date.now() - started} ms`,
+    summary: `${res.keys.length} keys (up to ${Math.max(0, ...res.keys.map((k) => k.ops))} ops each), ${regs.length} register ops (ok ${count('ok')}, fail ${count('fail')}, unknown ${count('unknown')}); ${bad.length - timedOut.length} non-linearizable keys, ${timedOut.length} inconclusive, ${res.indexConflicts.length} index conflicts; checked in ${Date.now() - started} ms`,
     details,
   }
 }

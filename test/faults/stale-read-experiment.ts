@@ -36,6 +36,7 @@ export async function runStaleReadExperiment(o: { server: ServerKind; quorumRead
       clients: 4,
       keys: 1,
       appendShare: 0,
+      keyLifetimeMs: 0,
       quorumReads: o.quorumReads,
       rand: new Prng(o.seed ?? 1),
       history,

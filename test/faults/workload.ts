@@ -23,12 +23,18 @@ export interface WorkloadOptions {
   appendShare?: number
   /** Register reads use quorum=true (default). false is for the stale-read experiment only. */
   quorumReads?: boolean
+  /**
+   * Register keys are rotated: a key is used for about two lifetimes (current and previous
+   * generation), which bounds the ops per key and keeps the exact linearizability search small
+   * even with many unknown outcomes (default 5000 ms; 0 = never rotate).
+   */
+  keyLifetimeMs?: number
   /** Restricts which members a client may pick (default all). */
   membersFor?: (client: number) => number[]
 }
 
-/** Path of register key k. */
-export const registerKey = (prefix: string, k: number) => `${prefix}/reg/k${k}`
+/** Path of register key k of generation g. */
+export const registerKey = (prefix: string, g: number, k: number) => `${prefix}/reg/g${g}-k${k}`
 /** Directory of the append workload. */
 export const queueDir = (prefix: string) => `${prefix}/queue`
 
@@ -51,7 +57,8 @@ export class Workload {
     const timeoutMs = o.timeoutMs ?? 1500
     const [tmin, tmax] = o.thinkMs ?? [5, 30]
     // What this client last learned per key: a value and its modifiedIndex, to aim CAS at.
-    const known = new Map<number, { value: string; index: number }>()
+    const known = new Map<string, { value: string; index: number }>()
+    const lifetime = o.keyLifetimeMs ?? 5000
     let seq = 0
     while (!this.stopping) {
       const members = o.membersFor ? o.membersFor(c) : o.urls.map((_, i) => i)
@@ -65,9 +72,12 @@ export class Workload {
         o.history.complete(e, r.outcome, r.detail)
         if (r.outcome === 'ok' && r.node?.key) e.createdKey = r.node.key
       } else {
-        const k = rand.int(0, o.keys - 1)
-        const key = registerKey(o.prefix, k)
-        const last = known.get(k)
+        const gen = lifetime > 0 ? Math.floor(o.history.now() / lifetime) : 0
+        // Mostly the current generation; sometimes the previous one, so that reads after a fault
+        // still meet the values written during it.
+        const g = gen > 0 && rand.chance(0.3) ? gen - 1 : gen
+        const key = registerKey(o.prefix, g, rand.int(0, o.keys - 1))
+        const last = known.get(key)
         const roll = rand.next()
         const value = `v${c}-${seq++}`
         let op: RegisterOp
@@ -113,10 +123,10 @@ export class Workload {
         o.history.complete(e, outcome, r.detail)
         if (outcome === 'ok') {
           if (op.f === 'read') {
-            if (e.readValue != null && e.modifiedIndex !== undefined) known.set(k, { value: e.readValue, index: e.modifiedIndex })
-            else known.delete(k)
-          } else if (e.modifiedIndex !== undefined) known.set(k, { value: op.value, index: e.modifiedIndex })
-        } else if (outcome === 'fail' && op.f === 'cas') known.delete(k)
+            if (e.readValue != null && e.modifiedIndex !== undefined) known.set(key, { value: e.readValue, index: e.modifiedIndex })
+            else known.delete(key)
+          } else if (e.modifiedIndex !== undefined) known.set(key, { value: op.value, index: e.modifiedIndex })
+        } else if (outcome === 'fail' && op.f === 'cas') known.delete(key)
       }
       await sleep(rand.int(tmin, tmax))
     }

@@ -30,7 +30,7 @@ import { Wal, type TailRepair, type WalMetadata, type WalOptions } from './wal.j
 export interface DurableStorageOptions {
   /** Metadata for a new WAL; required when dataDir has none (ignored otherwise). */
   metadata?: WalMetadata
-  /** --wal-dir: a separate WAL directory. Default `<dataDir>/member/wal`. */
+  /** --wal-dir: a separate WAL directory. Default (undefined or ''): `<dataDir>/member/wal`. */
   walDir?: string
   /** --max-snapshots: snapshot files to keep (0 = all). Default 5. */
   maxSnapshots?: number
@@ -93,7 +93,8 @@ export interface DurableStorage {
 
 /** `<dataDir>/member/wal` and `<dataDir>/member/snap`, as etcd. */
 export function memberDirs(dataDir: string, walDir?: string): { walDir: string; snapDir: string } {
-  return { walDir: walDir ?? path.join(dataDir, 'member', 'wal'), snapDir: path.join(dataDir, 'member', 'snap') }
+  // '' means "not set", as config.ts's --wal-dir default.
+  return { walDir: walDir || path.join(dataDir, 'member', 'wal'), snapDir: path.join(dataDir, 'member', 'snap') }
 }
 
 /** True when dataDir (or walDir) already holds a WAL, i.e. this is a restart. */

@@ -569,6 +569,19 @@ export class RaftBackend implements Backend {
     this.proposalQueue.push(JSON.stringify(payload))
   }
 
+  /** Whether `id` was removed from the cluster (the transport refuses its messages). */
+  isRemovedMember(id: NodeId): boolean {
+    return this.sm.membership.isRemoved(id)
+  }
+
+  /** A peer told us (HTTP 410) that we were removed while we were away: stop serving. */
+  markRemoved(): void {
+    if (this.removed) return
+    this.removed = true
+    this.log('warn', 'the cluster says this member was removed; it stops serving')
+    this.opts.onRemoved?.()
+  }
+
   /** Updates the advertised client URLs (after binding port 0) and republishes them. */
   setClientURLs(urls: string[]): void {
     this.opts.clientURLs = [...urls]

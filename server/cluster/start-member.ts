@@ -7,7 +7,8 @@ import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { readFileSync } from 'node:fs'
 import type { ServerConfig } from '../config.js'
-import { initialIds } from '../ids.js'
+import { formatId, initialIds } from '../ids.js'
+import { HttpTransport } from '../transport/http-transport.js'
 import type { Logger } from '../log.js'
 import type { NodeId } from '../raft/types.js'
 import { durableStorageExists, openDurableStorage } from '../wal/storage.js'
@@ -15,12 +16,22 @@ import { RaftBackend } from './raft-backend.js'
 import type { PeerTransport } from './peer-transport.js'
 import type { Member } from './membership.js'
 
-/** Builds the peer transport once ids are known (the HTTP transport in production). */
-export type TransportFactory = (ids: { id: NodeId; clusterId: NodeId }) => Promise<PeerTransport & { peerRoutes?: PeerRouteHost }>
+/** The peer transport of a member: Raft messages plus the peer-port routes (GET /members). */
+function makeHttpTransport(config: ServerConfig, log: Logger, id: NodeId, clusterId: NodeId, hooks: TransportHooks): HttpTransport {
+  return new HttpTransport({
+    id,
+    clusterId,
+    listen: config.listenPeer,
+    tls: config.peerTls,
+    log,
+    isRemoved: (peer) => hooks.isRemoved(peer),
+    onRemoved: () => hooks.onRemoved(),
+  })
+}
 
-/** A transport whose peer HTTP server can serve extra routes (GET /members for joining members). */
-export interface PeerRouteHost {
-  setRoute(path: string, handler: () => { status: number; headers?: Record<string, string>; body: string }): void
+interface TransportHooks {
+  isRemoved(id: NodeId): boolean
+  onRemoved(): void
 }
 
 export class BootstrapError extends Error {}
@@ -32,7 +43,12 @@ export interface MemberStart {
   clusterId: NodeId
 }
 
-export async function startRaftMember(config: ServerConfig, log: Logger, makeTransport: TransportFactory, clientURLs: string[]): Promise<MemberStart> {
+export async function startRaftMember(
+  config: ServerConfig,
+  log: Logger,
+  clientURLs: string[],
+  events: { onRemoved?: () => void } = {},
+): Promise<MemberStart> {
   const existing = durableStorageExists(config.dataDir, config.walDir || undefined)
   let id: NodeId
   let clusterId: NodeId
@@ -81,9 +97,18 @@ export async function startRaftMember(config: ServerConfig, log: Logger, makeTra
 
   const durable = openDurableStorage(config.dataDir, { ...durableOpts, metadata: { memberId: id, clusterId } })
   if (durable.boot.repaired) log.warn({ repaired: durable.boot.repaired }, 'WAL tail was torn by a crash and has been repaired')
-  const transport = await makeTransport({ id, clusterId })
   const mlog = log.child({ memberId: id })
-  const backend = new RaftBackend({
+  let backend: RaftBackend | undefined
+  const transport = makeHttpTransport(config, mlog, id, clusterId, {
+    isRemoved: (peer) => backend?.isRemovedMember(peer) ?? false,
+    onRemoved: () => backend?.markRemoved(),
+  })
+  transport.peerServer.route('GET', '/members', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'x-etcd-cluster-id': formatId(clusterId) })
+    res.end(JSON.stringify(backend?.members() ?? []))
+  })
+  await transport.start()
+  backend = new RaftBackend({
     id,
     clusterId,
     name: config.name,
@@ -97,17 +122,13 @@ export async function startRaftMember(config: ServerConfig, log: Logger, makeTra
     electionMs: config.electionTimeoutMs,
     snapshotCount: config.snapshotCount,
     strictReconfigCheck: config.strictReconfigCheck,
+    onRemoved: events.onRemoved,
     log: (level, msg, fields) => mlog[level](fields ?? {}, msg),
     onFatal: (e) => {
       mlog.fatal({ err: e }, 'storage failure: stopping (nothing unpersisted was acknowledged)')
       process.exitCode = 1
     },
   })
-  transport.peerRoutes?.setRoute('/members', () => ({
-    status: 200,
-    headers: { 'content-type': 'application/json', 'x-etcd-cluster-id': backend.clusterId() },
-    body: JSON.stringify(backend.members()),
-  }))
   return { backend, transport, id, clusterId }
 }
 

@@ -1,0 +1,172 @@
+// Client SDK failover and retry rules: a dead first endpoint (connection refused), a hanging one
+// (accepts, never answers), the overall deadline, OutcomeUnknownError for unguarded writes, and a
+// member killed mid-watch (3 members) with no lost or repeated event. Every backend.
+
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import {
+  Client, OutcomeUnknownError, TimeoutError, UnavailableError, isRetryable, type WatchEvent,
+} from '../../src/index.js'
+import { backends, deadEndpoint, startCluster, startHangingServer, within, type Cluster } from './fixtures.js'
+
+async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await fn()
+  } catch (err) {
+    return err
+  }
+  throw new Error('expected a rejection')
+}
+
+for (const backend of backends()) {
+  const test = suite(`client failover [${backend}]`)
+  let cluster: Cluster
+  let hanging: Awaited<ReturnType<typeof startHangingServer>>
+
+  test.before(async () => {
+    cluster = await startCluster(backend)
+    hanging = await startHangingServer()
+  })
+  test.after(async () => {
+    await hanging?.close()
+    await cluster?.close()
+  })
+
+  test('dead first endpoint: reads and writes fail over, and the good endpoint is remembered', async () => {
+    const dead = await deadEndpoint()
+    const client = new Client({ endpoints: [dead, cluster.endpoints[0]!], timeout: 2000 })
+    try {
+      // Connection refused means the request never reached a server: even a plain write may move on.
+      const s = await within(5000, client.set('/f/dead', 'v'), 'set')
+      assert.is(s.node.value, 'v')
+      assert.is(client.endpoints[0], cluster.endpoints[0], 'last good endpoint first')
+      const g = await within(5000, client.get('/f/dead'), 'get')
+      assert.is(g.node.value, 'v')
+      const p = await within(5000, client.post('/f/queue', 'job'), 'post')
+      assert.is(p.action, 'create')
+    } finally {
+      client.close()
+    }
+  })
+
+  test('hanging first endpoint: reads fail over after the per-request timeout', async () => {
+    const client = new Client({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300 })
+    try {
+      await new Client({ endpoints: cluster.endpoints }).set('/f/hang', 'x')
+      const t0 = Date.now()
+      const g = await within(5000, client.get('/f/hang'), 'get')
+      assert.is(g.node.value, 'x')
+      assert.ok(Date.now() - t0 >= 250, 'waited for the timeout')
+      assert.ok(hanging.connections() >= 1)
+      assert.is(client.endpoints[0], cluster.endpoints[0])
+    } finally {
+      client.close()
+    }
+  })
+
+  test('hanging endpoint: an unguarded write is OutcomeUnknownError, never silently repeated', async () => {
+    const client = new Client({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300 })
+    try {
+      const err = await within(5000, rejection(() => client.set('/f/unknown', 'v')), 'set')
+      assert.instance(err, OutcomeUnknownError)
+      assert.is((err as OutcomeUnknownError).code, 'OUTCOME_UNKNOWN')
+      assert.is((err as OutcomeUnknownError).endpoint, hanging.url)
+      assert.not.ok(isRetryable(err))
+      const post = await within(5000, rejection(() => client.post('/f/q2', 'v')), 'post')
+      assert.instance(post, OutcomeUnknownError)
+      // The good endpoint never saw either write.
+      const check = new Client({ endpoints: cluster.endpoints })
+      assert.is(await check.get('/f/unknown').then(() => 'found', () => 'missing'), 'missing')
+      assert.is(await check.get('/f/q2').then(() => 'found', () => 'missing'), 'missing')
+    } finally {
+      client.close()
+    }
+  })
+
+  test('hanging endpoint: a guarded write fails over only when the caller opted in', async () => {
+    const strict = new Client({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300 })
+    const optIn = new Client({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300, retry: { guardedWrites: true } })
+    try {
+      assert.instance(await within(5000, rejection(() => strict.create('/f/guarded', 'v')), 'create'), OutcomeUnknownError)
+      const c = await within(5000, optIn.create('/f/guarded', 'v'), 'create opt-in')
+      assert.is(c.action, 'create')
+      const cas = await within(5000, new Client({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300, retry: { guardedWrites: true } })
+        .compareAndSwap('/f/guarded', 'w', { prevIndex: c.node.modifiedIndex }), 'cas opt-in')
+      assert.is(cas.node.value, 'w')
+    } finally {
+      strict.close()
+      optIn.close()
+    }
+  })
+
+  test('no endpoint reachable: UnavailableError (retryable) after the retries', async () => {
+    const client = new Client({ endpoints: [await deadEndpoint(), await deadEndpoint()], retry: { retries: 2, minTimeout: 10, maxTimeout: 50 } })
+    const t0 = Date.now()
+    const err = await within(5000, rejection(() => client.get('/f/x')), 'get')
+    assert.instance(err, UnavailableError)
+    assert.is((err as UnavailableError).code, 'UNAVAILABLE')
+    assert.is((err as UnavailableError).attempts.length, 2)
+    assert.ok(isRetryable(err))
+    assert.ok(Date.now() - t0 < 3000)
+    // A write that never reached a server is also just unavailable (safe to retry).
+    assert.instance(await within(5000, rejection(() => client.set('/f/x', 'v')), 'set'), UnavailableError)
+  })
+
+  test('overall deadline: a read against only hanging endpoints ends with TimeoutError', async () => {
+    const client = new Client({ endpoints: [hanging.url], timeout: 200, deadline: 700, retry: { retries: 100, minTimeout: 10, maxTimeout: 20 } })
+    const t0 = Date.now()
+    const err = await within(5000, rejection(() => client.get('/f/x')), 'get')
+    const took = Date.now() - t0
+    assert.instance(err, TimeoutError)
+    assert.ok(isRetryable(err))
+    assert.ok(took >= 600 && took < 2000, `deadline respected (${took} ms)`)
+  })
+
+  test.run()
+}
+
+// A member killed mid-watch: needs three members so that writes continue after one dies.
+for (const backend of backends()) {
+  const test = suite(`client watch failover, 3 members [${backend}]`)
+  let cluster: Cluster
+
+  test.before(async () => {
+    cluster = await startCluster(backend, { size: 3 })
+  })
+  test.after(async () => {
+    await cluster?.close()
+  })
+
+  test('the watched member is killed: the watch resumes on another with no lost or repeated event', async () => {
+    const [m0, m1, m2] = cluster.members
+    const watcher = new Client({ endpoints: [m0!.clientURL, m1!.clientURL, m2!.clientURL], timeout: 1000 })
+    const writer = new Client({ endpoints: [m1!.clientURL, m2!.clientURL], timeout: 5000, deadline: 20_000 })
+    const start = await writer.set('/fw/k', 'start', { })
+    const total = 60
+    const written: number[] = []
+    const seen: number[] = []
+    const w = watcher.watch('/fw', { recursive: true, waitIndex: start.node.modifiedIndex + 1 })
+    const consume = (async () => {
+      for await (const ev of w as AsyncIterable<WatchEvent>) {
+        if (ev.type === 'change') seen.push(ev.index)
+        if (seen.length >= total) break
+      }
+    })()
+    for (let i = 0; i < total; i++) {
+      if (i === total / 2) {
+        // Make sure the watch is really served by m0 up to here, then kill it.
+        await within(10_000, (async () => { while (seen.length < written.length) await new Promise((r) => setTimeout(r, 20)) })(), 'catch up')
+        assert.is(watcher.endpoints[0], m0!.clientURL)
+        await m0!.kill()
+      }
+      written.push((await writer.set(`/fw/k${i % 5}`, String(i))).node.modifiedIndex)
+    }
+    await within(20_000, consume, 'watch after failover')
+    assert.equal(seen, written)
+    assert.not.equal(watcher.endpoints[0], m0!.clientURL, 'moved to a live member')
+    watcher.close()
+    writer.close()
+  })
+
+  test.run()
+}

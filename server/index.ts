@@ -1,12 +1,17 @@
 // startServer(): one raftkv member serving the v2 client API, for the CLI, tests and apps.
-// Binds the client listeners and wires the HTTP handler to a Backend (single-member until the
-// Raft-backed backend is plugged in via `backend`). Owns the sockets; owns no consensus logic.
-import { readFileSync } from 'node:fs'
+// Boots the Raft member (WAL, snapshots, peer transport: server/cluster/start-member.ts), binds the
+// client listeners and wires the HTTP handler to it. Owns the sockets; owns no consensus logic.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { bindAddress, parseArgs, type BindAddress, type ServerConfig } from './config.js'
-import { SingleMemberBackend, type Backend } from './server.js'
+import type { Backend } from './server.js'
+import { startRaftMember } from './cluster/start-member.js'
+import type { RaftBackend } from './cluster/raft-backend.js'
+import { silentLogger, type Logger } from './log.js'
 import { createHandler, type ClientHandler, type HandlerOptions } from './http/handler.js'
 
 export { SingleMemberBackend, ProposalError, MemberChangeError } from './server.js'
@@ -19,8 +24,12 @@ export type { ServerConfig } from './config.js'
  * plus test/embedding hooks. URL lists may use port 0; the real ports are reported back.
  */
 export interface StartOptions extends Partial<Omit<ServerConfig, 'listenClient' | 'listenPeer'>> {
-  /** Use this backend instead of a fresh single-member one (the Raft-backed server plugs in here). */
+  /** Serve this backend instead of booting a Raft member (HTTP-layer tests, custom embedding). */
   backend?: Backend
+  /** Server log; default silent (the CLI passes its structured logger). */
+  logger?: Logger
+  /** Called when the member was removed from the cluster or its storage failed; the CLI exits. */
+  onStop?: (reason: 'removed' | 'fatal') => void
   /** Extra handler hooks (auth). */
   handler?: Pick<HandlerOptions, 'checkKeyAccess' | 'extraRoutes'>
 }
@@ -59,23 +68,41 @@ function withPort(url: string, port: number): string {
 
 /** Starts a member and resolves once every client listener is bound. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
-  const { backend: givenBackend, handler: hooks, ...overrides } = options
+  const { backend: givenBackend, handler: hooks, logger, onStop, ...overrides } = options
+  const log = logger ?? silentLogger()
   const defaults = parseArgs([], {})
   const config: ServerConfig = { ...defaults, ...overrides } as ServerConfig
-  if (overrides.name !== undefined && overrides.dataDir === undefined) config.dataDir = `${config.name}.etcd`
+  // Embedded use: no data dir given -> a private temporary one, removed on close; no peer listen
+  // URLs given -> an ephemeral loopback port (a one-member cluster needs no fixed peer port).
+  // The CLI always passes both (etcd's defaults: <name>.etcd, :2380).
+  let tempDataDir: string | undefined
+  if (overrides.dataDir === undefined && !givenBackend) {
+    tempDataDir = mkdtempSync(join(tmpdir(), `raftkv-${config.name}-`))
+    config.dataDir = tempDataDir
+  }
+  // As etcd: the default initial cluster is this member alone, under its own name.
+  if (overrides.initialCluster === undefined) config.initialCluster = [{ name: config.name, peerUrls: [...config.initialAdvertisePeerUrls] }]
   config.listenClient = config.listenClientUrls.map((u) => bindAddress(u))
+  config.listenPeer =
+    overrides.listenPeerUrls === undefined && overrides.initialCluster === undefined
+      ? [bindAddress('http://127.0.0.1:0', 'listen-peer-urls')]
+      : config.listenPeerUrls.map((u) => bindAddress(u, 'listen-peer-urls'))
 
   const servers: http.Server[] = []
   const bound: string[] = []
-  const single = givenBackend
+  let closeServer: () => Promise<void> = async () => {}
+  const member = givenBackend
     ? undefined
-    : new SingleMemberBackend({
-        name: config.name,
-        peerURLs: config.initialAdvertisePeerUrls,
-        clientURLs: [],
-        clusterToken: config.initialClusterToken,
-      })
-  const backend: Backend = givenBackend ?? single!
+    : (
+        await startRaftMember(config, log, config.advertiseClientUrls, {
+          onRemoved: () => {
+            void closeServer()
+            onStop?.('removed')
+          },
+        })
+      ).backend
+  const raft: RaftBackend | undefined = member
+  const backend: Backend = givenBackend ?? member!
   const handler = createHandler(backend, { cors: config.cors, ...hooks })
 
   try {
@@ -97,9 +124,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         server = http.createServer(handler)
       }
       // Long-poll watches have no server timeout (WATCH-9); keep idle keep-alive sockets a while.
+      // (requestTimeout keeps Node's default: it bounds receiving a request, not a watch response.)
       server.keepAliveTimeout = 65_000
       server.headersTimeout = 66_000
-      server.requestTimeout = 0
       servers.push(server)
       const port = await listen(server, addr)
       bound.push(withPort(addr.url, port))
@@ -113,10 +140,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   // Advertise what was asked for; a listen URL with port 0 is advertised with its real port.
   const advertised = overrides.advertiseClientUrls && overrides.advertiseClientUrls.length > 0 ? overrides.advertiseClientUrls : bound
   config.advertiseClientUrls = advertised
-  single?.setClientURLs(advertised)
+  raft?.setClientURLs(advertised)
 
   let closing: Promise<void> | undefined
-  return {
+  const running: RunningServer = {
     clientUrls: bound,
     url: bound[0]!,
     config,
@@ -124,6 +151,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     handler,
     close() {
       closing ??= (async () => {
+        // A leader hands over first so the others need not wait out an election (SIGTERM).
+        await raft?.transferLeadershipAway()
         handler.closeWatches()
         await Promise.all(
           servers.map(
@@ -135,8 +164,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           ),
         )
         await backend.close()
+        if (tempDataDir) rmSync(tempDataDir, { recursive: true, force: true })
       })()
       return closing
     },
   }
+  closeServer = () => running.close()
+  return running
 }

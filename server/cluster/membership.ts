@@ -20,6 +20,7 @@ export interface MemberContext {
 export interface MembershipJSON {
   members: Member[]
   removed: NodeId[]
+  clusterVersionSet?: boolean
 }
 
 export class MembershipError extends Error {
@@ -32,16 +33,19 @@ export class MembershipError extends Error {
 export class Membership {
   private readonly byId = new Map<NodeId, Member>()
   private readonly removedIds = new Set<NodeId>()
+  /** Whether the cluster version was published (an internal write, CONS-1). */
+  clusterVersionSet = false
 
   static fromJSON(j: MembershipJSON): Membership {
     const m = new Membership()
     for (const x of j.members) m.byId.set(x.id, { ...x, peerURLs: [...x.peerURLs], clientURLs: [...x.clientURLs] })
     for (const id of j.removed) m.removedIds.add(id)
+    m.clusterVersionSet = j.clusterVersionSet ?? false
     return m
   }
 
   toJSON(): MembershipJSON {
-    return { members: this.list(), removed: [...this.removedIds].sort() }
+    return { members: this.list(), removed: [...this.removedIds].sort(), clusterVersionSet: this.clusterVersionSet }
   }
 
   /** Members sorted by id. */

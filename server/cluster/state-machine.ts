@@ -41,7 +41,15 @@ export class StateMachine {
     if (e.data === '') return { result: null }
     const p = JSON.parse(e.data) as Payload
     if (p.k === 'cmd') return { requestId: p.r, result: this.store.apply(p.c, p.t) }
-    if (p.k === 'attr') this.membership.setAttributes(p.id, p.name, p.clientURLs)
+    if (p.k === 'attr') {
+      this.membership.setAttributes(p.id, p.name, p.clientURLs)
+      this.internalWrite()
+      // The first published member also settles the cluster version, as etcd does (CONS-1).
+      if (!this.membership.clusterVersionSet) {
+        this.membership.clusterVersionSet = true
+        this.internalWrite()
+      }
+    }
     return { requestId: p.r, result: null }
   }
 
@@ -52,6 +60,16 @@ export class StateMachine {
     if (cc.type === 'add') this.membership.add(cc.id, ctx)
     else if (cc.type === 'remove') this.membership.remove(cc.id)
     else if (cc.type === 'update') this.membership.updatePeerURLs(cc.id, ctx.peerURLs)
+    this.internalWrite()
+  }
+
+  /**
+   * etcd keeps membership in its v2 store, so member changes and publishes consume etcd indexes
+   * (CONS-1: a fresh member reports index 3). We keep the data outside the key space but consume
+   * the index the same way, so index arithmetic matches etcd's.
+   */
+  private internalWrite(): void {
+    this.store.apply({ op: 'internal' }, 0)
   }
 
   private markApplied(e: Entry): void {

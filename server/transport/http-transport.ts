@@ -45,6 +45,8 @@ export interface HttpTransportOptions {
   maxQueuedMessages?: number
   /** Upper bound of one batch request body. Default 4 MiB. */
   maxBatchBytes?: number
+  /** Largest message request body accepted from a peer. Default 64 MiB (one big append must fit). */
+  maxReceiveBytes?: number
   /** A message request without an answer after this long fails. Default 5000. */
   requestTimeoutMs?: number
   /** A snapshot stream idle for this long fails. Default 30000. */
@@ -97,6 +99,7 @@ export class HttpTransport implements Transport {
       HttpTransportOptions,
       | 'maxQueuedMessages'
       | 'maxBatchBytes'
+      | 'maxReceiveBytes'
       | 'requestTimeoutMs'
       | 'snapshotIdleTimeoutMs'
       | 'snapshotChunkChars'
@@ -120,6 +123,7 @@ export class HttpTransport implements Transport {
     this.opts = {
       maxQueuedMessages: options.maxQueuedMessages ?? 4096,
       maxBatchBytes: options.maxBatchBytes ?? 4 * 1024 * 1024,
+      maxReceiveBytes: options.maxReceiveBytes ?? 64 * 1024 * 1024,
       requestTimeoutMs: options.requestTimeoutMs ?? 5000,
       snapshotIdleTimeoutMs: options.snapshotIdleTimeoutMs ?? 30_000,
       snapshotChunkChars: options.snapshotChunkChars ?? 65_536,
@@ -333,11 +337,15 @@ export class HttpTransport implements Transport {
       res.on('end', () => {
         const status = res.statusCode ?? 0
         if (status === 204 || status === 200) finish(true, 'ok')
-        else finish(false, 'refused', status, Buffer.concat(chunks).toString('utf8').trim().slice(0, 200))
+        else {
+          finish(false, 'refused', status, Buffer.concat(chunks).toString('utf8').trim().slice(0, 200))
+          req.destroy() // the body may still be uploading; never hand this connection back to the agent
+        }
       })
       res.on('error', (e) => finish(false, e.message))
     })
     ch.inFlight = req
+    guardSocket(req)
     counters.bytesSent += body.length
     req.setTimeout(this.opts.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${this.opts.requestTimeoutMs}ms`)))
     req.on('error', (e) => finish(false, e.message))
@@ -411,10 +419,15 @@ export class HttpTransport implements Transport {
     }
     const req = mod.request(url + RAFT_SNAPSHOT_PATH, { method: 'POST', agent: peer.snapAgent, headers: this.headers(peer) }, (res) => {
       res.resume()
-      res.on('end', () => finish(res.statusCode === 204 || res.statusCode === 200, 'refused', res.statusCode))
+      res.on('end', () => {
+        const ok = res.statusCode === 204 || res.statusCode === 200
+        finish(ok, 'refused', res.statusCode)
+        if (!ok) req.destroy()
+      })
       res.on('error', (e) => finish(false, e.message))
     })
     peer.snapshot = req
+    guardSocket(req)
     req.setTimeout(this.opts.snapshotIdleTimeoutMs, () => req.destroy(new Error('snapshot stream idle')))
     req.on('error', (e) => finish(false, e.message))
     req.on('close', () => finish(false, 'connection closed'))
@@ -489,20 +502,24 @@ export class HttpTransport implements Transport {
       req.resume()
       return
     }
-    const limit = this.opts.maxBatchBytes * 2 + 1024 * 1024
-    const chunks: Buffer[] = []
+    const limit = this.opts.maxReceiveBytes
+    let chunks: Buffer[] = []
     let size = 0
     req.on('data', (c: Buffer) => {
       size += c.length
       if (size > limit) {
-        sendText(res, 413, 'batch too large\n')
-        req.destroy()
+        // Keep reading (and discarding) so the sender gets the answer instead of a reset.
+        chunks = []
         return
       }
       chunks.push(c)
     })
     req.on('end', () => {
-      if (res.headersSent) return
+      if (size > limit) {
+        this.log.warn({ from, bytes: size, limit }, 'batch from peer too large; refused')
+        sendText(res, 413, `batch of ${size} bytes exceeds ${limit}\n`)
+        return
+      }
       let msgs: Message[]
       try {
         const d = new FrameDecoder()
@@ -587,6 +604,19 @@ export class HttpTransport implements Transport {
       }
     }
   }
+}
+
+/**
+ * A peer may reset the connection while a body is still uploading after it already answered; Node
+ * then emits the write error on the socket, where nobody listens, and it would crash the process.
+ * The request's own 'error'/'close' handlers already account for the failure.
+ */
+function guardSocket(req: ClientRequest): void {
+  const ignore = (): void => {}
+  req.on('socket', (socket) => {
+    socket.on('error', ignore)
+    req.once('close', () => socket.off('error', ignore))
+  })
 }
 
 function header(req: IncomingMessage, name: string): string {

@@ -132,3 +132,25 @@ export function checkProgress(faults: FaultRecord[], finalWriteOk: boolean): Che
 export function checkNoCrash(cluster: Cluster): CheckLine {
   return { name: 'no-crash', ok: cluster.crashes.length === 0, summary: `${cluster.crashes.length} unexpected member exits`, details: [...cluster.crashes] }
 }
+
+/** Every member lists the same n members (so they formed ONE cluster, not n single-member ones). */
+export async function checkClusterFormed(cluster: Cluster): Promise<CheckLine> {
+  const n = cluster.members.length
+  const views = await Promise.all(
+    cluster.members.map(async (m) => {
+      const r = await cluster.getJson(m.index, '/v2/members', 2000)
+      const list = (r?.body as { members?: { id: string }[] } | undefined)?.members
+      return list ? list.map((x) => x.id).sort().join(',') : undefined
+    }),
+  )
+  const leaders = await cluster.leaders()
+  const counts = views.map((v) => (v === undefined ? 'unreadable' : String(v.split(',').length)))
+  const ok = views.every((v) => v !== undefined && v === views[0] && v.split(',').length === n) && leaders.length <= 1
+  return {
+    name: 'cluster-formed',
+    ok,
+    summary: ok
+      ? `${n} members list the same ${n} member ids; leader ${leaders.length === 1 ? cluster.members[leaders[0]!]!.name : 'not reported'}`
+      : `members listed per member: ${counts.join(', ')} (expected ${n} everywhere, identical); ${leaders.length} members claim to be leader`,
+  }
+}

@@ -3,7 +3,7 @@
 // Bounded in time; every process it starts is killed before it returns (or throws).
 
 import { Cluster, type ServerKind } from './cluster.js'
-import { checkAppends, checkConverged, checkLinearizable, checkNoCrash, checkProgress, type CheckLine } from './end-checks.js'
+import { checkAppends, checkClusterFormed, checkConverged, checkLinearizable, checkNoCrash, checkProgress, type CheckLine } from './end-checks.js'
 import { History } from './history.js'
 import { ALL_FAULTS, Nemesis, type FaultKind, type FaultRecord } from './nemesis.js'
 import { Prng } from './prng.js'
@@ -52,6 +52,7 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
   const prefix = `/faults/s${o.seed}`
   let nemesis: Nemesis | undefined
   try {
+    checks.push(await checkClusterFormed(cluster))
     const workload = new Workload({ urls: cluster.members.map((m) => cluster.clientUrl(m.index)), prefix, clients, keys, rand: rand.fork('workload'), history })
     nemesis = new Nemesis({ cluster, rand: rand.fork('nemesis'), progressKey: `${prefix}/progress`, log, now, ...(o.faults ? { faults: o.faults } : {}) })
     const running = workload.run()

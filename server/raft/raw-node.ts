@@ -172,7 +172,8 @@ export class RawNode {
     if (r.hasPendingFlush() || r.msgs.length > 0 || r.readStates.length > 0) return true
     const ss = this.prevSoftState
     if (r.lead !== ss.lead || r.role !== ss.role) return true
-    if (!sameHardState(r.hardState(), this.prevHardState)) return true
+    const hs = this.prevHardState
+    if (r.term !== hs.term || r.vote !== hs.vote || r.log.committed !== hs.commit) return true
     if (r.log.unstable.snapshot || r.log.hasUnstableEntries()) return true
     return r.log.hasNextCommittedEnts()
   }

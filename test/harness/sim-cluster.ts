@@ -28,6 +28,9 @@ export interface SimOptions {
   electionTicks?: number
   /** Print every trace line. */
   verbose?: boolean
+  /** Core options (default on, as in production). */
+  preVote?: boolean
+  checkQuorum?: boolean
   /** Checker for full log matching every this many events. */
   fullCheckEvery?: number
 }
@@ -154,6 +157,7 @@ export class SimCluster {
       id: n.id, peers: empty ? n.bootstrapPeers : [], storage: st,
       rand: this.rand.fork(`raft-${n.id}-${n.incarnation}`),
       electionTicks: this.electionTicks, heartbeatTicks: 1, maxInflightMsgs: 16, maxBytesPerMsg: 4096,
+      preVote: this.o.preVote ?? true, checkQuorum: this.o.checkQuorum ?? true,
     })
     n.snapshotIndex = d.snapshot?.metadata.index ?? 0
     n.up = true

@@ -2,7 +2,10 @@
 // `SEED=n npm run test:sim` replays exactly what failed in either.
 import type { SimOptions } from '../harness/sim-cluster.js'
 
-/** Even seeds: 3 members; odd seeds: 5 members. All faults, conf changes and transfers on. */
+/**
+ * Even seeds: 3 members; odd seeds: 5 members. All faults, conf changes and transfers on. One seed
+ * in 8 runs without pre-vote and one in 8 without check-quorum, to cover those paths too.
+ */
 export function simOptionsFor(seed: number, overrides: Partial<SimOptions> = {}): SimOptions {
   return {
     seed,
@@ -10,6 +13,8 @@ export function simOptionsFor(seed: number, overrides: Partial<SimOptions> = {})
     durationMs: Number(process.env.SIM_DURATION_MS ?? 3000),
     faults: true,
     reconfig: true,
+    preVote: seed % 8 !== 3,
+    checkQuorum: seed % 8 !== 6,
     verbose: process.env.VERBOSE === '1',
     ...overrides,
   }

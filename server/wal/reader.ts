@@ -2,11 +2,16 @@
 // chain, resolves entry overwrites, and repairs a torn tail of the last segment.
 //
 // Torn tail vs corruption: the WAL only ever writes at its end, and every write is followed by an
-// fdatasync before anything is acknowledged. So damage after which no valid frame exists (a short
-// record, zeroed preallocated space, a bad crc in the last record) is a write that never finished:
-// it was never acknowledged and is cut off. Damage followed by any valid frame, damage in a segment
-// that is not the last one, or a broken crc chain is corruption of data that may have been
-// acknowledged: WalCorruptError naming the file and offset, never a silent drop.
+// fdatasync before anything is acknowledged. So in the last segment:
+//  - damage after which no valid frame exists (a short record, zeroed preallocated space, a bad crc
+//    in the last record) is a write that never finished: never acknowledged, cut off;
+//  - damage that looks like a sector the disk never wrote (zero bytes up to a 512-byte boundary)
+//    and is followed only by frames of the same write (their batchOff points at or before the
+//    damage) is a power loss during the last write, whose fdatasync never returned: cut off too.
+// Anything else (damage followed by frames of a later write, a flipped byte that is not a lost
+// sector, damage in a segment that is not the last one, a broken crc chain, a missing segment) is
+// corruption of data that may have been acknowledged: WalCorruptError naming the file and offset,
+// never a silent drop.
 // Must not: keep files open or decide which snapshot to start from (wal.ts does).
 
 import fs from 'node:fs'
@@ -169,16 +174,17 @@ export function scanWal(dir: string, opts: ScanOptions = {}): WalScan {
         continue
       }
       // Not a valid frame at off: either the clean end of the data or damage.
-      const reason = fr.kind === 'bad' ? fr.reason : 'zero header followed by data'
+      let reason = fr.kind === 'bad' ? fr.reason : 'zero header followed by data'
       if (fr.kind === 'end' && isZero(buf, off, buf.length)) break // clean end
       const later = findNextValidFrame(buf, off + 8)
-      if (!isTail || later >= 0) {
+      if (!isTail || (later >= 0 && !isTornLastWrite(buf, off, later))) {
         const detail = later >= 0 ? `; a valid record follows at offset ${later}` : ''
         throw new WalCorruptError(`${reason}${detail}`, file, off)
       }
       // Torn tail: cut it off and zero the rest so it can never be misread later.
       let dropped = 0
       for (let i = off; i < buf.length; i++) if (buf[i] !== 0) dropped++
+      if (later >= 0) reason = `${reason}; sector lost in the last write, later records of that write dropped`
       repaired = { file, offset: off, droppedBytes: dropped, reason }
       opts.warn?.(`wal: repaired torn tail of ${file} at offset ${off} (${reason}; ${dropped} non-zero bytes dropped)`)
       const fd = fs.openSync(file, 'r+')
@@ -196,4 +202,30 @@ export function scanWal(dir: string, opts: ScanOptions = {}): WalScan {
     segments.push(info)
   }
   return { metadata: metadata!, segments, markers, hardState, entries: ents, lastIndex, lastCrc, tailEnd, repaired }
+}
+
+const SECTOR = 512
+
+/**
+ * True when the damage at off (first valid frame after it at later) is a torn last write: the bytes
+ * from off contain a run of zeros reaching a sector boundary before later (a sector that was never
+ * written: preallocated space reads as zeros), and every valid frame after off was written by the
+ * same write that covers off (its batch start is at or before off), so that write is the last one
+ * and its fdatasync cannot have completed.
+ */
+function isTornLastWrite(buf: Buffer, off: number, later: number): boolean {
+  let zeroSector = false
+  for (let b = (Math.floor(off / SECTOR) + 1) * SECTOR; b <= later && !zeroSector; b += SECTOR) {
+    if (isZero(buf, Math.max(off, b - SECTOR), b)) zeroSector = true
+  }
+  if (!zeroSector) return false
+  let q = later
+  while (q >= 0 && q < buf.length) {
+    const fr = readFrame(buf, q)
+    if (fr.kind === 'ok') {
+      if (q - fr.batchOff > off) return false
+      q = fr.next
+    } else q = findNextValidFrame(buf, q + 8)
+  }
+  return true
 }

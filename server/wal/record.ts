@@ -5,13 +5,17 @@
 //   4  u8  type        RecordType (never 0: an all-zero header means "no more records")
 //   5  u8  padLen      zero bytes after data up to the next multiple of 8
 //   6  u16 magic       0xA55A; lets a scan tell frames from zeroed or random bytes
-//   8  u32 prevCrc     crc of the previous record (0 for the very first record of a WAL)
-//   12 u32 crc         zlib.crc32 of bytes 0..11 followed by data
-//   16 data, then padLen zero bytes
+//   8  u32 batchOff    bytes from the start of the write this frame was part of to the frame
+//   12 u32 reserved    0
+//   16 u32 prevCrc     crc of the previous record (0 for the very first record of a WAL)
+//   20 u32 crc         zlib.crc32 of bytes 0..19 followed by data
+//   24 data, then padLen zero bytes
 // The crc covers prevCrc, so the checksums form a chain (as etcd's running CRC): a record that is
 // moved, dropped or replayed breaks the chain even though each frame is valid on its own. Because
 // every frame is also self-checking, recovery can scan past damage to see whether valid records
-// follow it (damage in the middle) or not (a torn tail).
+// follow it (damage in the middle) or not (a torn tail). batchOff tells recovery which write a
+// valid frame belongs to, so a sector lost inside the last (never acknowledged) write can be told
+// from damage to older, acknowledged data.
 // Must not: touch files, allocate per-byte, or know about segments.
 
 import { crc32 } from 'node:zlib'
@@ -26,7 +30,7 @@ export enum RecordType {
   Snapshot = 4,
 }
 
-export const HEADER_SIZE = 16
+export const HEADER_SIZE = 24
 export const MAGIC = 0xa55a
 /** Upper bound on one record's data; larger lengths are treated as damage. */
 export const MAX_RECORD_DATA = 512 * 1024 * 1024
@@ -76,9 +80,11 @@ export function frameRecords(records: readonly PendingRecord[], prevCrc: number)
     buf[off + 4] = r.type
     buf[off + 5] = pad
     buf.writeUInt16LE(MAGIC, off + 6)
-    buf.writeUInt32LE(prev, off + 8)
-    const crc = crc32(r.data, crc32(buf.subarray(off, off + 12)))
-    buf.writeUInt32LE(crc, off + 12)
+    buf.writeUInt32LE(off, off + 8)
+    buf.writeUInt32LE(0, off + 12)
+    buf.writeUInt32LE(prev, off + 16)
+    const crc = crc32(r.data, crc32(buf.subarray(off, off + 20)))
+    buf.writeUInt32LE(crc, off + 20)
     r.data.copy(buf, off + HEADER_SIZE)
     if (pad) buf.fill(0, off + HEADER_SIZE + len, off + HEADER_SIZE + len + pad)
     off += HEADER_SIZE + len + pad
@@ -88,7 +94,7 @@ export function frameRecords(records: readonly PendingRecord[], prevCrc: number)
 }
 
 export type FrameResult =
-  | { kind: 'ok'; type: RecordType; data: Buffer; prevCrc: number; crc: number; next: number }
+  | { kind: 'ok'; type: RecordType; data: Buffer; prevCrc: number; crc: number; next: number; batchOff: number }
   /** An all-zero header (or zero bytes up to the end): nothing was written here. */
   | { kind: 'end' }
   | { kind: 'bad'; reason: string }
@@ -110,11 +116,13 @@ export function readFrame(buf: Buffer, off: number): FrameResult {
   const next = off + HEADER_SIZE + len + pad
   if (next > buf.length) return { kind: 'bad', reason: `record of ${len} bytes runs past the end of the file` }
   const data = buf.subarray(off + HEADER_SIZE, off + HEADER_SIZE + len)
-  const crc = buf.readUInt32LE(off + 12)
-  if (crc32(data, crc32(buf.subarray(off, off + 12))) !== crc) return { kind: 'bad', reason: 'crc mismatch' }
+  const crc = buf.readUInt32LE(off + 20)
+  if (crc32(data, crc32(buf.subarray(off, off + 20))) !== crc) return { kind: 'bad', reason: 'crc mismatch' }
   // Padding is not under the crc; require it zero so no byte of a frame can change unnoticed.
   if (!isZero(buf, off + HEADER_SIZE + len, next)) return { kind: 'bad', reason: 'non-zero padding' }
-  return { kind: 'ok', type, data, prevCrc: buf.readUInt32LE(off + 8), crc, next }
+  const batchOff = buf.readUInt32LE(off + 8)
+  if (buf.readUInt32LE(off + 12) !== 0 || batchOff > off) return { kind: 'bad', reason: 'bad frame header' }
+  return { kind: 'ok', type, data, prevCrc: buf.readUInt32LE(off + 16), crc, next, batchOff }
 }
 
 /** Offset of the first self-valid frame at an 8-aligned offset in [from, buf.length), or -1. */

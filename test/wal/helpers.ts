@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { EntryType, type Entry } from '../../server/raft/types.js'
-import { readFrame, type RecordType } from '../../server/wal/record.js'
+import { HEADER_SIZE, readFrame, type RecordType } from '../../server/wal/record.js'
 
 /** A fresh empty directory under the OS temp dir; removed by cleanup(). */
 export function tempDir(label: string): string {
@@ -46,7 +46,7 @@ export function framesOf(file: string): FrameAt[] {
   for (;;) {
     const fr = readFrame(buf, off)
     if (fr.kind !== 'ok') return out
-    out.push({ offset: off, end: fr.next, dataEnd: off + 16 + fr.data.length, type: fr.type })
+    out.push({ offset: off, end: fr.next, dataEnd: off + HEADER_SIZE + fr.data.length, type: fr.type })
     off = fr.next
   }
 }

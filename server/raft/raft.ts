@@ -116,6 +116,11 @@ export class Raft {
   readonly maxInflight: number
   readonly disableProposalForwarding: boolean
   private readonly rand: Rand
+  /**
+   * Conf change entries up to this index are already reflected in the tracked configuration even if
+   * the caller has not applied them yet (the bootstrap entries), so they do not block campaigning.
+   */
+  confReflectedThrough = 0
   /** Leader: proposals were appended since the last flush; followers need an append. */
   private needsBcast = false
 
@@ -314,7 +319,7 @@ export class Raft {
   /** Committed but unapplied ConfChange entries exist (then campaigning is unsafe). */
   private hasUnappliedConfChanges(): boolean {
     if (this.log.applied >= this.log.committed) return false
-    const lo = Math.max(this.log.applied + 1, this.log.firstIndex())
+    const lo = Math.max(this.log.applied + 1, this.confReflectedThrough + 1, this.log.firstIndex())
     if (lo > this.log.committed) return false
     const ents = this.log.slice(lo, this.log.committed + 1, Infinity)
     for (const e of ents) if (e.type === EntryType.ConfChange) return true

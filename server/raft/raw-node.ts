@@ -69,6 +69,7 @@ export class RawNode {
     }))
     r.log.append(ents)
     r.log.committed = ents.length
+    r.confReflectedThrough = ents.length
     for (const id of peers) r.applyConfChange({ type: 'add', id })
   }
 

@@ -4,7 +4,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ProposalDroppedError } from '../../server/raft/errors.js'
 import { type Message, MessageType, NONE, Role } from '../../server/raft/types.js'
-import { Network, nid, nodeWithLog, type TestNode } from '../harness/network.js'
+import { Network, nid, nodeWithLog, TestNode } from '../harness/network.js'
 
 /** Messages of `type` among msgs. */
 function ofType(msgs: Message[], type: MessageType): Message[] {
@@ -561,6 +561,16 @@ misc('a proposal on a follower is forwarded to the leader and commits', () => {
   for (const i of [1, 2, 3]) assert.equal(dataOf(net.get(i)), ['from-follower'])
 })
 
+misc('a freshly bootstrapped single member can campaign at once and leads after its first Ready', () => {
+  const n = new TestNode(nid(1), { peers: [nid(1)] }, 1)
+  n.node.campaign()
+  assert.is(n.raft.role, Role.Leader)
+  n.drain()
+  n.node.propose('solo')
+  n.drain()
+  assert.equal(dataOf(n), ['solo'])
+})
+
 misc('with no leader a proposal fails with ProposalDroppedError (retryable)', () => {
   const n = nodeWithLog(1, [1, 2, 3], [])
   let err: unknown
@@ -623,7 +633,7 @@ misc('restart from durable state: term, vote and log survive; committed entries 
   net.campaign(1)
   net.propose(1, 'durable')
   const old = net.get(2)
-  const restarted = new (old.constructor as typeof TestNodeCtor)(old.id, { storage: old.storage }, 99)
+  const restarted = new TestNode(old.id, { storage: old.storage }, 99)
   assert.is(restarted.raft.term, old.raft.term)
   assert.is(restarted.raft.vote, old.raft.vote)
   assert.is(restarted.raft.log.lastIndex(), old.raft.log.lastIndex())
@@ -633,7 +643,3 @@ misc('restart from durable state: term, vote and log survive; committed entries 
 })
 
 misc.run()
-
-// Type-only alias used above to construct a TestNode from an instance's constructor.
-type TestNodeCtor = typeof import('../harness/network.js').TestNode
-declare const TestNodeCtor: TestNodeCtor

@@ -304,6 +304,31 @@ test('blocking sync mode: same results, I/O done inside sync()', async () => {
   done(dir)
 })
 
+test('blocking mode: an fdatasync error fails the WAL the same way; onSync reports each durable write', async () => {
+  const dir = walDir('blocking-fail')
+  let failNext = false
+  const io: WalIo = {
+    ...realIo,
+    fdatasyncSync(fd) {
+      if (failNext) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' })
+      realIo.fdatasyncSync(fd)
+    },
+  }
+  const synced: { bytes: number; records: number }[] = []
+  const w = Wal.create(dir, META, { ...quiet, io, syncMode: 'blocking', onSync: ({ bytes, records }) => synced.push({ bytes, records }) })
+  await w.saveAndSync({ term: 1, vote: '', commit: 0 }, entries(1, 3))
+  assert.equal(synced.map((x) => x.records), [4])
+  assert.ok(synced[0].bytes > 3 * 300)
+  failNext = true
+  const err = await w.saveAndSync(undefined, [entry(4)]).then(() => null, (e) => e)
+  assert.instance(err, WalFailedError)
+  assert.match((err as Error).message, 'fdatasync')
+  assert.is(synced.length, 1)
+  assert.throws(() => w.save(undefined, [entry(5)]), (e: unknown) => e instanceof WalFailedError)
+  await w.close()
+  done(dir)
+})
+
 test('real disk full (small tmpfs, when mounting is permitted): WAL fails, acked data survives', async () => {
   const base = tempDir('enospc')
   const mnt = path.join(base, 'mnt')

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { Store, StoreError, StoreEvent, type Command, type NodeJSON } from '../../server/store/index.js'
 
 const DIR = '/work/shared/spec/transcripts'
-const FILES = ['01-misc', '02-keys', '03-params', '04-ttl', '05-cas', '06-dirs', '07-order', '08-hidden', '10-watch']
+const FILES = ['01-misc', '02-keys', '03-params', '04-ttl', '05-cas', '06-dirs', '07-order', '08-hidden', '09-stats', '10-watch']
 
 interface Req { method: string; path: string; query?: string; headers?: Record<string, string>; body?: string }
 interface Resp { status: number; headers?: Record<string, string>; body?: any; events?: any[]; clientAborted?: boolean }
@@ -111,6 +111,14 @@ for (const f of FILES) {
   const cases = (JSON.parse(readFileSync(`${DIR}/${f}.json`, 'utf8')) as { cases: Case[] }).cases
   for (const c of cases) {
     const req = c.request
+    if (req.path === '/v2/stats/store' && req.method === 'GET') {
+      test(`${c.id} store stats: expireCount and watchers (the counters the recorder compares)`, () => {
+        const st = store.stats()
+        assert.equal([st.expireCount, st.watchers], [c.response.body.expireCount, c.response.body.watchers])
+        assert.equal(Object.keys(st), Object.keys(c.response.body))
+      })
+      continue
+    }
     if (!req.path.startsWith('/v2/keys')) continue
     if (c.response.status === 301 || c.response.status === 405 || req.method === 'OPTIONS') continue
     if (c.response.body?.errorCode >= 200 && c.response.body?.errorCode < 300) continue // HTTP-layer parameter errors

@@ -136,8 +136,18 @@ export function findNextValidFrame(buf: Buffer, from: number): number {
   return -1
 }
 
+const ZEROS = Buffer.alloc(64 * 1024)
+
 export function isZero(buf: Buffer, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (buf[i] !== 0) return false
+  if (to - from <= 64) {
+    for (let i = from; i < to; i++) if (buf[i] !== 0) return false
+    return true
+  }
+  // Native compares in chunks: a preallocated 64 MiB tail is scanned at memcmp speed.
+  for (let i = from; i < to; i += ZEROS.length) {
+    const n = Math.min(ZEROS.length, to - i)
+    if (buf.compare(ZEROS, 0, n, i, i + n) !== 0) return false
+  }
   return true
 }
 

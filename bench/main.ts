@@ -14,7 +14,7 @@ import { parseOptions, USAGE, type BenchOptions } from './options.js'
 import { cleanup, installSignalHandlers, trackDir } from './procs.js'
 import { formatProfileSummary, summarizeProfiles, type ProfileSummary } from './profile-summary.js'
 import { rawConnFactory } from './raw-client.js'
-import { evaluateChecks, formatChecks, formatTable, merge, toRecord, withRatio, type Cell, type RunRecord } from './report.js'
+import { evaluateChecks, formatChecks, formatProblems, formatTable, merge, toRecord, withRatio, type Cell, type RunRecord } from './report.js'
 import { runOnce, type RunResult } from './runner.js'
 import { WORKLOADS, type Workload } from './workloads.js'
 
@@ -208,6 +208,12 @@ async function main(): Promise<number> {
   out.push('')
   for (const n of notes) out.push(`NOTE: ${n}`)
   out.push(formatTable(cells))
+  const problems = formatProblems(cells)
+  if (problems.length > 0) {
+    out.push('')
+    out.push('problems:')
+    out.push(...problems)
+  }
   out.push('')
   out.push('workloads:')
   out.push(...legend)

@@ -44,7 +44,7 @@ class NodeConn implements Conn {
     const r = request({ host: this.host, port: this.port, method: req.method, path: req.path, agent: this.agent, headers }, (res) => {
       if (onHeaders !== undefined) onHeaders()
       const status = res.statusCode ?? 0
-      if (req.wantBody === true) {
+      if (req.wantBody === true || status >= 500) {
         const parts: Buffer[] = []
         res.on('data', (d: Buffer) => parts.push(d))
         res.on('end', () => finish(status, Buffer.concat(parts), null))

@@ -166,6 +166,7 @@ export class RawConn implements Conn {
   private parseHead(buf: Buffer, start: number, end: number): void {
     // "HTTP/1.1 200 OK"
     this.status = (buf[start + 9] - 48) * 100 + (buf[start + 10] - 48) * 10 + (buf[start + 11] - 48)
+    if (this.status >= 500) this.wantBody = true // rare; lets the bench report the server's cause
     const head = buf.toString('latin1', start, end).toLowerCase()
     const te = head.indexOf('\ntransfer-encoding:')
     if (te >= 0 && head.indexOf('chunked', te) >= 0) {

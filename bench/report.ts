@@ -30,6 +30,8 @@ export interface Merged {
   generatorCpuUsPerOp: number
   serverCpuUsPerOp: number
   extra: Record<string, number>
+  /** Distinct error messages over the rounds (at most 5). */
+  errorSamples: string[]
   failure?: string
 }
 
@@ -74,6 +76,7 @@ export function merge(runs: { stats: RunResult | null; failure?: string }[]): Me
     generatorCpuUsPerOp: weighted((r) => r.generatorCpuUsPerOp),
     serverCpuUsPerOp: weighted((r) => r.serverCpuUsPerOp),
     extra,
+    errorSamples: [...new Set(ok.flatMap((r) => r.errorSamples))].slice(0, 5),
     ...(failure !== undefined ? { failure } : {}),
   }
 }
@@ -97,7 +100,7 @@ function num(n: number): string {
 
 function side(m: Merged | undefined): string[] {
   if (m === undefined) return ['-', '-', '-', '-']
-  if (m.ops === 0) return [m.failure !== undefined ? 'FAILED' : '0', '-', '-', '-']
+  if (m.ops === 0) return [m.failure !== undefined ? 'FAILED' : 'stalled', '-', '-', '-']
   return [num(m.opsPerSec) + (m.errors > 0 ? '!' : ''), num(m.p50Ms), num(m.p99Ms), num(m.serverCpuUsPerOp)]
 }
 
@@ -115,6 +118,20 @@ export function formatTable(cells: Cell[]): string {
   out.push('op/s = operations per second (see the legend); "!" = some requests failed; cpu us/op = CPU of all members per op;')
   out.push('x = raftkv / etcd (op/s: higher is better; p99: lower is better)')
   return out.join('\n')
+}
+
+/** Lines naming the cells that failed, stalled or saw errors, with sample messages. */
+export function formatProblems(cells: Cell[]): string[] {
+  const out: string[] = []
+  for (const c of cells) {
+    for (const t of ['raftkv', 'etcd'] as const) {
+      const m = c[t]
+      if (m === undefined || (m.errors === 0 && m.errorSamples.length === 0 && m.failure === undefined)) continue
+      const what = m.failure ?? `${m.errors} errors: ${m.errorSamples.join('; ')}`
+      out.push(`  ${t} ${c.members}m ${c.workload} c=${c.clients}: ${what}`)
+    }
+  }
+  return out
 }
 
 /** One PASS/FAIL line. */

@@ -122,6 +122,7 @@ export async function runOnce(cluster: Cluster, workload: Workload, s: RunSettin
       sleep(1000),
     ])
     const stats = rec.summary()
+    if (stats.ops === 0 && stats.errors === 0) stats.errorSamples.push('stalled: no operation completed in the measured window')
     const ops = Math.max(1, stats.ops)
     return {
       ...stats,

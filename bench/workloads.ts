@@ -59,16 +59,21 @@ export function readNumberField(body: Buffer | null, field: string): number {
   return any ? n : -1
 }
 
+/** "HTTP <status>" plus the start of the body when the server sent one (5xx). */
+export function describeStatus(status: number, body: Buffer | null): string {
+  return body === null || body.length === 0 ? `HTTP ${status}` : `HTTP ${status} ${body.toString('utf8', 0, Math.min(body.length, 160)).trim()}`
+}
+
 /** Standard completion handling: ok on 2xx, error otherwise. Transport errors back off 10 ms. */
 function simpleLoop(ctx: RunContext, c: number, nextRequest: () => BenchRequest): void {
   const conn = ctx.conns[c]
   const rec = ctx.rec
   let t0 = 0
-  const done: Done = (status, _body, err) => {
+  const done: Done = (status, body, err) => {
     const now = performance.now()
     if (err !== null) { rec.error(err.message); setTimeout(next, 10); return }
     if (ok2xx(status)) rec.ok(now - t0)
-    else rec.error(`HTTP ${status}`)
+    else rec.error(describeStatus(status, body))
     next()
   }
   const next = (): void => {
@@ -179,7 +184,7 @@ const cas: Workload = {
           begin()
         } else {
           if (status === 412) rec.count('conflicts')
-          else rec.error(`HTTP ${status}`)
+          else rec.error(describeStatus(status, body))
           if (ctx.stopping()) { ctx.clientStopped(); return }
           conn.send(get, onGet)
         }
@@ -220,7 +225,7 @@ const lock: Workload = {
         if (err !== null) { rec.error(err.message); setTimeout(begin, 10); return }
         if (status === 201) { conn.send(release, onRelease); return }
         if (ctx.stopping()) { ctx.clientStopped(); return }
-        if (status !== 412) { rec.error(`acquire HTTP ${status}`); conn.send(acquire, onAcquire); return }
+        if (status !== 412) { rec.error(`acquire ${describeStatus(status, body)}`); conn.send(acquire, onAcquire); return }
         rec.count('waits')
         const index = readNumberField(body, 'index')
         watch.path = `${key}?wait=true&waitIndex=${index + 1}`
@@ -232,10 +237,10 @@ const lock: Workload = {
         if (ctx.stopping()) { ctx.clientStopped(); return }
         conn.send(acquire, onAcquire)
       }
-      const onRelease: Done = (status, _body, err) => {
+      const onRelease: Done = (status, body, err) => {
         if (err !== null) { rec.error(err.message); setTimeout(begin, 10); return }
         if (status === 200) rec.ok(performance.now() - t0)
-        else rec.error(`release HTTP ${status}`)
+        else rec.error(`release ${describeStatus(status, body)}`)
         begin()
       }
       begin()
@@ -256,6 +261,8 @@ const post: Workload = {
 
 /** How long a watcher waits for its response head before counting itself registered anyway. */
 const ARM_TIMEOUT_MS = 200
+/** How long one write -> all watchers notified and re-registered round may take. */
+const ROUND_TIMEOUT_MS = 2000
 
 const watch: Workload = {
   name: 'watch',
@@ -278,8 +285,20 @@ const watch: Workload = {
     let writerIdle = true
     let sentAt = 0
     let stoppedReported = false
+    let watchdog: NodeJS.Timeout | undefined
+    // A round that never completes (a lost notification, a watcher that never re-registers)
+    // must not stall the run silently: after ROUND_TIMEOUT_MS it is an error and the next round
+    // starts with whoever is ready.
+    const onStall = (): void => {
+      watchdog = undefined
+      if (ctx.stopping()) return
+      rec.error(`watch round stalled ${ROUND_TIMEOUT_MS} ms: ${writerIdle ? 'writer acked' : 'writer not acked'}, ${m - armed} watcher(s) not notified/re-registered`)
+      armed = m
+      maybeWrite()
+    }
     const maybeWrite = (): void => {
       if (!writerIdle || armed < m) return
+      if (watchdog !== undefined) { clearTimeout(watchdog); watchdog = undefined }
       if (ctx.stopping()) {
         if (!stoppedReported) { stoppedReported = true; for (let i = 0; i < m; i++) ctx.clientStopped() }
         return
@@ -288,10 +307,11 @@ const watch: Workload = {
       armed = 0
       rec.count('writes')
       sentAt = performance.now()
+      watchdog = setTimeout(onStall, ROUND_TIMEOUT_MS)
       writer.send(write, onWrite)
     }
-    const onWrite: Done = (status, _body, err) => {
-      if (err !== null || !ok2xx(status)) rec.error(err?.message ?? `writer HTTP ${status}`)
+    const onWrite: Done = (status, body, err) => {
+      if (err !== null || !ok2xx(status)) rec.error(err?.message ?? `writer ${describeStatus(status, body)}`)
       else rec.count('writeAckMsTotal', performance.now() - sentAt)
       writerIdle = true
       maybeWrite()

@@ -9,6 +9,7 @@ import { EventHistory } from './event-history.js'
 import { Node, cleanKey, nodeJSON, renderForGet, renderPlain } from './node.js'
 import { emptyCounters, type Counters } from './stats.js'
 import { TtlHeap } from './ttl-heap.js'
+import { buildTree, decodeEvents, decodeSnapshot, encodeSnapshot } from './snapshot.js'
 import type { Action, Command, GetOptions, NodeJSON, StoreStats, WatchOptions } from './types.js'
 import { WatcherHub, type Watcher } from './watcher-hub.js'
 
@@ -426,18 +427,7 @@ export class Store {
    * not included (STATS-3). Equal stores give byte-equal snapshots.
    */
   toSnapshot(): string {
-    const snap: SnapshotV1 = {
-      version: 1,
-      index: this.currentIndex,
-      root: encodeChildren(this.root),
-      history: this.history.events().map((e) => {
-        const o: SnapEvent = { a: e.action, n: e.node, i: e.etcdIndex }
-        if (e.prevNode !== undefined) o.p = e.prevNode
-        if (e.refresh) o.r = 1
-        return o
-      }),
-    }
-    return JSON.stringify(snap)
+    return encodeSnapshot(this.root, this.currentIndex, this.history.events())
   }
 
   /** Rebuilds a store from toSnapshot() output (indexes continue from the snapshot's). */
@@ -451,70 +441,16 @@ export class Store {
    * Replaces tree, index, TTLs and history with a snapshot's, in place (a follower installing a
    * snapshot). Registered watchers stay registered and keep receiving events with index >= their
    * sinceIndex, as etcd's store recovery keeps its watcher hub. Counters are kept (member-local).
+   * Throws on a snapshot of an unknown version (nothing is changed then).
    */
   recover(s: string): void {
-    const snap = JSON.parse(s) as SnapshotV1
-    if (snap.version !== 1) throw new Error(`unsupported store snapshot version ${String(snap.version)}`)
-    this.root = new Node('/', '', null, 0, 0, '', new Map(), undefined)
-    this.heap = new TtlHeap<Node>()
+    const snap = decodeSnapshot(s)
+    const heap = new TtlHeap<Node>()
+    this.root = buildTree(snap.root, (n) => heap.push(n))
+    this.heap = heap
     this.history = new EventHistory()
     this.hub.history = this.history
     this.currentIndex = snap.index
-    this.decodeChildren(this.root, snap.root)
-    for (const o of snap.history) {
-      this.history.add(new StoreEvent(o.a, o.n, o.p, o.i, o.r === 1))
-    }
+    for (const e of decodeEvents(snap)) this.history.add(e)
   }
-
-  private decodeChildren(parent: Node, list: SnapNode[]): void {
-    const children = parent.children as Map<string, Node>
-    const base = parent.path === '/' ? '' : parent.path
-    for (const o of list) {
-      const isDir = o.d !== undefined
-      const n = new Node(base + '/' + o.k, o.k, parent, o.c, o.m, isDir ? '' : (o.v ?? ''), isDir ? new Map() : null, o.e)
-      children.set(o.k, n)
-      if (o.e !== undefined) this.heap.push(n)
-      if (o.d !== undefined) this.decodeChildren(n, o.d)
-    }
-  }
-}
-
-interface SnapNode {
-  /** name */
-  k: string
-  c: number
-  m: number
-  /** file value */
-  v?: string
-  /** expiration ms */
-  e?: number
-  /** directory children */
-  d?: SnapNode[]
-}
-
-interface SnapEvent {
-  a: Action
-  n: NodeJSON
-  p?: NodeJSON
-  i: number
-  r?: 1
-}
-
-interface SnapshotV1 {
-  version: 1
-  index: number
-  root: SnapNode[]
-  history: SnapEvent[]
-}
-
-function encodeChildren(d: Node): SnapNode[] {
-  const out: SnapNode[] = []
-  for (const n of (d.children as Map<string, Node>).values()) {
-    const o: SnapNode = { k: n.name, c: n.createdIndex, m: n.modifiedIndex }
-    if (n.children === null) o.v = n.value
-    if (n.expireMs !== undefined) o.e = n.expireMs
-    if (n.children !== null) o.d = encodeChildren(n)
-    out.push(o)
-  }
-  return out
 }

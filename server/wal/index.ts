@@ -4,6 +4,7 @@ export { WalCorruptError, WalFailedError, WalClosedError, WalExistsError, WalNot
 export {
   openDurableStorage,
   durableStorageExists,
+  readDurableMetadata,
   memberDirs,
   type DurableStorage,
   type DurableStorageOptions,

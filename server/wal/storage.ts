@@ -103,6 +103,16 @@ export function durableStorageExists(dataDir: string, walDir?: string): boolean 
 }
 
 /**
+ * The member and cluster id stored in an existing WAL (undefined if there is none), read from the
+ * head of the oldest segment without recovering anything: cheap enough to call before
+ * openDurableStorage to decide how to boot. Throws WalCorruptError if that head is damaged.
+ */
+export function readDurableMetadata(dataDir: string, walDir?: string): WalMetadata | undefined {
+  const dir = memberDirs(dataDir, walDir).walDir
+  return Wal.exists(dir) ? Wal.readMetadata(dir) : undefined
+}
+
+/**
  * Opens the member's WAL and snapshots, or creates a new WAL (with opts.metadata) if there is none.
  * Throws WalCorruptError (damaged log: refuse to start), WalSnapshotMismatchError (no snapshot the
  * WAL can continue from), or Error when a new WAL is needed but no metadata was given.

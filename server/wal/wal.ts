@@ -18,22 +18,27 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Entry, HardState } from '../raft/types.js'
-import { WalClosedError, WalExistsError, WalFailedError, WalNotFoundError, WalSnapshotMismatchError } from './errors.js'
+import { WalClosedError, WalCorruptError, WalExistsError, WalFailedError, WalNotFoundError, WalSnapshotMismatchError } from './errors.js'
 import { realIo, type WalIo } from './io.js'
 import { scanWal, type SegmentInfo, type TailRepair, type WalScan } from './reader.js'
 import {
+  HEADER_SIZE,
+  MAX_RECORD_DATA,
   RecordType,
   SNAP_RESET_LOG,
+  decodeMetadata,
   encodeEntry,
   encodeHardState,
   encodeMetadata,
   encodeSnapshotMarker,
   frameRecords,
+  frameSize,
+  readFrame,
   type PendingRecord,
   type WalMetadata,
   type WalSnapshot,
 } from './record.js'
-import { fsyncDir, hasSegments, mkdirDurable, segmentName } from './segment.js'
+import { fsyncDir, hasSegments, listSegments, mkdirDurable, segmentName } from './segment.js'
 
 export type { WalMetadata, WalSnapshot } from './record.js'
 export type { TailRepair } from './reader.js'
@@ -190,6 +195,30 @@ export class Wal {
     const warn = opts.warn ?? ((m: string) => console.warn(m))
     const scan = scanWal(path.resolve(dir), { warn })
     return new Wal(path.resolve(dir), scan, opts)
+  }
+
+  /**
+   * The metadata record at the head of the oldest segment, read without scanning or repairing
+   * anything (cheap: for deciding at boot who we are before opening). Throws WalNotFoundError if
+   * there is no WAL, WalCorruptError if that head record is damaged.
+   */
+  static readMetadata(dir: string): WalMetadata {
+    const segs = listSegments(dir)
+    if (segs.length === 0) throw new WalNotFoundError(dir)
+    const file = path.join(dir, segs[0].name)
+    const fd = fs.openSync(file, 'r')
+    try {
+      const head = Buffer.alloc(HEADER_SIZE)
+      fs.readSync(fd, head, 0, HEADER_SIZE, 0)
+      const len = head.readUInt32LE(0)
+      const buf = Buffer.alloc(frameSize(Math.min(len, MAX_RECORD_DATA)))
+      fs.readSync(fd, buf, 0, buf.length, 0)
+      const fr = readFrame(buf, 0)
+      if (fr.kind !== 'ok' || fr.type !== RecordType.Metadata) throw new WalCorruptError('no valid metadata record at the head', file, 0)
+      return decodeMetadata(fr.data)
+    } finally {
+      fs.closeSync(fd)
+    }
   }
 
   /** Every snapshot marker in the WAL, oldest first (give these to Snapshotter.loadNewest). */

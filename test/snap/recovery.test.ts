@@ -5,7 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fs from 'node:fs'
 import path from 'node:path'
-import { openDurableStorage, durableStorageExists, memberDirs } from '../../server/wal/storage.js'
+import { openDurableStorage, durableStorageExists, memberDirs, readDurableMetadata } from '../../server/wal/storage.js'
 import type { Snapshot } from '../../server/raft/types.js'
 import { cleanup, entries, entry, tempDir } from '../wal/helpers.js'
 
@@ -40,6 +40,8 @@ test('new data dir: etcd layout, existing=false; restart: snapshot + WAL tail + 
   assert.ok(fs.statSync(path.join(dataDir, 'member', 'snap')).isDirectory())
   await ds.close()
   await fill(dataDir, 237, 50)
+  assert.equal(readDurableMetadata(dataDir), META, 'cheap metadata read, even after the first segment was released')
+  assert.is(readDurableMetadata(path.join(path.dirname(dataDir), 'nothing')), undefined)
   const r = openDurableStorage(dataDir, { ...opts, metadata: { memberId: 'other', clusterId: 'other' } })
   assert.is(r.boot.existing, true)
   assert.equal(r.boot.metadata, META, 'stored metadata wins over the given one (CLI-5)')

@@ -34,8 +34,10 @@ export interface Watcher {
 export class WatcherImpl implements Watcher {
   closed = false
   overflowed = false
-  private buf: StoreEvent[] = []
+  /** Undelivered events: a fixed ring of WATCHER_BUFFER slots, allocated on first use. */
+  private ring: (StoreEvent | undefined)[] | undefined
   private head = 0
+  private count = 0
   private waiter: ((e: StoreEvent | null) => void) | undefined
   private waiting: Promise<StoreEvent | null> | undefined
   /** True while counted in the hub's map. */
@@ -60,25 +62,26 @@ export class WatcherImpl implements Watcher {
       this.waiting = undefined
       w(e)
     } else {
-      if (this.buf.length - this.head >= WATCHER_BUFFER) {
+      if (this.count >= WATCHER_BUFFER) {
         this.overflowed = true
         this.remove()
         return false
       }
-      this.buf.push(e)
+      if (this.ring === undefined) this.ring = new Array(WATCHER_BUFFER)
+      this.ring[(this.head + this.count) % WATCHER_BUFFER] = e
+      this.count++
     }
     if (!this.stream) this.remove()
     return true
   }
 
   next(): Promise<StoreEvent | null> {
-    if (this.head < this.buf.length) {
-      const e = this.buf[this.head]
-      this.buf[this.head++] = undefined as unknown as StoreEvent
-      if (this.head === this.buf.length) {
-        this.buf = []
-        this.head = 0
-      }
+    if (this.count > 0) {
+      const ring = this.ring as (StoreEvent | undefined)[]
+      const e = ring[this.head] as StoreEvent
+      ring[this.head] = undefined
+      this.head = (this.head + 1) % WATCHER_BUFFER
+      this.count--
       return Promise.resolve(e)
     }
     if (this.closed) return Promise.resolve(null)
@@ -95,7 +98,7 @@ export class WatcherImpl implements Watcher {
     if (this.closed) return
     this.closed = true
     if (this.registered) this.hub.unregister(this)
-    if (this.waiter !== undefined && this.head >= this.buf.length) {
+    if (this.waiter !== undefined && this.count === 0) {
       const w = this.waiter
       this.waiter = undefined
       this.waiting = undefined

@@ -183,6 +183,20 @@ test('WATCH-12 a consumer that keeps up is never dropped', async () => {
   w.remove()
 })
 
+test('WATCH-12 a consumer that stays a few events behind for a long stream keeps working (ring buffer)', async () => {
+  const s = new Store()
+  const w = s.watch('/w', { recursive: true, stream: true })
+  for (let i = 0; i < 50; i++) set(s, '/w/k', String(i))
+  for (let i = 50; i < 5000; i++) {
+    set(s, '/w/k', String(i))
+    assert.is((await w.next())!.node.value, String(i - 50))
+  }
+  assert.not.ok(w.closed)
+  for (let i = 4950; i < 5000; i++) assert.is((await w.next())!.node.value, String(i))
+  w.remove()
+  assert.is(await w.next(), null)
+})
+
 test('WATCH-13 watchers are counted while registered; remove() is idempotent', () => {
   const s = new Store()
   const ws = [s.watch('/a', {}), s.watch('/a', {}), s.watch('/b', { recursive: true, stream: true })]

@@ -7,7 +7,7 @@ import { describeMessage, describeReady, shortId } from '../../server/raft/descr
 import { decodeConfChange } from '../../server/raft/raft.js'
 import { RawNode } from '../../server/raft/raw-node.js'
 import { MemoryStorage } from '../../server/raft/storage.js'
-import { type Entry, EntryType, type HardState, type Message, MessageType, type NodeId, Role, type Snapshot } from '../../server/raft/types.js'
+import { type Entry, EntryType, type HardState, type Message, MessageType, type NodeId, type Ready, Role, type Snapshot } from '../../server/raft/types.js'
 import { Checkers, fnv, Violation } from './checkers.js'
 import { FakeClock } from './fake-clock.js'
 import { nid } from './network.js'
@@ -28,6 +28,8 @@ export interface SimOptions {
   electionTicks?: number
   /** Print every trace line. */
   verbose?: boolean
+  /** Ready writes take 0-3 ms of simulated time while the node keeps stepping (an async driver). */
+  asyncPersist?: boolean
   /** Core options (default on, as in production). */
   preVote?: boolean
   checkQuorum?: boolean
@@ -61,6 +63,8 @@ class SimNode {
   node!: RawNode
   sm: StateMachine = { kv: new Map(), applied: 0, hash: 0 }
   up = false
+  /** A Ready's write is in progress (asyncPersist). */
+  persisting = false
   removed = false
   incarnation = 0
   snapshotIndex = 0
@@ -105,6 +109,7 @@ export class SimCluster {
   private wl: Prng
   private faultRand: Prng
   private keepRand: Prng
+  private persistRand: Prng
 
   constructor(o: SimOptions) {
     this.o = o
@@ -117,6 +122,7 @@ export class SimCluster {
     this.wl = this.rand.fork('workload')
     this.faultRand = this.rand.fork('faults')
     this.keepRand = this.rand.fork('compaction')
+    this.persistRand = this.rand.fork('persist')
     this.net = new SimNetwork(this.clock, this.rand.fork('network'), (m) => this.deliver(m), (m, why) => this.onDrop(m, why))
     const peers = Array.from({ length: o.nodes }, (_, i) => nid(i + 1))
     for (const id of peers) this.addNode(id, peers)
@@ -161,6 +167,7 @@ export class SimCluster {
     })
     n.snapshotIndex = d.snapshot?.metadata.index ?? 0
     n.up = true
+    n.persisting = false
     n.lastCommit = 0
     n.lastApplied = 0
     n.proposals.clear()
@@ -178,8 +185,13 @@ export class SimCluster {
 
   // ---- the driver: what server/node.ts does, synchronously ----
 
+  /**
+   * The Ready loop. With asyncPersist, the write of a Ready takes simulated time (like an fsync)
+   * and the node keeps stepping messages and ticks meanwhile, as the server's async driver does;
+   * a crash before the write completes loses it.
+   */
   private processReady(n: SimNode): void {
-    while (n.up && n.node.hasReady()) {
+    while (n.up && !n.persisting && n.node.hasReady()) {
       const rd = n.node.ready()
       this.log(`${shortId(n.id)} ready ${describeReady(rd)}`)
       if (rd.softState?.role === Role.Leader) {
@@ -188,6 +200,26 @@ export class SimCluster {
         this.checkers.onLeaderLog(n.id, n.node)
         this.leaderChanges++
       }
+      const delay = this.o.asyncPersist ? this.persistRand.intn(4) : 0
+      if (delay === 0) {
+        this.completeReady(n, rd)
+        continue
+      }
+      n.persisting = true
+      const incarnation = n.incarnation
+      this.clock.setTimeout(() => this.guard(() => {
+        if (!n.up || n.incarnation !== incarnation) return // crashed before the write finished
+        n.persisting = false
+        this.log(`${shortId(n.id)} persisted`)
+        this.completeReady(n, rd)
+        this.processReady(n)
+      }), delay)
+      return
+    }
+  }
+
+  private completeReady(n: SimNode, rd: Ready): void {
+    {
       // 1. persist
       const d = n.durable
       if (rd.snapshot) {

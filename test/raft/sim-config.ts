@@ -4,7 +4,8 @@ import type { SimOptions } from '../harness/sim-cluster.js'
 
 /**
  * Even seeds: 3 members; odd seeds: 5 members. All faults, conf changes and transfers on. One seed
- * in 8 runs without pre-vote and one in 8 without check-quorum, to cover those paths too.
+ * in 8 runs without pre-vote and one in 8 without check-quorum, to cover those paths too. Half of
+ * the seeds persist asynchronously (messages are stepped while a Ready's write is in flight).
  */
 export function simOptionsFor(seed: number, overrides: Partial<SimOptions> = {}): SimOptions {
   return {
@@ -13,6 +14,7 @@ export function simOptionsFor(seed: number, overrides: Partial<SimOptions> = {})
     durationMs: Number(process.env.SIM_DURATION_MS ?? 3000),
     faults: true,
     reconfig: true,
+    asyncPersist: seed % 4 >= 2,
     preVote: seed % 8 !== 3,
     checkQuorum: seed % 8 !== 6,
     verbose: process.env.VERBOSE === '1',

@@ -1,7 +1,7 @@
 // Long soak of the Raft simulation: `npm run soak:raft -- --seeds 100000 [--from 0] [--jobs 2]`.
 // Not part of `npm test`. Splits the seed range over child processes; stops at the first failure
 // and prints its report (seed, time, check, trace tail, replay command).
-import { fork } from 'node:child_process'
+import { type ChildProcess, fork } from 'node:child_process'
 import { SimCluster, SimFailure } from '../harness/sim-cluster.js'
 import { simOptionsFor } from './sim-config.js'
 
@@ -36,7 +36,7 @@ if (process.env.SOAK_WORKER === '1') {
   const per = Math.ceil(count / jobs)
   let done = 0
   let failed = false
-  const children = []
+  const children: ChildProcess[] = []
   for (let j = 0; j < jobs; j++) {
     const start = from + j * per
     const n = Math.min(per, from + count - start)

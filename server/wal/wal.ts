@@ -369,7 +369,8 @@ export class Wal {
   /** Writes and syncs what is pending (unless failed), then closes the file. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return
-    if (!this.failure) {
+    // Saves made while we wait are synced too, so nothing saved before close() resolves is dropped.
+    while (!this.failure && this.savedSeq > this.durableSeq) {
       try {
         await this.sync()
       } catch {

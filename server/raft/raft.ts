@@ -717,8 +717,7 @@ export class Raft {
   }
 
   private sendReadIndexHeartbeats(m: Message): void {
-    const ctx = m.context ?? ''
-    this.readOnly.addRequest(this.log.committed, m)
+    const ctx = this.readOnly.addRequest(this.log.committed, m)
     // The leader's own ack; in a one-voter config this alone is a quorum.
     const acks = this.readOnly.recvAck(this.id, ctx)
     if (acks && this.hasQuorum(acks)) {

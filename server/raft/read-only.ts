@@ -11,16 +11,28 @@ export interface ReadIndexStatus {
   acks: Set<NodeId>
 }
 
+/**
+ * The key of a ReadIndex request: requester and context, so that two members using the same
+ * context string (say, both counting from 1) never collide at the leader.
+ */
+export function readKey(req: Message): string {
+  return `${req.from}/${req.context ?? ''}`
+}
+
 export class ReadOnly {
   private pending = new Map<string, ReadIndexStatus>()
   private queue: string[] = []
 
-  /** Registers a request with context ctx at commit index `index`. Duplicate contexts are ignored. */
-  addRequest(index: number, req: Message): void {
-    const ctx = req.context ?? ''
-    if (this.pending.has(ctx)) return
+  /**
+   * Registers a request at commit index `index` under `key` (see readKey) and returns the key, which
+   * heartbeats carry as their context. A duplicate of a pending request is ignored.
+   */
+  addRequest(index: number, req: Message): string {
+    const ctx = readKey(req)
+    if (this.pending.has(ctx)) return ctx
     this.pending.set(ctx, { req, index, acks: new Set() })
     this.queue.push(ctx)
+    return ctx
   }
 
   /** Records an acknowledgement of ctx from id; returns the acks so far (undefined if unknown ctx). */

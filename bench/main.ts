@@ -142,6 +142,7 @@ async function main(): Promise<number> {
   let runNo = 0
   for (const members of o.members) {
     const clusters = new Map<Target, Cluster>()
+    const raftkvWindowsUs: [number, number][] = []
     const failures = new Map<Target, string>()
     const profileDir = profileRoot !== undefined ? join(profileRoot, `${members}m`) : undefined
     for (const t of targets) {
@@ -179,6 +180,7 @@ async function main(): Promise<number> {
               onProgress: (ops, errors, ms) => progress.update(`${label}: ${ops} ops, ${Math.round(ops / (ms / 1000))}/s, ${errors} errors, ${(ms / 1000).toFixed(1)}/${(o.durationMs / 1000).toFixed(1)} s`),
             })
             list.push({ stats: r })
+            if (t === 'raftkv') raftkvWindowsUs.push(r.windowUs)
             runs.push(toRecord(r, { members, workload: plan.workload.name, clients: plan.clients, target: t, round }))
             const errs = r.errors > 0 ? `, ${r.errors} errors (${r.errorSamples.join('; ')})` : ''
             if (process.stderr.isTTY !== true || r.errors > 0) progress.log(`${label}: ${r.opsPerSec.toFixed(0)} op/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms${errs}`)
@@ -196,7 +198,7 @@ async function main(): Promise<number> {
     await Promise.all([...clusters.values()].map((c) => c.stop()))
     if (profileDir !== undefined && existsSync(profileDir)) {
       const files = nameProfiles(profileDir, clusters.get('raftkv'), members)
-      if (files.length > 0) profiles[`${members}m`] = { ...summarizeProfiles(files, repoRoot), dir: profileDir }
+      if (files.length > 0) profiles[`${members}m`] = { ...summarizeProfiles(files, repoRoot, 15, raftkvWindowsUs.length > 0 ? raftkvWindowsUs : undefined), dir: profileDir }
     }
   }
   progress.clear()
@@ -224,7 +226,7 @@ async function main(): Promise<number> {
   }
   for (const [shape, s] of Object.entries(profiles)) {
     out.push('')
-    out.push(formatProfileSummary(`raftkv CPU profile, ${shape} (all workloads of that shape)`, s))
+    out.push(formatProfileSummary(`raftkv CPU profile, ${shape}`, s))
   }
   const genCpu = runs.length ? runs.reduce((a, r) => a + r.generatorCpuUsPerOp * r.ops, 0) / Math.max(1, runs.reduce((a, r) => a + r.ops, 0)) : 0
   out.push('')

@@ -17,6 +17,8 @@ export interface ProfileSummary {
   busyMs: number
   topFunctions: SelfTime[]
   topFiles: SelfTime[]
+  /** Whether only samples inside the measurement windows were counted. */
+  windowed: boolean
 }
 
 function shortUrl(url: string, repoRoot: string): string {
@@ -32,7 +34,7 @@ function shortUrl(url: string, repoRoot: string): string {
  * Sums self time per function (name + file + line) and per file over `files`. Samples are
  * weighted by their time delta, so a slow sampling interval does not skew the result.
  */
-export function summarizeProfiles(files: string[], repoRoot: string, top = 15): ProfileSummary {
+export function summarizeProfiles(files: string[], repoRoot: string, top = 15, windowsUs?: [number, number][]): ProfileSummary {
   const byFn = new Map<string, number>()
   const byFile = new Map<string, number>()
   let totalMs = 0
@@ -42,7 +44,12 @@ export function summarizeProfiles(files: string[], repoRoot: string, top = 15): 
     const nodes = new Map<number, ProfileNode>()
     for (const n of p.nodes) nodes.set(n.id, n)
     const selfUs = new Map<number, number>()
+    let t = p.startTime
     for (let i = 0; i < p.samples.length; i++) {
+      t += p.timeDeltas[i]
+      // V8 stamps samples with CLOCK_MONOTONIC microseconds, the clock of process.hrtime, so
+      // the bench's measurement windows select the samples taken under load.
+      if (windowsUs !== undefined && !windowsUs.some(([a, b]) => t >= a && t <= b)) continue
       // timeDeltas[i] is the gap before sample i; charge the gap after it to sample i.
       const dt = i + 1 < p.timeDeltas.length ? p.timeDeltas[i + 1] : 0
       selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + Math.max(0, dt))
@@ -67,12 +74,12 @@ export function summarizeProfiles(files: string[], repoRoot: string, top = 15): 
   const rank = (m: Map<string, number>): SelfTime[] => [...m.entries()]
     .sort((a, b) => b[1] - a[1]).slice(0, top)
     .map(([name, selfMs]) => ({ name, selfMs, share: busyMs > 0 ? selfMs / busyMs : 0 }))
-  return { files, totalMs, idleMs, busyMs, topFunctions: rank(byFn), topFiles: rank(byFile) }
+  return { files, totalMs, idleMs, busyMs, topFunctions: rank(byFn), topFiles: rank(byFile), windowed: windowsUs !== undefined }
 }
 
 /** Terminal rendering of a summary. */
 export function formatProfileSummary(title: string, s: ProfileSummary): string {
-  const lines = [`${title}: ${s.files.length} profile(s), busy ${(s.busyMs / 1000).toFixed(1)} s of ${(s.totalMs / 1000).toFixed(1)} s sampled`]
+  const lines = [`${title}: ${s.files.length} profile(s), busy ${(s.busyMs / 1000).toFixed(1)} s of ${(s.totalMs / 1000).toFixed(1)} s sampled${s.windowed ? ' inside the measured windows' : ''}`]
   for (const f of s.files) lines.push(`  ${f}`)
   lines.push('  top self time, functions:')
   for (const t of s.topFunctions) lines.push(`    ${(t.share * 100).toFixed(1).padStart(5)}%  ${(t.selfMs).toFixed(0).padStart(6)} ms  ${t.name}`)

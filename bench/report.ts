@@ -5,7 +5,7 @@ import type { RunResult } from './runner.js'
 import type { Target } from './cluster.js'
 
 /** One run as stored in the JSON (samples dropped). */
-export interface RunRecord extends Omit<RunResult, 'samples'> {
+export interface RunRecord extends Omit<RunResult, 'samples' | 'windowUs'> {
   members: number
   workload: string
   clients: number
@@ -177,6 +177,6 @@ export function formatChecks(checks: Check[]): string {
 
 /** Drops the samples of a run for the JSON. */
 export function toRecord(r: RunResult, meta: Omit<RunRecord, keyof RunStats | 'generatorCpuUsPerOp' | 'serverCpuUsPerOp' | 'serverCores'>): RunRecord {
-  const { samples: _samples, ...rest } = r
+  const { samples: _samples, windowUs: _windowUs, ...rest } = r
   return { ...rest, ...meta }
 }

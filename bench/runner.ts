@@ -28,6 +28,8 @@ export interface RunResult extends RunStats {
   /** Combined server CPU utilisation during the window, in cores. */
   serverCores: number
   samples: Float64Array
+  /** The measured window on the monotonic clock, microseconds (matches V8 profile timestamps). */
+  windowUs: [number, number]
 }
 
 let runCounter = 0
@@ -104,6 +106,7 @@ export async function runOnce(cluster: Cluster, workload: Workload, s: RunSettin
     const serverCpu0 = clusterCpuUs(cluster)
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
+    const windowStartUs = Number(process.hrtime.bigint() / 1000n)
     rec.start(t0)
     let lastProgress = t0
     for (;;) {
@@ -113,6 +116,7 @@ export async function runOnce(cluster: Cluster, workload: Workload, s: RunSettin
       await sleep(Math.min(50, Math.max(1, s.durationMs - (now - t0))))
     }
     rec.stop(performance.now())
+    const windowEndUs = Number(process.hrtime.bigint() / 1000n)
     const cpu = process.cpuUsage(cpu0)
     const serverCpu = clusterCpuUs(cluster) - serverCpu0
     stopping = true
@@ -130,6 +134,7 @@ export async function runOnce(cluster: Cluster, workload: Workload, s: RunSettin
       serverCpuUsPerOp: serverCpu / ops,
       serverCores: serverCpu / 1e6 / stats.seconds,
       samples: rec.values(),
+      windowUs: [windowStartUs, windowEndUs],
     }
   } finally {
     stopping = true

@@ -63,6 +63,27 @@ test('entries at an existing index replace the tail from there (new leader overw
   done(dir)
 })
 
+test('an overwrite reaching back into an older segment is resolved across segments and survives releases', async () => {
+  const dir = walDir('over-seg')
+  const opts = { ...quiet, segmentSize: 4096 }
+  const w = Wal.create(dir, META, opts)
+  for (let i = 1; i <= 60; i += 3) await w.saveAndSync({ term: 1, vote: '', commit: 5 }, entries(i, i + 2, 1))
+  const segs = w.segmentPaths().length
+  await w.saveAndSync({ term: 2, vote: '', commit: 5 }, entries(10, 12, 2)) // new leader overwrites from 10
+  await w.saveAndSync({ term: 2, vote: '', commit: 12 }, entries(13, 45, 2))
+  assert.ok(w.segmentPaths().length > segs)
+  w.saveSnapshot({ index: 30, term: 2 })
+  await w.sync()
+  const removed = w.releaseTo(30)
+  await w.close()
+  const r = Wal.open(dir, opts)
+  const want = [...entries(1, 9, 1), ...entries(10, 45, 2)]
+  if (removed.length === 0) assert.equal(r.readAll().entries, want)
+  assert.equal(r.readAll({ index: 30, term: 2 }).entries, want.slice(30))
+  await r.close()
+  done(dir)
+})
+
 test('readAll from a snapshot marker: entries after it; unknown marker or missing entries is an error', async () => {
   const dir = walDir('marker')
   const w = Wal.create(dir, META, quiet)

@@ -137,7 +137,7 @@ test(`SIGKILL at random moments never loses an acknowledged entry (seed ${seed})
     cleanup(base)
   }
   assert.ok(done >= 10, `ran ${done} rounds`)
-  assert.ok(totalAcks > 50, `only ${totalAcks} acknowledgements in ${done} rounds (seed ${seed})`)
+  assert.ok(totalAcks > 20, `only ${totalAcks} acknowledgements in ${done} rounds (seed ${seed})`)
   console.log(`  seed ${seed}: ${done} kills, ${totalAcks} acks, last acknowledged index ${maxAck}, ${((Date.now() - started) / 1000).toFixed(1)}s`)
 })
 

@@ -154,6 +154,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         // A leader hands over first so the others need not wait out an election (SIGTERM).
         await raft?.transferLeadershipAway()
         handler.closeWatches()
+        // Let the ended watch responses flush before the sockets are cut.
+        await new Promise((resolve) => setImmediate(resolve))
         await Promise.all(
           servers.map(
             (s) =>

@@ -2,7 +2,7 @@
 // normalise `//` and `..`), bounded in time. Not a test file itself.
 import http from 'node:http'
 
-export interface RawResponse { status: number; headers: http.IncomingHttpHeaders; body: string }
+export interface RawResponse { status: number; headers: http.IncomingHttpHeaders; body: string; aborted: boolean }
 
 /** One request on a fresh connection; the path is sent exactly as given. */
 export function raw(base: string, method: string, path: string, opts: { body?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<RawResponse> {
@@ -14,9 +14,10 @@ export function raw(base: string, method: string, path: string, opts: { body?: s
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (d) => (body += d))
-      res.on('end', () => {
+      // 'close' also covers a connection cut after the headers (then `aborted` is true).
+      res.on('close', () => {
         clearTimeout(timer)
-        resolve({ status: res.statusCode!, headers: res.headers, body })
+        resolve({ status: res.statusCode!, headers: res.headers, body, aborted: !res.complete })
       })
     })
     req.on('error', (e) => {

@@ -2,7 +2,7 @@
 // in etcd's data-dir layout, opened (or created) in one call, with the boot state to rebuild Raft's
 // in-memory storage from.
 //
-// Contract for the driver (server/node.ts):
+// Contract for the driver (server/cluster/raft-backend.ts):
 //   const ds = openDurableStorage(dataDir, { metadata: { memberId, clusterId } })
 //   // ds.boot.existing: false -> brand-new member (bootstrap the cluster); true -> restart:
 //   //   MemoryStorage.applySnapshot(ds.boot.snapshot) if any, setHardState(ds.boot.hardState) if
@@ -16,8 +16,10 @@
 //     await ds.saveSnapshot({ metadata: { index: applied, term, conf }, data: store.save() })
 //     then compact MemoryStorage; old WAL segments and snapshot files are released here.
 //   await ds.close() on shutdown.
-// Group commit: persist() for several Readys may be in flight at once; the WAL merges their syncs
-// into one write + fdatasync. For full control call ds.wal.save() per Ready and ds.wal.sync() once.
+// Order: persist Readys one after the other (await each): a Ready with a snapshot writes its file
+// before its WAL records, so overlapping calls could reorder records. Group commit comes from Raft
+// batching proposals into one Ready per fsync; to cover several Readys with one fsync instead, call
+// ds.wal.save() (and ds.wal.saveSnapshot()) per Ready in order and ds.wal.sync() once.
 // After a WalFailedError from persist()/saveSnapshot() the member must stop acknowledging writes
 // and exit: the disk could not be written, nothing unpersisted was acknowledged.
 // Must not: interpret entries or snapshot data, or hold Raft state beyond what is on disk.

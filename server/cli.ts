@@ -79,7 +79,20 @@ async function main(argv: string[]): Promise<void> {
 
   let server: Awaited<ReturnType<typeof startServer>>
   try {
-    server = await startServer(config)
+    server = await startServer({
+      ...config,
+      logger: log,
+      // As etcd: a member removed from the cluster stops and exits 0; a storage failure exits 1.
+      onStop: (reason) => {
+        if (reason === 'removed') {
+          log.warn('this member was removed from the cluster; exiting')
+          setTimeout(() => process.exit(0), 200).unref()
+        } else {
+          log.fatal('stopping after a fatal storage error')
+          setTimeout(() => process.exit(1), 200).unref()
+        }
+      },
+    })
   } catch (e) {
     log.fatal({ err: e }, `failed to start: ${(e as Error).message}`)
     process.exit(1)

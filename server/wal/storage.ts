@@ -16,10 +16,10 @@
 //     await ds.saveSnapshot({ metadata: { index: applied, term, conf }, data: store.save() })
 //     then compact MemoryStorage; old WAL segments and snapshot files are released here.
 //   await ds.close() on shutdown.
-// Order: persist Readys one after the other (await each): a Ready with a snapshot writes its file
-// before its WAL records, so overlapping calls could reorder records. Group commit comes from Raft
-// batching proposals into one Ready per fsync; to cover several Readys with one fsync instead, call
-// ds.wal.save() (and ds.wal.saveSnapshot()) per Ready in order and ds.wal.sync() once.
+// Order: records reach the WAL in call order even when persist()/saveSnapshot() calls overlap (a
+// snapshot's file is written before its marker and everything after it waits). Overlapping calls
+// share fsyncs; awaiting each in turn is fine too (Raft batches proposals into one Ready per fsync).
+// For manual control: ds.wal.save()/saveSnapshot() per Ready in order, then ds.wal.sync() once.
 // After a WalFailedError from persist()/saveSnapshot() the member must stop acknowledging writes
 // and exit: the disk could not be written, nothing unpersisted was acknowledged.
 // Must not: interpret entries or snapshot data, or hold Raft state beyond what is on disk.
@@ -159,19 +159,47 @@ class DurableStorageImpl implements DurableStorage {
     private readonly maxWals: number,
   ) {}
 
-  async persist(b: PersistBatch): Promise<void> {
-    if (b.snapshot) {
-      await this.snapshotter.save(b.snapshot)
-      this.wal.saveSnapshot(b.snapshot.metadata, { resetLog: true })
+  /** Record-appending steps still waiting for a snapshot file write; they run in call order. */
+  private queue: Promise<void> = Promise.resolve()
+  private queued = 0
+
+  /** Runs fn after every earlier append step (at once when none is waiting). */
+  private inOrder(fn: () => void | Promise<void>): Promise<void> {
+    if (this.queued === 0) {
+      const r = fn()
+      if (!(r instanceof Promise)) return Promise.resolve()
+      return this.enqueue(r)
     }
-    this.wal.save(b.hardState, b.entries)
-    if (b.mustSync || b.snapshot) await this.wal.sync()
-    if (b.snapshot) this.release()
+    return this.enqueue(this.queue.then(fn))
+  }
+
+  private enqueue(p: Promise<void>): Promise<void> {
+    this.queued++
+    const done = p.finally(() => this.queued--)
+    this.queue = done.catch(() => {})
+    return done
+  }
+
+  async persist(b: PersistBatch): Promise<void> {
+    const snap = b.snapshot
+    await this.inOrder(
+      snap
+        ? async () => {
+            await this.snapshotter.save(snap)
+            this.wal.saveSnapshot(snap.metadata, { resetLog: true })
+            this.wal.save(b.hardState, b.entries)
+          }
+        : () => this.wal.save(b.hardState, b.entries),
+    )
+    if (b.mustSync || snap) await this.wal.sync()
+    if (snap) this.release()
   }
 
   async saveSnapshot(snap: Snapshot): Promise<void> {
-    await this.snapshotter.save(snap)
-    this.wal.saveSnapshot(snap.metadata)
+    await this.inOrder(async () => {
+      await this.snapshotter.save(snap)
+      this.wal.saveSnapshot(snap.metadata)
+    })
     await this.wal.sync()
     this.release()
   }

@@ -122,6 +122,27 @@ test('a snapshot from the leader (Ready.snapshot) replaces the log; the hard sta
   cleanup(path.dirname(dataDir))
 })
 
+test('overlapping persist() calls keep record order around a snapshot and share fsyncs', async () => {
+  const dataDir = path.join(tempDir('rec-overlap'), 'd')
+  let syncs = 0
+  const ds = openDurableStorage(dataDir, { ...opts, metadata: META, onSync: () => syncs++ })
+  const calls = [
+    ds.persist({ hardState: { term: 1, vote: '', commit: 2 }, entries: entries(1, 5, 1), mustSync: true }),
+    ds.persist({ snapshot: snapAt(20, 2), hardState: { term: 2, vote: '', commit: 20 }, entries: [], mustSync: true }),
+    ds.persist({ hardState: { term: 2, vote: '', commit: 21 }, entries: entries(21, 22, 2), mustSync: true }),
+    ds.persist({ entries: entries(23, 23, 2), mustSync: true }),
+  ]
+  await Promise.all(calls)
+  assert.ok(syncs <= 3, `${syncs} fsyncs for 4 overlapping Readys`)
+  await ds.close()
+  const r = openDurableStorage(dataDir, opts)
+  assert.equal(r.boot.snapshot, snapAt(20, 2))
+  assert.equal(r.boot.entries.map((e) => `${e.index}/${e.term}`), ['21/2', '22/2', '23/2'])
+  assert.equal(r.boot.hardState, { term: 2, vote: '', commit: 21 })
+  await r.close()
+  cleanup(path.dirname(dataDir))
+})
+
 test('--wal-dir puts the WAL elsewhere; mustSync=false records ride with the next sync', async () => {
   const base = tempDir('rec-waldir')
   const dataDir = path.join(base, 'data')

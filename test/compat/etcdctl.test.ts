@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { waitReady } from '../http/raw-client.js'
 import { startServer, type RunningServer } from '../../server/index.js'
 
 interface Expected { args: string[]; stdout: string; stderr: string; code: number }
@@ -35,6 +36,7 @@ function etcdctl(args: string[], timeoutMs = 10_000): Promise<{ stdout: string; 
 
 test.before(async () => {
   server = await startServer({ name: 'ctl1', listenClientUrls: ['http://127.0.0.1:0'] })
+  await waitReady(server.url)
 })
 
 test.after(async () => {

@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { waitReady } from '../http/raw-client.js'
 import { startServer, type RunningServer } from '../../server/index.js'
 
 // node-etcd is CommonJS without types: describe the small part used here.
@@ -31,6 +32,7 @@ function call(fn: (cb: Cb) => unknown): Promise<Result> {
 
 test.before(async () => {
   server = await startServer({ name: 'ne1', listenClientUrls: ['http://127.0.0.1:0'] })
+  await waitReady(server.url)
   etcd = new Etcd([server.url.replace('http://', '')])
 })
 

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { waitReady } from '../http/raw-client.js'
 import { startServer } from '../../server/index.js'
 
 const script = fileURLToPath(new URL('./python-etcd-client.py', import.meta.url))
@@ -12,6 +13,7 @@ const test = suite('python-etcd compatibility')
 
 test('python-etcd client: every check passes', async () => {
   const server = await startServer({ name: 'py1', listenClientUrls: ['http://127.0.0.1:0'] })
+  await waitReady(server.url)
   try {
     const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
       const child = spawn('/usr/bin/python3', [script, server.url], { stdio: ['ignore', 'pipe', 'pipe'] })

@@ -28,3 +28,31 @@ export function raw(base: string, method: string, path: string, opts: { body?: s
     req.end()
   })
 }
+
+/**
+ * Waits until a freshly started member is ready for clients the way shared/spec's `record` checks
+ * it: healthy (leader + quorum read), member published, and the store index no longer moving
+ * (start-up bookkeeping writes done). Throws after `ms`.
+ */
+export async function waitReady(base: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms
+  let last = ''
+  while (Date.now() < deadline) {
+    try {
+      const h = await raw(base, 'GET', '/health')
+      const m = await raw(base, 'GET', '/v2/members')
+      const k = await raw(base, 'GET', '/v2/keys/')
+      const self = h.status === 200 && m.status === 200 ? (JSON.parse(m.body).members?.[0] as { name?: string; clientURLs?: string[] } | undefined) : undefined
+      if (self?.name && self.clientURLs?.length && k.status === 200) {
+        await new Promise((r) => setTimeout(r, 150))
+        const k2 = await raw(base, 'GET', '/v2/keys/')
+        if (k2.headers['x-etcd-index'] === k.headers['x-etcd-index']) return
+      }
+      last = `health=${h.status} members=${m.body.trim()} keys=${k.status}`
+    } catch (e) {
+      last = (e as Error).message
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`member at ${base} not ready after ${ms} ms: ${last}`)
+}

@@ -5,7 +5,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { cleanPath, escapePath, keyFromPath, needsCleaning } from '../../server/http/path.js'
 import { startServer, type RunningServer } from '../../server/index.js'
-import { raw } from './raw-client.js'
+import { raw, waitReady } from './raw-client.js'
 
 const pure = suite('path helpers')
 
@@ -33,6 +33,7 @@ let server: RunningServer
 
 live.before(async () => {
   server = await startServer({ name: 'rt', listenClientUrls: ['http://127.0.0.1:0'], cors: ['http://allowed.test'] })
+  await waitReady(server.url)
 })
 live.after(async () => {
   await server.close()

@@ -141,6 +141,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const advertised = overrides.advertiseClientUrls && overrides.advertiseClientUrls.length > 0 ? overrides.advertiseClientUrls : bound
   config.advertiseClientUrls = advertised
   raft?.setClientURLs(advertised)
+  // Like etcd, a member is ready for clients once it has published its client URLs. A lone member
+  // does that at once; a cluster member needs a quorum, so it does not block start-up for it.
+  if (raft && raft.voterCount() <= 1) await raft.waitPublished(config.electionTimeoutMs * 5)
 
   let closing: Promise<void> | undefined
   const running: RunningServer = {

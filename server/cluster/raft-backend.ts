@@ -582,6 +582,27 @@ export class RaftBackend implements Backend {
     this.opts.onRemoved?.()
   }
 
+  /**
+   * Resolves once this member has published its name and client URLs through the log (etcd serves
+   * clients only after that: clients such as etcdctl sync their endpoints from /v2/members).
+   * Resolves false after timeoutMs.
+   */
+  async waitPublished(timeoutMs: number): Promise<boolean> {
+    const until = this.now() + timeoutMs
+    while (!this.closed && this.now() < until) {
+      this.maybePublish(this.now())
+      if (this.published) return true
+      this.schedule()
+      await sleep(5)
+    }
+    return this.published
+  }
+
+  /** Number of voting members. */
+  voterCount(): number {
+    return this.raw.status().voters.length
+  }
+
   /** Updates the advertised client URLs (after binding port 0) and republishes them. */
   setClientURLs(urls: string[]): void {
     this.opts.clientURLs = [...urls]

@@ -294,7 +294,7 @@ export class HttpTransport implements Transport {
     }
   }
 
-  private flush(peer: Peer, ch: Channel): void {
+  private flush(peer: Peer, ch: Channel, isRetry = false): void {
     if (this.stopped || this.peers.get(peer.id) !== peer || ch.inFlight || ch.retryTimer || ch.queue.length === 0) return
     const frames: Buffer[] = []
     let bytes = 0
@@ -306,7 +306,7 @@ export class HttpTransport implements Transport {
       bytes += f.length
       n++
     }
-    ch.queue.splice(0, n)
+    const batch = ch.queue.splice(0, n)
     const body = Buffer.concat(frames, bytes)
     const url = peer.urls[peer.urlIndex % peer.urls.length]!
     const startedAt = performance.now()
@@ -348,7 +348,19 @@ export class HttpTransport implements Transport {
     guardSocket(req)
     counters.bytesSent += body.length
     req.setTimeout(this.opts.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${this.opts.requestTimeoutMs}ms`)))
-    req.on('error', (e) => finish(false, e.message))
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // A keep-alive connection the peer closed meanwhile (idle timeout, restart) fails on first
+      // use; that says nothing about the peer, so resend once on a fresh connection.
+      if (!done && !isRetry && req.reusedSocket && e.code === 'ECONNRESET') {
+        done = true
+        ch.inFlight = undefined
+        if (this.peers.get(peer.id) !== peer) return
+        ch.queue.unshift(...batch)
+        this.flush(peer, ch, true)
+        return
+      }
+      finish(false, e.message)
+    })
     req.on('close', () => finish(false, 'connection closed'))
     req.end(body)
   }
@@ -476,7 +488,6 @@ export class HttpTransport implements Transport {
           'refused peer request from a member of another cluster (cluster ID mismatch)',
         )
       }
-      res.setHeader(HEADER_CLUSTER_ID, formatId(this.clusterId))
       sendText(res, 412, `cluster ID mismatch: local=${formatId(this.clusterId)} remote=${cid || '(none)'}\n`)
       return undefined
     }
@@ -497,6 +508,7 @@ export class HttpTransport implements Transport {
   }
 
   private receiveBatch(req: IncomingMessage, res: ServerResponse): void {
+    res.setHeader(HEADER_CLUSTER_ID, formatId(this.clusterId))
     const from = this.admit(req, res)
     if (from === undefined) {
       req.resume()
@@ -542,6 +554,7 @@ export class HttpTransport implements Transport {
   }
 
   private receiveSnapshot(req: IncomingMessage, res: ServerResponse): void {
+    res.setHeader(HEADER_CLUSTER_ID, formatId(this.clusterId))
     const from = this.admit(req, res)
     if (from === undefined) {
       req.resume()

@@ -7,7 +7,10 @@ import { CompactedError, type DropReason, SnapshotTemporarilyUnavailableError } 
 import { RaftLog } from './log.js'
 import { Progress } from './progress.js'
 import { committedIndex, majority, voteResult } from './quorum.js'
+import { CAMPAIGN_TRANSFER, newMessage, NO_ENTRIES, voteRespType } from './message.js'
 import { ReadOnly } from './read-only.js'
+import { stepFollower, stepCandidate } from './step-follower.js'
+import { stepLeader } from './step-leader.js'
 import { isEmptySnapshot, type Storage } from './storage.js'
 import {
   type ConfChange, type ConfState, type Entry, EntryType, type HardState, type Message, MessageType,
@@ -54,17 +57,8 @@ export interface RaftConfig {
 }
 
 /** Context value marking a vote request caused by leadership transfer (bypasses the lease). */
-export const CAMPAIGN_TRANSFER = 'CampaignTransfer'
-
-const NO_ENTRIES: Entry[] = []
-
-/** A message with every field at its zero value (one object shape for all messages). */
-export function newMessage(type: MessageType, from: NodeId, to: NodeId, term: number): Message {
-  return {
-    type, from, to, term, logTerm: 0, index: 0, entries: NO_ENTRIES, commit: 0, reject: false,
-    rejectHint: 0, snapshot: undefined, context: undefined,
-  }
-}
+export { CAMPAIGN_TRANSFER } from './message.js'
+export { newMessage }
 
 /** ConfChange entries carry the change as JSON. */
 export function encodeConfChange(cc: ConfChange): string {
@@ -75,11 +69,7 @@ export function decodeConfChange(data: string): ConfChange {
   return JSON.parse(data) as ConfChange
 }
 
-function voteRespType(t: MessageType): MessageType {
-  return t === MessageType.Vote ? MessageType.VoteResp : MessageType.PreVoteResp
-}
-
-type CampaignType = 'pre-election' | 'election' | 'transfer'
+export type CampaignType = 'pre-election' | 'election' | 'transfer'
 
 export class Raft {
   readonly id: NodeId
@@ -122,7 +112,8 @@ export class Raft {
    */
   confReflectedThrough = 0
   /** Leader: proposals were appended since the last flush; followers need an append. */
-  private needsBcast = false
+  /** @internal */
+  needsBcast = false
 
   constructor(c: RaftConfig) {
     assert(c.id !== NONE, 'cannot use NONE as id')
@@ -170,7 +161,8 @@ export class Raft {
 
   // ---- output ----
 
-  private send(m: Message): void {
+  /** @internal (step-leader.ts / step-follower.ts) */
+  send(m: Message): void {
     this.msgs.push(m)
   }
 
@@ -232,7 +224,8 @@ export class Raft {
     return true
   }
 
-  private sendAppend(to: NodeId): void {
+  /** @internal (step-leader.ts / step-follower.ts) */
+  sendAppend(to: NodeId): void {
     this.maybeSendAppend(to, true)
   }
 
@@ -255,14 +248,16 @@ export class Raft {
     this.bcastHeartbeatWithCtx(ctx === '' ? undefined : ctx)
   }
 
-  private bcastHeartbeatWithCtx(ctx: string | undefined): void {
+  /** @internal (step-leader.ts / step-follower.ts) */
+  bcastHeartbeatWithCtx(ctx: string | undefined): void {
     for (const id of this.prs.keys()) if (id !== this.id) this.sendHeartbeat(id, ctx)
   }
 
   // ---- configuration ----
 
   /** Replaces the tracked voter set, keeping progress of members that remain. */
-  private setConfig(voters: readonly NodeId[]): void {
+  /** @internal (step-leader.ts / step-follower.ts) */
+  setConfig(voters: readonly NodeId[]): void {
     this.voters = [...voters]
     for (const id of [...this.prs.keys()]) if (!voters.includes(id)) this.prs.delete(id)
     const last = this.log.lastIndex()
@@ -391,7 +386,8 @@ export class Raft {
   }
 
   /** Leader: stamps term/index on fresh entry objects (owned by this raft), appends and tries to commit. */
-  private appendEntry(ents: Entry[]): void {
+  /** @internal (step-leader.ts / step-follower.ts) */
+  appendEntry(ents: Entry[]): void {
     let li = this.log.lastIndex()
     for (let k = 0; k < ents.length; k++) {
       const e = ents[k]!
@@ -409,13 +405,15 @@ export class Raft {
     return this.log.maybeCommit(mci, this.term)
   }
 
-  private committedEntryInCurrentTerm(): boolean {
+  /** @internal (step-leader.ts / step-follower.ts) */
+  committedEntryInCurrentTerm(): boolean {
     return this.log.zeroTerm(this.log.committed) === this.term
   }
 
   // ---- elections ----
 
-  private campaign(t: CampaignType): void {
+  /** @internal (step-leader.ts / step-follower.ts) */
+  campaign(t: CampaignType): void {
     if (!this.promotable()) return
     let voteMsg: MessageType
     let term: number
@@ -446,7 +444,8 @@ export class Raft {
     }
   }
 
-  private poll(id: NodeId, granted: boolean) {
+  /** @internal (step-leader.ts / step-follower.ts) */
+  poll(id: NodeId, granted: boolean) {
     if (!this.votes.has(id)) this.votes.set(id, granted)
     return voteResult(this.voters, this.votes)
   }
@@ -497,7 +496,8 @@ export class Raft {
     return active >= majority(this.voters.length)
   }
 
-  private abortLeaderTransfer(): void {
+  /** @internal (step-leader.ts / step-follower.ts) */
+  abortLeaderTransfer(): void {
     this.leadTransferee = NONE
   }
 
@@ -565,324 +565,22 @@ export class Raft {
       default:
         switch (this.role) {
           case Role.Leader:
-            return this.stepLeader(m)
+            return stepLeader(this, m)
           case Role.Candidate:
           case Role.PreCandidate:
-            return this.stepCandidate(m)
+            return stepCandidate(this, m)
           case Role.Follower:
-            return this.stepFollower(m)
+            return stepFollower(this, m)
         }
     }
   }
 
-  private hup(t: CampaignType): void {
+  /** @internal (step-leader.ts / step-follower.ts) */
+  hup(t: CampaignType): void {
     if (this.role === Role.Leader) return
     if (!this.promotable()) return
     if (this.hasUnappliedConfChanges()) return
     this.campaign(t)
   }
 
-  private stepLeader(m: Message): DropReason | undefined {
-    switch (m.type) {
-      case MessageType.Beat:
-        this.bcastHeartbeat()
-        return undefined
-      case MessageType.Prop:
-        return this.handleProposal(m)
-      case MessageType.ReadIndex:
-        if (this.voters.length === 1 && this.voters[0] === this.id) {
-          this.responseToReadIndexReq(m, this.log.committed)
-        } else if (!this.committedEntryInCurrentTerm()) {
-          // Thesis §6.4: the commit index is only known to be current once an entry of this term
-          // is committed; hold the request until then.
-          this.pendingReadIndexMessages.push(m)
-        } else {
-          this.sendReadIndexHeartbeats(m)
-        }
-        return undefined
-    }
-
-    const pr = this.prs.get(m.from)
-    if (!pr) return undefined
-    switch (m.type) {
-      case MessageType.AppResp:
-        this.handleAppendResponse(m, pr)
-        break
-      case MessageType.HeartbeatResp: {
-        pr.recentActive = true
-        pr.msgAppFlowPaused = false
-        // Appends may have been lost with a full window; let one more through so that a
-        // rejection (or an ack) restarts the flow.
-        if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne()
-        if (pr.match < this.log.lastIndex()) this.sendAppend(m.from)
-        if (m.context === undefined) break
-        const acks = this.readOnly.recvAck(m.from, m.context)
-        if (!acks || !this.hasQuorum(acks)) break
-        for (const rs of this.readOnly.advance(m.context)) this.responseToReadIndexReq(rs.req, rs.index)
-        break
-      }
-      case MessageType.SnapStatus:
-        if (pr.state !== 'snapshot') break
-        if (m.reject) pr.pendingSnapshot = 0
-        pr.becomeProbe()
-        // Wait for a heartbeat response (or the append reply to the snapshot) before probing again.
-        pr.msgAppFlowPaused = true
-        break
-      case MessageType.Unreachable:
-        if (pr.state === 'replicate') pr.becomeProbe()
-        break
-      case MessageType.TransferLeader: {
-        const transferee = m.from
-        if (this.leadTransferee !== NONE) {
-          if (this.leadTransferee === transferee) break
-          this.abortLeaderTransfer()
-        }
-        if (transferee === this.id) break
-        this.electionElapsed = 0 // the transfer must finish within one election timeout
-        this.leadTransferee = transferee
-        if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(transferee)
-        else this.sendAppend(transferee)
-        break
-      }
-    }
-    return undefined
-  }
-
-  private handleProposal(m: Message): DropReason | undefined {
-    assert(m.entries.length > 0, 'stepped empty Prop')
-    if (!this.prs.has(this.id)) return 'not-member'
-    if (this.leadTransferee !== NONE) return 'transferring'
-    const local = m.from === this.id || m.from === NONE
-    // Entries from the network may be shared (even duplicated): never mutate them, copy.
-    const ents: Entry[] = local ? m.entries : new Array(m.entries.length)
-    for (let k = 0; k < m.entries.length; k++) {
-      let e = m.entries[k]!
-      if (e.type === EntryType.ConfChange) {
-        if (this.pendingConfIndex > this.log.applied) {
-          if (local) return 'conf-change-pending'
-          // Forwarded: keep the slot (others in the batch are fine) but neutralize the change.
-          e = { term: 0, index: 0, type: EntryType.Normal, data: '' }
-        } else {
-          this.pendingConfIndex = this.log.lastIndex() + k + 1
-        }
-      }
-      ents[k] = local ? e : { term: 0, index: 0, type: e.type, data: e.data }
-    }
-    this.appendEntry(ents)
-    // Batching: followers get the new entries on the next flush (RawNode.ready), in as few messages as fit.
-    this.needsBcast = true
-    return undefined
-  }
-
-  private handleAppendResponse(m: Message, pr: Progress): void {
-    pr.recentActive = true
-    if (m.reject) {
-      let nextProbeIdx = m.rejectHint
-      if (m.logTerm > 0) {
-        // Skip every entry of terms the follower cannot have (fast backtracking).
-        nextProbeIdx = this.log.findConflictByTerm(m.rejectHint, m.logTerm).index
-      }
-      if (pr.maybeDecrTo(m.index, nextProbeIdx)) {
-        if (pr.state === 'replicate') pr.becomeProbe()
-        this.sendAppend(m.from)
-      }
-      return
-    }
-    const oldPaused = pr.isPaused()
-    if (!pr.maybeUpdate(m.index)) return
-    if (pr.state === 'probe') pr.becomeReplicate()
-    else if (pr.state === 'snapshot' && pr.match + 1 >= this.log.firstIndex()) {
-      pr.becomeProbe()
-      pr.becomeReplicate()
-    } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index)
-
-    if (this.maybeCommit()) {
-      this.releasePendingReadIndexMessages()
-      this.bcastAppend()
-    } else if (oldPaused) {
-      this.sendAppend(m.from)
-    }
-    while (this.maybeSendAppend(m.from, false)) { /* fill the window */ }
-    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from)
-  }
-
-  private sendTimeoutNow(to: NodeId): void {
-    this.send(newMessage(MessageType.TimeoutNow, this.id, to, this.term))
-  }
-
-  private hasQuorum(acks: ReadonlySet<NodeId>): boolean {
-    let n = 0
-    for (const id of this.voters) if (acks.has(id)) n++
-    return n >= majority(this.voters.length)
-  }
-
-  private sendReadIndexHeartbeats(m: Message): void {
-    const ctx = this.readOnly.addRequest(this.log.committed, m)
-    // The leader's own ack; in a one-voter config this alone is a quorum.
-    const acks = this.readOnly.recvAck(this.id, ctx)
-    if (acks && this.hasQuorum(acks)) {
-      for (const rs of this.readOnly.advance(ctx)) this.responseToReadIndexReq(rs.req, rs.index)
-      return
-    }
-    this.bcastHeartbeatWithCtx(ctx)
-  }
-
-  private releasePendingReadIndexMessages(): void {
-    if (this.pendingReadIndexMessages.length === 0 || !this.committedEntryInCurrentTerm()) return
-    const msgs = this.pendingReadIndexMessages
-    this.pendingReadIndexMessages = []
-    for (const m of msgs) this.sendReadIndexHeartbeats(m)
-  }
-
-  private responseToReadIndexReq(req: Message, readIndex: number): void {
-    if (req.from === NONE || req.from === this.id) {
-      this.readStates.push({ index: readIndex, context: req.context ?? '' })
-      return
-    }
-    const r = newMessage(MessageType.ReadIndexResp, this.id, req.from, this.term)
-    r.index = readIndex
-    r.context = req.context
-    this.send(r)
-  }
-
-  private stepCandidate(m: Message): DropReason | undefined {
-    const myVoteResp = this.role === Role.PreCandidate ? MessageType.PreVoteResp : MessageType.VoteResp
-    switch (m.type) {
-      case MessageType.Prop:
-      case MessageType.ReadIndex:
-      case MessageType.TransferLeader:
-        return 'no-leader'
-      case MessageType.App:
-        this.becomeFollower(m.term, m.from)
-        this.handleAppendEntries(m)
-        return undefined
-      case MessageType.Heartbeat:
-        this.becomeFollower(m.term, m.from)
-        this.handleHeartbeat(m)
-        return undefined
-      case MessageType.Snap:
-        this.becomeFollower(m.term, m.from)
-        this.handleSnapshot(m)
-        return undefined
-      case myVoteResp: {
-        const res = this.poll(m.from, !m.reject)
-        if (res === 'won') {
-          if (this.role === Role.PreCandidate) this.campaign('election')
-          else {
-            this.becomeLeader()
-            this.bcastAppend()
-          }
-        } else if (res === 'lost') {
-          // A rejection at a higher term already made us a follower in step(); this is same-term.
-          this.becomeFollower(this.term, NONE)
-        }
-        return undefined
-      }
-    }
-    return undefined
-  }
-
-  private stepFollower(m: Message): DropReason | undefined {
-    switch (m.type) {
-      case MessageType.Prop: {
-        if (this.lead === NONE) return 'no-leader'
-        if (this.disableProposalForwarding) return 'forwarding-disabled'
-        const f = newMessage(MessageType.Prop, this.id, this.lead, 0)
-        f.entries = m.entries
-        this.send(f)
-        return undefined
-      }
-      case MessageType.App:
-        this.electionElapsed = 0
-        this.lead = m.from
-        this.handleAppendEntries(m)
-        return undefined
-      case MessageType.Heartbeat:
-        this.electionElapsed = 0
-        this.lead = m.from
-        this.handleHeartbeat(m)
-        return undefined
-      case MessageType.Snap:
-        this.electionElapsed = 0
-        this.lead = m.from
-        this.handleSnapshot(m)
-        return undefined
-      case MessageType.TransferLeader: {
-        if (this.lead === NONE) return 'no-leader'
-        const f = newMessage(MessageType.TransferLeader, m.from, this.lead, 0)
-        this.send(f)
-        return undefined
-      }
-      case MessageType.TimeoutNow:
-        // Transfers skip pre-vote: we know the leader wants us to take over.
-        this.hup('transfer')
-        return undefined
-      case MessageType.ReadIndex: {
-        if (this.lead === NONE) return 'no-leader'
-        const f = newMessage(MessageType.ReadIndex, this.id, this.lead, 0)
-        f.context = m.context
-        this.send(f)
-        return undefined
-      }
-      case MessageType.ReadIndexResp:
-        this.readStates.push({ index: m.index, context: m.context ?? '' })
-        return undefined
-    }
-    return undefined
-  }
-
-  private handleAppendEntries(m: Message): void {
-    const r = newMessage(MessageType.AppResp, this.id, m.from, this.term)
-    if (m.index < this.log.committed) {
-      // Everything up to our commit is known to match; tell the leader where we are.
-      r.index = this.log.committed
-      this.send(r)
-      return
-    }
-    const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries)
-    if (lastNew >= 0) {
-      r.index = lastNew
-      this.send(r)
-      return
-    }
-    // Reject with a hint: the largest index <= m.index whose term is <= m.logTerm, so the leader
-    // can skip a whole term of mismatching entries in one round trip.
-    const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm)
-    r.index = m.index
-    r.reject = true
-    r.rejectHint = hint.index
-    r.logTerm = hint.term
-    this.send(r)
-  }
-
-  private handleHeartbeat(m: Message): void {
-    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()))
-    const r = newMessage(MessageType.HeartbeatResp, this.id, m.from, this.term)
-    r.context = m.context
-    this.send(r)
-  }
-
-  private handleSnapshot(m: Message): void {
-    const s = m.snapshot!
-    const r = newMessage(MessageType.AppResp, this.id, m.from, this.term)
-    r.index = this.restore(s) ? this.log.lastIndex() : this.log.committed
-    this.send(r)
-  }
-
-  /** Installs a snapshot from the leader; false if it is not newer than what we have. */
-  private restore(s: Snapshot): boolean {
-    const idx = s.metadata.index
-    if (idx <= this.log.committed) return false
-    if (this.role !== Role.Follower) return false
-    if (this.log.matchTerm(idx, s.metadata.term)) {
-      // We already have the entries: just fast-forward the commit index.
-      this.log.commitTo(idx)
-      return false
-    }
-    this.log.restore(s)
-    this.setConfig(s.metadata.conf.voters)
-    const self = this.prs.get(this.id)
-    if (self) self.match = idx
-    return true
-  }
 }

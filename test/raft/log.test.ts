@@ -100,5 +100,14 @@ log('nextCommittedEnts hands out committed, unapplied entries only', () => {
   assert.throws(() => l.commitTo(9))
 })
 
+log('nextCommittedEnts is bounded by maxCommittedBytesPerReady (at least one entry)', () => {
+  const l = new RaftLog(new MemoryStorage(), 250)
+  l.append(ents(1, [1, 1, 1, 1], 'x'.repeat(76)))
+  l.commitTo(4)
+  assert.equal(l.nextCommittedEnts().map((e) => e.index), [1, 2])
+  l.appliedTo(2)
+  assert.equal(l.nextCommittedEnts().map((e) => e.index), [3, 4])
+})
+
 storage.run()
 log.run()

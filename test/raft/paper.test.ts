@@ -581,6 +581,31 @@ misc('a freshly bootstrapped single member can campaign at once and leads after 
   assert.equal(dataOf(n), ['solo'])
 })
 
+misc('with forwarding disabled a follower drops proposals with a typed reason', () => {
+  const net = new Network(3, { disableProposalForwarding: true })
+  net.campaign(1)
+  assert.throws(() => net.get(2).node.propose('x'), (e: unknown) => e instanceof ProposalDroppedError && e.reason === 'forwarding-disabled')
+})
+
+misc('an \'update\' conf change keeps the voters; the ConfState is returned to the caller', () => {
+  const net = new Network(3)
+  net.campaign(1)
+  const cs = net.get(1).node.applyConfChange({ type: 'update', id: nid(2), context: '{"name":"b"}' })
+  assert.equal(cs.voters.sort(), [nid(1), nid(2), nid(3)])
+})
+
+misc('reportUnreachable moves a replicating follower back to probing', () => {
+  const net = new Network(3)
+  net.campaign(1)
+  net.propose(1, 'x')
+  const l = net.get(1)
+  assert.is(l.raft.prs.get(nid(2))!.state, 'replicate')
+  l.node.reportUnreachable(nid(2))
+  assert.is(l.raft.prs.get(nid(2))!.state, 'probe')
+  net.propose(1, 'y')
+  assert.ok(dataOf(net.get(2)).includes('y'))
+})
+
 misc('with no leader a proposal fails with ProposalDroppedError (retryable)', () => {
   const n = nodeWithLog(1, [1, 2, 3], [])
   let err: unknown

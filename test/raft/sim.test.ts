@@ -91,6 +91,29 @@ if (!single) {
     }
   })
 
+  guards('a member rejoining after a long partition does not disrupt a stable leader (pre-vote + check-quorum)', () => {
+    for (const nodes of [3, 5]) {
+      for (let seed = 0; seed < 5; seed++) {
+        const sim = new SimCluster({ seed, nodes, durationMs: 0, faults: false })
+        const electionMs = sim.electionTicks * sim.tickMs
+        sim.runIdle(4 * electionMs)
+        const l = sim.leader()!
+        assert.ok(l, 'leader')
+        const term = l.node.raft.term
+        const ids = [...sim.nodes.keys()]
+        const victim = ids.find((id) => id !== l.id)!
+        sim.net.isolate(victim, ids)
+        sim.runIdle(50 * electionMs)
+        assert.is(sim.nodes.get(victim)!.node.raft.term, term, 'pre-vote kept the isolated member at the same term')
+        sim.net.heal()
+        sim.runIdle(10 * electionMs)
+        assert.is(sim.leader()!.id, l.id, `leader kept (${nodes} nodes, seed ${seed})`)
+        assert.is(sim.leader()!.node.raft.term, term, 'no term bump')
+        assert.is(sim.nodes.get(victim)!.node.raft.lead, l.id, 'the member rejoined as follower')
+      }
+    }
+  })
+
   guards('checkers catch violations (two leaders, divergent apply, stale read)', () => {
     const c = new Checkers()
     c.onLeader('a', 3)

@@ -29,19 +29,20 @@ function isFormContentType(ct: string | undefined): boolean {
   return media === 'application/x-www-form-urlencoded'
 }
 
+/** True when the request's parameters include a form body that must be read (PARAM-1). */
+function hasFormBody(req: IncomingMessage, method: string): boolean {
+  return (method === 'PUT' || method === 'POST') && isFormContentType(req.headers['content-type'])
+}
+
 /**
- * Collects parameters like Go's Request.ParseForm (PARAM-1, PARAM-2, PARAM-8): the form body of
- * PUT/POST first, then the query; the first parse error wins. Throws StoreError 210.
+ * Collects parameters like Go's Request.ParseForm (PARAM-1, PARAM-2, PARAM-8): the form body
+ * (`body`, already read, or undefined) first, then the query; the first parse error wins.
+ * Throws StoreError 210.
  */
-async function collectParams(req: IncomingMessage, method: string, rawQuery: string, res: ServerResponse): Promise<Params> {
+function collectParams(body: string | undefined, rawQuery: string): Params {
   const params = newParams()
   let err: string | undefined
-  if ((method === 'PUT' || method === 'POST') && isFormContentType(req.headers['content-type'])) {
-    const body = await readBody(req, MAX_FORM_BYTES)
-    if (body === undefined) {
-      res.setHeader('Connection', 'close')
-      throw new StoreError(210, 'http: POST too large', 0)
-    }
+  if (body !== undefined) {
     try {
       parseQueryInto(body, params)
     } catch (e) {
@@ -57,6 +58,16 @@ async function collectParams(req: IncomingMessage, method: string, rawQuery: str
   }
   if (err !== undefined) throw new StoreError(210, err, 0)
   return params
+}
+
+/** Reads a form body up to MAX_FORM_BYTES (GEN-8); too large -> 210 and the connection closes. */
+async function readForm(req: IncomingMessage, res: ServerResponse): Promise<string> {
+  const body = await readBody(req, MAX_FORM_BYTES)
+  if (body === undefined) {
+    res.setHeader('Connection', 'close')
+    throw new StoreError(210, 'http: POST too large', 0)
+  }
+  return body
 }
 
 function writeEvent(res: ServerResponse, backend: Backend, ev: StoreEvent, noValueOnSuccess: boolean, head: boolean): void {
@@ -89,8 +100,9 @@ export async function serveKeys(ctx: KeysContext, req: IncomingMessage, res: Ser
   res.setHeader('X-Etcd-Cluster-Id', backend.clusterId())
   let kr: KeyRequest
   try {
-    const params = await collectParams(req, method, rawQuery, res)
-    kr = parseKeyRequest(method, rest, params)
+    // Reads without a body stay synchronous up to the store (the hot path).
+    const body = hasFormBody(req, method) ? await readForm(req, res) : undefined
+    kr = parseKeyRequest(method, rest, collectParams(body, rawQuery))
     if (ctx.checkKeyAccess && !(await ctx.checkKeyAccess(req, rest, kr.recursive))) {
       throw new StoreError(110, 'Insufficient credentials', 0)
     }

@@ -45,6 +45,8 @@ export interface DurableStorageOptions {
   segmentSize?: number
   syncMode?: WalOptions['syncMode']
   onSync?: WalOptions['onSync']
+  /** WAL file operations (fault injection in tests). */
+  io?: WalOptions['io']
   warn?: (msg: string) => void
 }
 
@@ -122,7 +124,7 @@ export function readDurableMetadata(dataDir: string, walDir?: string): WalMetada
 export function openDurableStorage(dataDir: string, opts: DurableStorageOptions = {}): DurableStorage {
   const { walDir, snapDir } = memberDirs(dataDir, opts.walDir)
   const warn = opts.warn ?? ((m: string) => console.warn(m))
-  const walOpts: WalOptions = { segmentSize: opts.segmentSize, syncMode: opts.syncMode, onSync: opts.onSync, warn }
+  const walOpts: WalOptions = { segmentSize: opts.segmentSize, syncMode: opts.syncMode, onSync: opts.onSync, io: opts.io, warn }
   const snapshotter = new Snapshotter(snapDir, { keep: opts.maxSnapshots, warn })
   let wal: Wal
   let boot: BootState

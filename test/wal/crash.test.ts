@@ -99,6 +99,7 @@ test(`SIGKILL at random moments never loses an acknowledged entry (seed ${seed})
   let maxAck = 0
   let totalAcks = 0
   let done = 0
+  let repairs = 0
   try {
     for (let round = 0; round < rounds; round++) {
       if (round >= 10 && Date.now() - started > budgetMs) break
@@ -115,6 +116,7 @@ test(`SIGKILL at random moments never loses an acknowledged entry (seed ${seed})
       const ds = openDurableStorage(dataDir, { metadata: CRASH_META, segmentSize: CRASH_SEGMENT, warn: () => {} })
       try {
         const { snapshot, entries, hardState } = ds.boot
+        if (ds.boot.repaired) repairs++
         const snapIndex = snapshot?.metadata.index ?? 0
         if (snapshot) assert.equal(snapshot, snapshotAt(snapIndex), `${ctx}: snapshot content`)
         entries.forEach((e, k) => {
@@ -138,7 +140,7 @@ test(`SIGKILL at random moments never loses an acknowledged entry (seed ${seed})
   }
   assert.ok(done >= 10, `ran ${done} rounds`)
   assert.ok(totalAcks > 20, `only ${totalAcks} acknowledgements in ${done} rounds (seed ${seed})`)
-  console.log(`  seed ${seed}: ${done} kills, ${totalAcks} acks, last acknowledged index ${maxAck}, ${((Date.now() - started) / 1000).toFixed(1)}s`)
+  console.log(`  seed ${seed}: ${done} kills, ${totalAcks} acks, last acknowledged index ${maxAck}, ${repairs} torn tails repaired, ${((Date.now() - started) / 1000).toFixed(1)}s`)
 })
 
 test.run()

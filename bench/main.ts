@@ -110,6 +110,13 @@ async function main(): Promise<number> {
     notes.push('raftkv NOT run: neither server/cli.ts nor server/index.ts exists yet')
     targets = targets.filter((t) => t !== 'raftkv')
   }
+  if (targets.includes('raftkv') && rkCmd !== null) {
+    const script = rkCmd.cmd.find((a) => /\.(c|m)?(j|t)s$/.test(a))
+    if (script !== undefined && !existsSync(resolve(repoRoot, script))) {
+      progress.log(`raftkv launcher ${script} not found${script.startsWith('dist/') ? ' (run npm run build first)' : ''}`)
+      return 2
+    }
+  }
   if (targets.includes('raftkv') && rkCmd?.standIn === true) {
     notes.push('raftkv started through bench/raftkv-member.ts (startServer in a child process) because server/cli.ts does not exist yet: single-member only')
   }
@@ -208,6 +215,7 @@ async function main(): Promise<number> {
   const legend = [...new Map(plans.map((p) => [p.workload.name, p.workload])).values()].map((w) => `  ${w.name.padEnd(8)} op = ${w.op}: ${w.description}`)
   const out: string[] = []
   out.push('')
+  out.push(`settings: ${o.members.join(',')} member(s); --heartbeat-interval ${o.heartbeatMs} --election-timeout ${o.electionMs} --snapshot-count ${o.snapshotCount} for both, fsync on; ${(o.durationMs / 1000).toFixed(1)} s measured (+${(o.warmupMs / 1000).toFixed(1)} s warm-up) x ${o.rounds} round(s) per target, alternating; generator ${o.generator}${rkCmd !== null && targets.includes('raftkv') ? `; raftkv: ${rkCmd.cmd.slice(1).join(' ')}` : ''}`)
   for (const n of notes) out.push(`NOTE: ${n}`)
   out.push(formatTable(cells))
   const problems = formatProblems(cells)

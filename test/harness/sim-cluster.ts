@@ -110,6 +110,8 @@ export class SimCluster {
   private faultRand: Prng
   private keepRand: Prng
   private persistRand: Prng
+  /** Faults are over (late fault timers must not fire). */
+  private healed = false
 
   constructor(o: SimOptions) {
     this.o = o
@@ -567,6 +569,8 @@ export class SimCluster {
         this.net.oneWay(a, b)
         this.log(`FAULT one-way cut ${shortId(a)}->${shortId(b)}`)
       }
+    } else if (p < 0.96) {
+      this.swizzle(ids)
     } else {
       const a = r.pick(ids)
       const b = r.pick(ids)
@@ -575,6 +579,29 @@ export class SimCluster {
         this.net.clog(a, b, ms)
         this.log(`FAULT clog ${shortId(a)}->${shortId(b)} +${ms}ms`)
       }
+    }
+  }
+
+  /**
+   * FoundationDB's swizzle: clog the links of a random subset of members one by one, then unclog
+   * them in a random order; this produces unusual, slowly changing connectivity.
+   */
+  private swizzle(ids: NodeId[]): void {
+    const r = this.faultRand
+    const subset = r.shuffle([...ids]).slice(0, r.range(1, ids.length))
+    const ms = r.range(100, 400)
+    this.log(`FAULT swizzle [${subset.map(shortId)}] +${ms}ms`)
+    let t = 0
+    for (const x of subset) {
+      t += r.range(5, 50)
+      this.clock.setTimeout(() => {
+        if (this.healed) return
+        for (const y of ids) if (y !== x) { this.net.clog(x, y, ms); this.net.clog(y, x, ms) }
+      }, t)
+    }
+    for (const x of r.shuffle([...subset])) {
+      t += r.range(20, 150)
+      this.clock.setTimeout(() => { for (const y of ids) if (y !== x) { this.net.unclog(x, y); this.net.unclog(y, x) } }, t)
     }
   }
 
@@ -608,6 +635,7 @@ export class SimCluster {
 
   /** Ends all faults: network healed and reliable, every crashed (non-removed) member restarted. */
   heal(): void {
+    this.healed = true
     this.net.heal()
     this.net.faults = { ...NO_FAULTS }
     for (const n of this.nodes.values()) if (!n.up && !n.removed) this.guard(() => this.start(n))

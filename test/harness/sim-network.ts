@@ -99,6 +99,10 @@ export class SimNetwork {
     this.clogged.set(`${from}|${to}`, ms)
   }
 
+  unclog(from: NodeId, to: NodeId): void {
+    this.clogged.delete(`${from}|${to}`)
+  }
+
   heal(): void {
     this.cut.clear()
     this.clogged.clear()

@@ -1,5 +1,5 @@
 // Raft messages between members over HTTP on the peer port, as etcd does. Per peer: a "msg"
-// channel (heartbeats, votes, responses) and an "app" channel (appends), each one keep-alive
+// channel (heartbeats, votes, responses) and an "app" channel (all appends), each one keep-alive
 // connection with at most one batch in flight, plus one streamed request per snapshot.
 // Never blocks the caller and never queues without bound: Raft retransmits what is dropped.
 
@@ -242,7 +242,10 @@ export class HttpTransport implements Transport {
         this.sendSnapshot(peer, m)
         continue
       }
-      const ch = m.type === MessageType.App && m.entries.length > 0 ? peer.app : peer.msg
+      // Every App (even an empty one carrying only a commit index) stays on the append channel so
+      // appends to a follower are never reordered among themselves (a reorder reads as a
+      // rejection and knocks the follower back to probing); everything else takes the msg channel.
+      const ch = m.type === MessageType.App ? peer.app : peer.msg
       if (ch.queue.length >= this.opts.maxQueuedMessages) {
         this.counters.get(peer.id)!.messagesDropped++
         // A full append queue means the peer is not keeping up; let Raft slow down and probe (etcd does the same).

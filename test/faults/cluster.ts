@@ -4,7 +4,8 @@
 // and on process exit as a last resort. It must never signal a process it did not start.
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, mkdirSync, openSync, closeSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, mkdirSync, openSync, closeSync, rmSync, symlinkSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -26,6 +27,12 @@ export interface ClusterOptions {
   /** etcd binary (default /usr/bin/etcd or $ETCD_BIN). */
   etcdBin?: string
   log?: (line: string) => void
+  /**
+   * raftkv only: run the server from this tree as is. By default the run copies server/,
+   * package.json and tsconfig.json from the repository into its temp dir at start, so every
+   * incarnation (restarts included) runs the same code even while the shared tree is edited.
+   */
+  sourceDir?: string
 }
 
 export interface Member {
@@ -88,6 +95,9 @@ export class Cluster {
   private shuttingDown = false
   private readonly log: (line: string) => void
   private readonly token = `faults-${process.pid}-${Date.now()}`
+  /** Where raftkv runs from (a snapshot of the tree unless opts.sourceDir); describes its version. */
+  private srcDir = repoRoot
+  source = ''
 
   private constructor(readonly opts: ClusterOptions) {
     this.dir = mkdtempSync(path.join(opts.baseDir ?? os.tmpdir(), 'raftkv-faults-'))
@@ -98,6 +108,8 @@ export class Cluster {
   static async start(opts: ClusterOptions, healthTimeoutMs = 30_000): Promise<Cluster> {
     const c = new Cluster(opts)
     try {
+      if (opts.server === 'raftkv') c.snapshotSource()
+      else c.source = `${opts.etcdBin ?? process.env.ETCD_BIN ?? '/usr/bin/etcd'}`
       for (let i = 0; i < opts.nodes; i++) {
         const name = `n${i + 1}`
         const dataDir = path.join(c.dir, name)
@@ -114,6 +126,29 @@ export class Cluster {
       await c.shutdown(true)
       throw err
     }
+  }
+
+  private snapshotSource(): void {
+    let rev = 'unknown revision'
+    try {
+      const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim()
+      const dirty = execFileSync('git', ['status', '--porcelain', '--', 'server'], { cwd: repoRoot, encoding: 'utf8' }).trim()
+      rev = `${head}${dirty ? ` + ${dirty.split('\n').length} uncommitted server/ changes` : ''}`
+    } catch {
+      // not a git checkout
+    }
+    if (this.opts.sourceDir) {
+      this.srcDir = this.opts.sourceDir
+      this.source = `raftkv from ${this.srcDir}`
+      return
+    }
+    const dst = path.join(this.dir, 'raftkv-src')
+    mkdirSync(dst)
+    cpSync(path.join(repoRoot, 'server'), path.join(dst, 'server'), { recursive: true })
+    for (const f of ['package.json', 'tsconfig.json']) cpSync(path.join(repoRoot, f), path.join(dst, f))
+    symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dst, 'node_modules'))
+    this.srcDir = dst
+    this.source = `raftkv ${rev}, copied to ${dst}`
   }
 
   clientUrl(i: number): string {
@@ -151,8 +186,8 @@ export class Cluster {
     const [cmd, argv] =
       this.opts.server === 'etcd'
         ? [etcd, this.args(m)]
-        : [process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server', 'cli.ts'), ...this.args(m)]]
-    const p = spawn(cmd, argv, { cwd: repoRoot, detached: true, stdio: ['ignore', fd, fd] })
+        : [process.execPath, ['--import', 'tsx', path.join(this.srcDir, 'server', 'cli.ts'), ...this.args(m)]]
+    const p = spawn(cmd, argv, { cwd: this.srcDir, detached: true, stdio: ['ignore', fd, fd] })
     closeSync(fd)
     live.add(p)
     m.proc = p

@@ -41,7 +41,14 @@ export class Nemesis {
   readonly records: FaultRecord[] = []
   private stopping = false
   private wake: (() => void) | undefined
-  constructor(readonly o: NemesisOptions) {}
+  /** Fault kinds, hold and quiet times: a fixed number of draws per fault, so a seed names them. */
+  private readonly schedule: Prng
+  /** Retry choices of the progress probe (their count depends on timing, so a separate stream). */
+  private readonly probe: Prng
+  constructor(readonly o: NemesisOptions) {
+    this.schedule = o.rand.fork('schedule')
+    this.probe = o.rand.fork('progress')
+  }
 
   stop(): void {
     this.stopping = true
@@ -61,34 +68,38 @@ export class Nemesis {
   }
 
   async run(): Promise<void> {
-    const { rand } = this.o
-    await this.nap(rand.int(1000, 2000))
+    const s = this.schedule
+    await this.nap(s.int(1000, 2000))
     while (!this.stopping) {
-      const kind = rand.pick(this.o.faults ?? ALL_FAULTS)
-      await this.inject(kind)
-      if (!this.stopping) await this.nap(rand.int(500, 2000))
+      const kind = s.pick(this.o.faults ?? ALL_FAULTS)
+      const quietMs = s.int(500, 2000)
+      // Targets and shapes come from a per-fault stream: leader lookups may add draws.
+      await this.inject(kind, s.int(1000, 4000), this.o.rand.fork(`fault-${this.records.length + 1}`))
+      if (!this.stopping) await this.nap(quietMs)
     }
   }
 
-  private async victim(preferLeader: number): Promise<number> {
+  private async victim(rand: Prng, preferLeader: number): Promise<number> {
     const c = this.o.cluster
-    if (this.o.rand.chance(preferLeader)) {
+    const wantLeader = rand.chance(preferLeader)
+    const any = rand.pick(c.available())
+    if (wantLeader) {
       const l = await c.leader()
       if (l !== undefined) return l
     }
-    return this.o.rand.pick(c.available())
+    return any
   }
 
-  private async inject(kind: FaultKind): Promise<void> {
-    const { cluster: c, rand, log } = this.o
+  private async inject(kind: FaultKind, holdMs: number, rand: Prng): Promise<void> {
+    const { cluster: c, log } = this.o
     const n = c.members.length
     const all = c.members.map((m) => m.index)
     const name = (i: number) => c.members[i]!.name
-    const rec: FaultRecord = { n: this.records.length + 1, kind, description: '', startMs: this.o.now(), holdMs: rand.int(1000, 4000) }
+    const rec: FaultRecord = { n: this.records.length + 1, kind, description: '', startMs: this.o.now(), holdMs }
     let heal: () => Promise<void> | void
     switch (kind) {
       case 'kill': {
-        const v = await this.victim(0.6)
+        const v = await this.victim(rand, 0.6)
         rec.holdMs = rand.int(200, 3000)
         rec.description = `kill -9 ${name(v)}, restart after ${rec.holdMs} ms`
         await c.kill(v)
@@ -96,7 +107,7 @@ export class Nemesis {
         break
       }
       case 'pause': {
-        const v = await this.victim(0.6)
+        const v = await this.victim(rand, 0.6)
         // Longer than the election timeout, so the others must elect without it.
         rec.holdMs = rand.int(1000, 3000)
         rec.description = `SIGSTOP ${name(v)} for ${rec.holdMs} ms`
@@ -156,7 +167,7 @@ export class Nemesis {
     const start = Date.now()
     const deadline = start + (this.o.recoveryTimeoutMs ?? 20_000)
     while (Date.now() < deadline) {
-      const i = this.o.rand.pick(c.available())
+      const i = this.probe.pick(c.available())
       const r = await v2Request(c.clientUrl(i), 'PUT', this.o.progressKey, { value: `after-fault-${n}` }, 2000)
       if (r.outcome === 'ok') return Date.now() - start
       await sleep(100)

@@ -46,6 +46,7 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
   log(`faults: seed=${o.seed} server=${o.server} nodes=${o.nodes} time=${o.timeS}s clients=${clients} keys=${keys} faults=${(o.faults ?? ALL_FAULTS).join(',')}`)
   log(`replay: npm run test:faults -- --seed ${o.seed} --time ${o.timeS} --nodes ${o.nodes} --server ${o.server}`)
   const cluster = await Cluster.start({ server: o.server, nodes: o.nodes, log: (l) => log(`  ${l}`) })
+  log(`server: ${cluster.source}`)
   log(`cluster up in ${now()} ms; data and logs in ${cluster.dir}`)
   const checks: CheckLine[] = []
   const history = new History()

@@ -138,10 +138,11 @@ export class RawNode {
 
   /**
    * Delivers a message from a peer. Messages from the past term, duplicates and reordering are
-   * handled; responses from peers not in the configuration are ignored. Local message types throw.
+   * handled; responses from peers not in the configuration are ignored, and so are local-only
+   * message types (Hup, Beat, SnapStatus, Unreachable) arriving from the network.
    */
   step(m: Message): void {
-    assert(!LOCAL_TYPES.has(m.type), () => `cannot step local message ${m.type}`)
+    if (LOCAL_TYPES.has(m.type)) return
     if (RESPONSE_TYPES.has(m.type) && !this.raft.prs.has(m.from)) return
     this.raft.step(m)
   }

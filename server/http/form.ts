@@ -54,29 +54,117 @@ export function unescapeComponent(s: string): string {
 }
 
 /**
- * Adds the pairs of a raw query/form string to `into`, keeping existing (earlier) values. Like Go,
- * it keeps parsing after a bad pair and reports the first error at the end (by throwing).
+ * Adds the pairs of a raw query/form string to `into`, keeping existing (earlier) values. Like Go
+ * (1.17+, as etcd 3.4.23 is built), it skips bad pairs, keeps parsing, and throws at the end: the
+ * first escape error, except that a pair containing `;` always reports `invalid semicolon
+ * separator in query`.
  */
 export function parseQueryInto(raw: string, into: Params): void {
   if (raw.length === 0) return
-  let firstError: FormError | undefined
+  let error: FormError | undefined
   let start = 0
   while (start <= raw.length) {
     let end = raw.indexOf('&', start)
     if (end < 0) end = raw.length
     if (end > start) {
-      const eq = raw.indexOf('=', start)
-      const hasEq = eq >= 0 && eq < end
-      try {
-        const name = unescapeComponent(raw.slice(start, hasEq ? eq : end))
-        const value = hasEq ? unescapeComponent(raw.slice(eq + 1, end)) : ''
-        if (!(name in into)) into[name] = value
-      } catch (e) {
-        if (!(e instanceof FormError)) throw e
-        firstError ??= e
+      const semi = raw.indexOf(';', start)
+      if (semi >= 0 && semi < end) {
+        error = new FormError('invalid semicolon separator in query')
+      } else {
+        const eq = raw.indexOf('=', start)
+        const hasEq = eq >= 0 && eq < end
+        try {
+          const name = unescapeComponent(raw.slice(start, hasEq ? eq : end))
+          const value = hasEq ? unescapeComponent(raw.slice(eq + 1, end)) : ''
+          if (!(name in into)) into[name] = value
+        } catch (e) {
+          if (!(e instanceof FormError)) throw e
+          error ??= e
+        }
       }
     }
     start = end + 1
   }
-  if (firstError) throw firstError
+  if (error) throw error
+}
+
+// --- Content-Type parsing (Go mime.ParseMediaType, as used by Request.ParseForm) ---
+
+function isTokenChar(c: number): boolean {
+  // RFC 1521 token: printable ASCII except space and tspecials ()<>@,;:\"/[]?=
+  return c > 0x20 && c < 0x7f && '()<>@,;:\\"/[]?='.indexOf(String.fromCharCode(c)) < 0
+}
+
+function tokenEnd(s: string, i: number): number {
+  while (i < s.length && isTokenChar(s.charCodeAt(i))) i++
+  return i
+}
+
+function skipSpace(s: string, i: number): number {
+  while (i < s.length && /\s/.test(s[i]!)) i++
+  return i
+}
+
+/** End of a parameter value (token or quoted string) starting at i, or -1 when there is none. */
+function valueEnd(s: string, i: number): number {
+  if (s[i] !== '"') {
+    const e = tokenEnd(s, i)
+    return e > i ? e : -1
+  }
+  for (let j = i + 1; j < s.length; j++) {
+    const c = s[j]
+    if (c === '"') return j + 1
+    if (c === '\\') j++
+  }
+  return -1
+}
+
+/**
+ * Go's mime.ParseMediaType reduced to what form parsing needs: the lower-cased media type and the
+ * error text Go reports for a malformed header (which etcd turns into 210, PARAM-8).
+ */
+export function parseMediaType(v: string): { mediaType: string; error?: string } {
+  const semi = v.indexOf(';')
+  const mediaType = (semi < 0 ? v : v.slice(0, semi)).trim().toLowerCase()
+  const typEnd = tokenEnd(mediaType, 0)
+  if (typEnd === 0) return { mediaType, error: 'mime: no media type' }
+  if (typEnd < mediaType.length) {
+    if (mediaType[typEnd] !== '/') return { mediaType, error: 'mime: expected slash after first token' }
+    const subEnd = tokenEnd(mediaType, typEnd + 1)
+    if (subEnd === typEnd + 1) return { mediaType, error: 'mime: expected token after slash' }
+    if (subEnd < mediaType.length) return { mediaType, error: 'mime: unexpected content after media subtype' }
+  }
+  if (semi < 0) return { mediaType }
+  const seen = new Set<string>()
+  let i = semi
+  for (;;) {
+    i = skipSpace(v, i)
+    if (i >= v.length) break
+    // consumeMediaParam: ';' space* token space* '=' space* value
+    let j = i
+    let ok = v[j] === ';'
+    let name = ''
+    if (ok) {
+      j = skipSpace(v, j + 1)
+      const e = tokenEnd(v, j)
+      name = v.slice(j, e).toLowerCase()
+      ok = e > j
+      j = skipSpace(v, e)
+      ok = ok && v[j] === '='
+      if (ok) {
+        j = skipSpace(v, j + 1)
+        const ve = valueEnd(v, j)
+        ok = ve >= 0
+        j = ve
+      }
+    }
+    if (!ok) {
+      if (v.slice(i).trim() === ';') break // trailing semicolons are ignored
+      return { mediaType, error: 'mime: invalid media parameter' }
+    }
+    if (seen.has(name)) return { mediaType, error: 'mime: duplicate parameter name' }
+    seen.add(name)
+    i = j
+  }
+  return { mediaType }
 }

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { StoreError, type StoreEvent, type Watcher } from '../store/index.js'
 import { ProposalError, type Backend } from '../server.js'
-import { FormError, newParams, parseQueryInto, type Params } from './form.js'
+import { FormError, newParams, parseMediaType, parseQueryInto, type Params } from './form.js'
 import { parseKeyRequest, type KeyMethod, type KeyRequest } from './keys.js'
 import { readBody } from './body.js'
 import { writeKeyError } from './write-error.js'
@@ -22,16 +22,20 @@ export interface KeysContext {
   watches: Set<Watcher>
 }
 
-function isFormContentType(ct: string | undefined): boolean {
-  if (ct === undefined) return false
-  const semi = ct.indexOf(';')
-  const media = (semi >= 0 ? ct.slice(0, semi) : ct).trim().toLowerCase()
-  return media === 'application/x-www-form-urlencoded'
-}
 
-/** True when the request's parameters include a form body that must be read (PARAM-1). */
+const FORM_TYPE = 'application/x-www-form-urlencoded'
+
+/**
+ * Whether the body of this request holds parameters (PARAM-1): only PUT/POST with a form content
+ * type. A malformed Content-Type on PUT/POST fails like Go's ParseForm (210 with mime's text).
+ */
 function hasFormBody(req: IncomingMessage, method: string): boolean {
-  return (method === 'PUT' || method === 'POST') && isFormContentType(req.headers['content-type'])
+  if (method !== 'PUT' && method !== 'POST') return false
+  const ct = req.headers['content-type']
+  if (ct === undefined || ct === FORM_TYPE) return ct === FORM_TYPE
+  const { mediaType, error } = parseMediaType(ct)
+  if (error !== undefined) throw new StoreError(210, error, 0)
+  return mediaType === FORM_TYPE
 }
 
 /**

@@ -58,6 +58,17 @@ test('malformed form body: 210 with Go text, nothing written', async () => {
   assert.is((await raw(server.url, 'GET', '/v2/keys/bad/form')).status, 404)
 })
 
+test('semicolons in the query and malformed Content-Types are 210 errors, as in etcd (Go 1.19)', async () => {
+  const before = await index()
+  const q = await raw(server.url, 'PUT', '/v2/keys/bad/semi?value=1;x=2')
+  assert.equal(JSON.parse(q.body), { errorCode: 210, message: 'Invalid POST form', cause: 'invalid semicolon separator in query', index: 0 })
+  const ct = await raw(server.url, 'PUT', '/v2/keys/bad/ct', { body: 'value=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded;;' } })
+  assert.equal(JSON.parse(ct.body), { errorCode: 210, message: 'Invalid POST form', cause: 'mime: invalid media parameter', index: 0 })
+  const ok = await raw(server.url, 'PUT', '/v2/keys/bad/ct', { body: 'value=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' } })
+  assert.is(JSON.parse(ok.body).node.value, '1')
+  assert.is(Number(await index()), Number(before) + 1)
+})
+
 test('bad ttl, prevIndex, waitIndex and booleans: etcd codes, nothing written', async () => {
   const before = await index()
   const cases: [string, string, string, number][] = [

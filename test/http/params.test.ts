@@ -3,7 +3,7 @@
 // built for PUT/POST/DELETE (ACT-2 inputs).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { FormError, newParams, parseQueryInto, unescapeComponent } from '../../server/http/form.js'
+import { FormError, newParams, parseMediaType, parseQueryInto, unescapeComponent } from '../../server/http/form.js'
 import { parseGoBool, parseGoUint, parseKeyRequest, MAX_KEY_BYTES, type KeyMethod } from '../../server/http/keys.js'
 import { StoreError } from '../../server/store/errors.js'
 
@@ -33,6 +33,26 @@ form('bad escapes fail with Go text, after parsing the rest', () => {
   assert.is(p.b, '2')
   assert.throws(() => unescapeComponent('abc%4'), (e: Error) => e.message === 'invalid URL escape "%4"')
   assert.throws(() => unescapeComponent('%'), (e: Error) => e.message === 'invalid URL escape "%"')
+})
+
+form('a pair with a semicolon is skipped and reported (Go 1.17+), even after an escape error', () => {
+  const p = newParams()
+  assert.throws(() => parseQueryInto('value=1;x=2&b=3', p), (e: Error) => e.message === 'invalid semicolon separator in query')
+  assert.is(p.value, undefined)
+  assert.is(p.b, '3')
+  assert.throws(() => parseQueryInto('a=%zz&c=1;2', newParams()), (e: Error) => e.message === 'invalid semicolon separator in query')
+})
+
+form('Content-Type parsing follows mime.ParseMediaType', () => {
+  assert.equal(parseMediaType('application/x-www-form-urlencoded'), { mediaType: 'application/x-www-form-urlencoded' })
+  assert.equal(parseMediaType(' Application/X-WWW-Form-Urlencoded ; charset="utf-8"'), { mediaType: 'application/x-www-form-urlencoded' })
+  assert.equal(parseMediaType('text/plain;'), { mediaType: 'text/plain' })
+  assert.is(parseMediaType('application/x-www-form-urlencoded;;').error, 'mime: invalid media parameter')
+  assert.is(parseMediaType('text/plain; a=1; a=2').error, 'mime: duplicate parameter name')
+  assert.is(parseMediaType('').error, 'mime: no media type')
+  assert.is(parseMediaType('text/').error, 'mime: expected token after slash')
+  assert.is(parseMediaType('text plain').error, 'mime: expected slash after first token')
+  assert.is(parseMediaType('text').error, undefined)
 })
 
 form('__proto__ and friends are ordinary names', () => {

@@ -485,6 +485,7 @@ export class HttpTransport implements Transport {
     if (parseId(cid) !== this.clusterId) {
       const key = `${fromText}/${cid}`
       if (!this.refusedSenders.has(key)) {
+        if (this.refusedSenders.size >= 1024) this.refusedSenders.clear() // bounded, even under a flood
         this.refusedSenders.add(key)
         this.log.error(
           { remoteClusterId: cid, localClusterId: formatId(this.clusterId), from: fromText, address: req.socket.remoteAddress },

@@ -297,6 +297,9 @@ export class Raft {
         else for (const id of this.prs.keys()) if (id !== this.id) this.maybeSendAppend(id, false)
         if (this.leadTransferee !== NONE && !voters.includes(this.leadTransferee)) this.abortLeaderTransfer()
       }
+    } else if ((this.role === Role.Candidate || this.role === Role.PreCandidate) && !voters.includes(this.id)) {
+      // A removed member must not win an election it started before learning of its removal.
+      this.becomeFollower(this.term, NONE)
     }
     return { voters: [...this.voters] }
   }
@@ -373,6 +376,7 @@ export class Raft {
 
   becomeLeader(): void {
     assert(this.role !== Role.Follower, 'invalid transition [follower -> leader]')
+    assert(this.prs.has(this.id), 'a non-member cannot become leader')
     this.reset(this.term)
     this.lead = this.id
     this.role = Role.Leader

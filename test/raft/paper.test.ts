@@ -370,6 +370,19 @@ membership('§6 a leader removed from the configuration steps down and another m
   assert.ok(dataOf(net.get(2)).includes('after-removal'))
 })
 
+membership('§6 a candidate that learns of its own removal stops campaigning and cannot win', () => {
+  const n = nodeWithLog(1, [1, 2, 3], [], { preVote: false })
+  n.node.campaign()
+  n.drain()
+  assert.is(n.raft.role, Role.Candidate)
+  n.node.applyConfChange({ type: 'remove', id: nid(1) })
+  assert.is(n.raft.role, Role.Follower)
+  for (const from of [2, 3]) {
+    n.node.step({ type: MessageType.VoteResp, from: nid(from), to: nid(1), term: 1, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 })
+  }
+  assert.is(n.raft.role, Role.Follower)
+})
+
 membership.run()
 
 // ---------------------------------------------------------------- pre-vote and check-quorum (thesis §9.6, §6.2)

@@ -68,7 +68,23 @@ interface Channel {
   scheduled: boolean
   retryTimer: NodeJS.Timeout | undefined
   failures: number
-  agent: http.Agent
+  /** Keep-alive agents by URL scheme (a peer's URLs may change scheme via updatePeer). */
+  agents: AgentPair
+}
+
+/** Lazily created agents, one per scheme, so a request always gets an agent of its protocol. */
+class AgentPair {
+  private http: http.Agent | undefined
+  private https: https.Agent | undefined
+  constructor(private readonly make: (tls: boolean) => http.Agent) {}
+  for(url: string): http.Agent {
+    if (url.startsWith('https:')) return (this.https ??= this.make(true) as https.Agent)
+    return (this.http ??= this.make(false))
+  }
+  destroy(): void {
+    this.http?.destroy()
+    this.https?.destroy()
+  }
 }
 
 interface Peer {
@@ -78,7 +94,7 @@ interface Peer {
   msg: Channel
   app: Channel
   snapshot: ClientRequest | undefined
-  snapAgent: http.Agent
+  snapAgents: AgentPair
   /** Log "cluster ID mismatch" once per peer, not per request. */
   refusedLogged: boolean
 }
@@ -174,10 +190,10 @@ export class HttpTransport implements Transport {
       id,
       urls: [...urls],
       urlIndex: 0,
-      msg: this.newChannel('msg', urls[0]!),
-      app: this.newChannel('app', urls[0]!),
+      msg: this.newChannel('msg'),
+      app: this.newChannel('app'),
       snapshot: undefined,
-      snapAgent: this.newAgent(urls[0]!, false),
+      snapAgents: new AgentPair((tls) => this.newAgent(tls, false)),
       refusedLogged: false,
     }
     this.peers.set(id, peer)
@@ -193,10 +209,10 @@ export class HttpTransport implements Transport {
       ch.queue = []
       if (ch.retryTimer) clearTimeout(ch.retryTimer)
       ch.inFlight?.destroy()
-      ch.agent.destroy()
+      ch.agents.destroy()
     }
     peer.snapshot?.destroy()
-    peer.snapAgent.destroy()
+    peer.snapAgents.destroy()
   }
 
   updatePeer(id: NodeId, urls: string[]): void {
@@ -260,9 +276,9 @@ export class HttpTransport implements Transport {
 
   // ---- sending ----
 
-  private newAgent(url: string, keepAlive: boolean): http.Agent {
+  private newAgent(tls: boolean, keepAlive: boolean): http.Agent {
     const agentOpts = { keepAlive, maxSockets: 1, timeout: 60_000 }
-    if (url.startsWith('https:')) {
+    if (tls) {
       const tls = this.options.tls
       return new https.Agent({
         ...agentOpts,
@@ -273,8 +289,8 @@ export class HttpTransport implements Transport {
     return new http.Agent(agentOpts)
   }
 
-  private newChannel(name: ChannelName, url: string): Channel {
-    return { name, queue: [], inFlight: undefined, scheduled: false, retryTimer: undefined, failures: 0, agent: this.newAgent(url, true) }
+  private newChannel(name: ChannelName): Channel {
+    return { name, queue: [], inFlight: undefined, scheduled: false, retryTimer: undefined, failures: 0, agents: new AgentPair((tls) => this.newAgent(tls, true)) }
   }
 
   /** Coalesce: everything sent in this tick goes out in one request (queueMicrotask runs after the caller's loop). */
@@ -332,7 +348,7 @@ export class HttpTransport implements Transport {
         this.failed(peer, ch, url, reason, status, detail)
       }
     }
-    const req = mod.request(url + RAFT_MSG_PATH, { method: 'POST', agent: ch.agent, headers: this.headers(peer, body.length) }, (res) => {
+    const req = mod.request(url + RAFT_MSG_PATH, { method: 'POST', agent: ch.agents.for(url), headers: this.headers(peer, body.length) }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => {
         if (chunks.length < 16) chunks.push(c)
@@ -432,7 +448,7 @@ export class HttpTransport implements Transport {
       }
       this.snapshotHandler(peer.id, ok)
     }
-    const req = mod.request(url + RAFT_SNAPSHOT_PATH, { method: 'POST', agent: peer.snapAgent, headers: this.headers(peer) }, (res) => {
+    const req = mod.request(url + RAFT_SNAPSHOT_PATH, { method: 'POST', agent: peer.snapAgents.for(url), headers: this.headers(peer) }, (res) => {
       res.resume()
       res.on('end', () => {
         const ok = res.statusCode === 204 || res.statusCode === 200

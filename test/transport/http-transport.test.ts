@@ -55,6 +55,15 @@ async function until(cond: () => boolean, timeoutMs = 3000, what = 'condition'):
   }
 }
 
+/** A loopback port nobody listens on. */
+async function deadPort(): Promise<number> {
+  const s = http.createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const port = (s.address() as AddressInfo).port
+  await new Promise((r) => s.close(r))
+  return port
+}
+
 const t = suite('http-transport')
 
 t.after.each(async () => {
@@ -252,6 +261,38 @@ t('removePeer stops delivery; unknown and local messages are dropped without thr
   await new Promise((r) => setTimeout(r, 100))
   assert.is(n, 1)
   assert.is(a.stats(B), undefined)
+})
+
+t('a removed member is answered 410 and learns it was removed', async () => {
+  const b = await transport(B, { isRemoved: (id) => id === A })
+  let removed = 0
+  const a = await transport(A, { onRemoved: () => removed++ })
+  connect([a, b])
+  let atB = 0
+  b.onMessage(() => atB++)
+  a.send([msg(A, B)])
+  await until(() => removed === 1)
+  assert.is(atB, 0)
+})
+
+t('a peer with several URLs is reached on the next one when the first is dead; updatePeer switches URLs', async () => {
+  const [a, b] = [await transport(A), await transport(B)]
+  const dead = `http://127.0.0.1:${await deadPort()}`
+  a.addPeer(B, [dead, ...b.urls])
+  let n = 0
+  b.onMessage(() => n++)
+  const end = Date.now() + 3000
+  while (n === 0 && Date.now() < end) {
+    a.send([msg(A, B)])
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  assert.ok(n > 0, 'delivered through the second URL')
+  const c = await transport(B) // "B" moved to a new address (MEM-6)
+  let m = 0
+  c.onMessage(() => m++)
+  a.updatePeer(B, c.urls)
+  a.send([msg(A, B)])
+  await until(() => m === 1)
 })
 
 t('peer server: extra routes, 404 and 405', async () => {

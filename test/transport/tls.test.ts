@@ -65,6 +65,16 @@ t('https peer URLs with mutual TLS deliver both ways', async () => {
   await until(() => atB === 1 && atA === 1)
 })
 
+t('a peer moving from an http to an https URL (updatePeer) is reached with the right protocol', async () => {
+  const [a, b] = [await transport(A, tls), await transport(B, tls)]
+  a.addPeer(B, [b.urls[0]!.replace('https:', 'http:')])
+  let atB = 0
+  b.onMessage(() => atB++)
+  a.updatePeer(B, b.urls)
+  a.send([msg(A, B)])
+  await until(() => atB === 1)
+})
+
 t('with --peer-client-cert-auth, a member without a client certificate is refused', async () => {
   const b = await transport(B, tls)
   // A trusts the CA (so it can verify B) but has no certificate of its own to present.

@@ -126,7 +126,8 @@ function handleHeartbeat(r: Raft, m: Message): void {
 }
 
 function handleSnapshot(r: Raft, m: Message): void {
-  const s = m.snapshot!
+  const s = m.snapshot
+  if (!s) return // malformed: ignore
   const resp = newMessage(MessageType.AppResp, r.id, m.from, r.term)
   resp.index = restore(r, s) ? r.log.lastIndex() : r.log.committed
   r.send(resp)

@@ -1,7 +1,6 @@
 // The leader's step function: proposals (batched), append responses and commitment, heartbeat
 // responses, ReadIndex (thesis §6.4), snapshot status, unreachable peers and leadership transfer.
 // Part of the pure core: no I/O; output goes to r.msgs / r.readStates.
-import { assert } from './assert.js'
 import type { DropReason } from './errors.js'
 import { newMessage } from './message.js'
 import type { Progress } from './progress.js'
@@ -77,7 +76,7 @@ export function stepLeader(r: Raft, m: Message): DropReason | undefined {
 }
 
 function handleProposal(r: Raft, m: Message): DropReason | undefined {
-  assert(m.entries.length > 0, 'stepped empty Prop')
+  if (m.entries.length === 0) return undefined // nothing to do (never produced by RawNode)
   if (!r.prs.has(r.id)) return 'not-member'
   if (r.leadTransferee !== NONE) return 'transferring'
   const local = m.from === r.id || m.from === NONE

@@ -154,12 +154,15 @@ export class MemoryStorage implements Storage {
   }
 
   /**
-   * Discards entries before `index` (which becomes the dummy entry). The caller compacts only at or
-   * below its applied index and its latest snapshot. Throws CompactedError if already compacted.
+   * Discards entries before `index` (which becomes the dummy entry). `index` must be at or below the
+   * latest snapshot (createSnapshot first). Throws CompactedError if already compacted.
    */
   compact(index: number): void {
     const off = this.offset
     if (index <= off) throw new CompactedError(index)
+    // Entries beyond the snapshot must stay: a follower needing them could get neither the entries
+    // nor a snapshot that covers them.
+    assert(index <= this.snap.metadata.index, () => `compact ${index} is beyond the latest snapshot ${this.snap.metadata.index}; createSnapshot first`)
     assert(index <= this.lastIndex(), () => `compact ${index} is out of bound lastindex(${this.lastIndex()})`)
     const i = index - off
     const dummy: Entry = { term: this.ents[i]!.term, index, type: EntryType.Normal, data: '' }

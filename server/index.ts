@@ -12,7 +12,7 @@ import type { Backend } from './server.js'
 import { startRaftMember } from './cluster/start-member.js'
 import type { RaftBackend } from './cluster/raft-backend.js'
 import { silentLogger, type Logger } from './log.js'
-import { createHandler, type ClientHandler, type HandlerOptions } from './http/handler.js'
+import { createHandler, onClientError, type ClientHandler, type HandlerOptions } from './http/handler.js'
 
 export { SingleMemberBackend, ProposalError, MemberChangeError } from './server.js'
 export type { Backend, MemberInfo, SelfStats, LeaderStats } from './server.js'
@@ -127,6 +127,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       // (requestTimeout keeps Node's default: it bounds receiving a request, not a watch response.)
       server.keepAliveTimeout = 65_000
       server.headersTimeout = 66_000
+      server.on('clientError', onClientError)
       servers.push(server)
       const port = await listen(server, addr)
       bound.push(withPort(addr.url, port))

@@ -2,6 +2,7 @@
 // GEN-3), the route table (GEN-1) with method checks (GEN-4), and a catch-all so no request can
 // crash the process. A plain (req, res) function: it never listens; server/index.ts does.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { Backend } from '../server.js'
 import type { Watcher } from '../store/index.js'
 import { serveKeys, type KeyAccessCheck, type KeysContext } from './keys-handler.js'
@@ -170,4 +171,20 @@ export function createHandler(backend: Backend, opts: HandlerOptions = {}): Clie
     keysCtx.watches.clear()
   }
   return handler
+}
+
+/**
+ * `clientError` listener for the client listeners: Node's default answers, except that bytes
+ * after a request sent with `Connection: close` (a body the client did not announce) are ignored
+ * so the in-flight response still completes, as Go's server does.
+ */
+export function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'HPE_CLOSED_CONNECTION') return
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request'
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`)
 }

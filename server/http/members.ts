@@ -74,7 +74,9 @@ async function readPeerURLs(req: IncomingMessage, res: ServerResponse): Promise<
     writeMessageError(res, 400, msg)
     return undefined
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+  // Go decodes `null` into the zero struct: no URLs (MEM-4).
+  if (parsed === null) parsed = {}
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
     writeMessageError(res, 400, 'json: cannot unmarshal ' + jsonKind(parsed) + ' into Go value of type struct { PeerURLs []string "json:\\"peerURLs\\"" }')
     return undefined
   }
@@ -130,11 +132,12 @@ export async function serveMembers(req: IncomingMessage, res: ServerResponse, ba
         writeMethodNotAllowed(res, undefined)
         return
       }
-      if (!/^[0-9a-fA-F]{1,16}$/.test(sub)) {
+      // Go strconv.ParseUint(sub, 16, 64): any number of leading zeros, at most 64 bits.
+      const id = sub.toLowerCase().replace(/^0+(?=.)/, '')
+      if (!/^[0-9a-fA-F]+$/.test(sub) || id.length > 16) {
         writeMessageError(res, 404, `No such member: ${sub}`)
         return
       }
-      const id = sub.toLowerCase().replace(/^0+(?=.)/, '')
       try {
         if (req.method === 'DELETE') {
           await backend.removeMember(id)

@@ -117,7 +117,15 @@ test('over-long key: 400 errorCode 209, nothing written', async () => {
   const r = await raw(server.url, 'PUT', '/v2/keys/' + 'k'.repeat(9000) + '?value=1')
   assert.is(r.status, 400)
   assert.is(JSON.parse(r.body).errorCode, 209)
+  const huge = await raw(server.url, 'PUT', '/v2/keys/' + 'k'.repeat(20000) + '?value=1')
+  assert.is(huge.status, 431)
   assert.is(await index(), before)
+})
+
+test('bytes after a Connection: close request are ignored; the response still arrives', async () => {
+  const got = await rawSocket('GET /v2/keys/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nstray bytes')
+  assert.match(got, /^HTTP\/1\.1 200 OK/)
+  assert.match(got, /"action":"get"/)
 })
 
 test('unknown methods, garbage request lines and aborted bodies do not crash or hang', async () => {
@@ -144,6 +152,10 @@ test('non-form bodies are ignored (PARAM-1); JSON members bodies are validated',
   assert.equal([m3.status, JSON.parse(m3.body)], [400, { message: 'URL scheme must be http, https, unix, or unixs: notaurl' }])
   const m4 = await raw(server.url, 'DELETE', '/v2/members/zzz')
   assert.equal([m4.status, m4.body], [404, '{"message":"No such member: zzz"}'])
+  const m6 = await raw(server.url, 'POST', '/v2/members', { body: 'null', headers: { 'Content-Type': 'application/json' } })
+  assert.equal([m6.status, m6.body], [400, '{"message":"no valid URLs given"}'])
+  const m7 = await raw(server.url, 'DELETE', '/v2/members/00000000000000001')
+  assert.equal([m7.status, m7.body], [404, '{"message":"No such member: 1"}'])
   const m5 = await raw(server.url, 'GET', '/v2/members/1234')
   assert.equal([m5.status, m5.body], [404, '{"message":"Not found"}'])
 })

@@ -227,13 +227,27 @@ export class Client {
           (res) => res,
         ),
       read: async (k, recursive, signal) => {
-        try {
-          const res = await this.get(k, { recursive, sorted: recursive || undefined, signal })
-          return { node: res.node, etcdIndex: res.etcdIndex }
-        } catch (err) {
+        const res = await this.transport.call(
+          { method: 'GET', path: keyPath(k), query: params({ recursive, sorted: recursive }), safety: 'read', signal },
+          (r) => r,
+        )
+        if (res.status >= 300) {
+          const err = errorFromResult(res)
           if (err instanceof KeyNotFoundError) return { node: undefined, etcdIndex: err.index }
           throw err
         }
+        const visible = res.headers.get('x-etcd-index') !== null
+        return { node: decodeKeysResponse(res).node, etcdIndex: visible ? Number(res.headers.get('x-etcd-index')) : undefined }
+      },
+      currentIndex: async (k, signal) => {
+        // Store errors carry the current index in their body: ask for a child that cannot exist
+        // (104 below a file, 100 otherwise).
+        const probe = `${k.replace(/\/+$/, '')}/_raftkv-index-probe-${Math.random().toString(36).slice(2)}`
+        return this.transport.call({ method: 'GET', path: keyPath(probe), safety: 'read', signal }, (r) => {
+          const err = errorFromResult(r)
+          if (r.status >= 300 && 'index' in err && err.index > 0) return err.index
+          throw new HttpError(r.status, `cannot learn the current index from ${r.endpoint}`)
+        })
       },
       onClose: (w) => this.watches.delete(w),
     }

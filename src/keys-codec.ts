@@ -54,14 +54,25 @@ export function params(entries: Record<string, string | boolean | undefined>): R
   return out
 }
 
-/** Reads the cluster headers of a keys response. */
-export function readHeaders(res: HttpResult): ResponseHeaders {
+/** Largest modifiedIndex in a node tree. */
+function maxIndex(n: Node): number {
+  return Math.max(n.modifiedIndex, ...(n.nodes ?? []).map(maxIndex))
+}
+
+/**
+ * Reads the cluster headers of a keys response. A browser hides them on cross-origin answers
+ * unless the server sends Access-Control-Expose-Headers (etcd does not): then etcdIndex falls
+ * back to the node's modifiedIndex for writes (equal by spec HDR-2) and to the largest
+ * modifiedIndex in the tree for reads (a lower bound); raftIndex/raftTerm are 0, clusterId ''.
+ */
+export function readHeaders(res: HttpResult, node?: Node, action?: Action): ResponseHeaders {
   const num = (name: string): number => {
     const v = res.headers.get(name)
     return v === null ? 0 : Number(v)
   }
+  const hidden = res.headers.get('x-etcd-index') === null && node !== undefined
   return {
-    etcdIndex: num('x-etcd-index'),
+    etcdIndex: hidden ? (action === 'get' ? maxIndex(node) : node.modifiedIndex) : num('x-etcd-index'),
     raftIndex: num('x-raft-index'),
     raftTerm: num('x-raft-term'),
     clusterId: res.headers.get('x-etcd-cluster-id') ?? '',
@@ -113,7 +124,8 @@ export function decodeKeysResponse(res: HttpResult): Response {
   if (!body || typeof body.action !== 'string') {
     throw new HttpError(res.status, `unexpected answer from ${res.endpoint}: ${res.body.slice(0, 200)}`)
   }
-  const out: Response = { action: body.action, node: toNode(body.node), ...readHeaders(res) }
+  const node = toNode(body.node)
+  const out: Response = { action: body.action, node, ...readHeaders(res, node, body.action) }
   if (body.prevNode !== undefined) out.prevNode = toNode(body.prevNode)
   return out
 }

@@ -12,8 +12,14 @@ import type { Action, Node, WatchEvent, WatchOptions } from './types.js'
 export interface WatchHost {
   /** One long-poll `GET key?wait=true&waitIndex=...`, raw (any status). */
   waitOnce(key: string, waitIndex: number, recursive: boolean, signal: AbortSignal): Promise<HttpResult>
-  /** A GET of the key: the node (undefined if missing) and the store index it was read at. */
-  read(key: string, recursive: boolean, signal: AbortSignal): Promise<{ node: Node | undefined; etcdIndex: number }>
+  /**
+   * A GET of the key: the node (undefined if missing) and the store index it was read at, or
+   * undefined when the server's X-Etcd-Index header is not visible (cross-origin in a browser
+   * against a server that does not expose it).
+   */
+  read(key: string, recursive: boolean, signal: AbortSignal): Promise<{ node: Node | undefined; etcdIndex: number | undefined }>
+  /** The store's current index read from an error body (works without response headers). */
+  currentIndex(key: string, signal: AbortSignal): Promise<number>
   /** Called once when the watch ends. */
   onClose(w: Watch): void
 }
@@ -93,7 +99,7 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
         try {
           if (this.nextIndex === undefined) {
             const start = await this.host.read(this.key, recursive, ctl.signal)
-            this.nextIndex = start.etcdIndex + 1
+            this.nextIndex = (start.etcdIndex ?? await this.host.currentIndex(this.key, ctl.signal)) + 1
           }
           const res = await this.host.waitOnce(this.key, this.nextIndex, recursive, ctl.signal)
           failures = 0
@@ -102,9 +108,12 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
             const err = errorFromResult(res)
             if (!(err instanceof EventIndexClearedError)) throw err
             // The history no longer reaches nextIndex: re-read, report the state, go on after it.
+            // Without a visible X-Etcd-Index, continue after the index the 401 reported (read
+            // before the GET): changes may then repeat what the resync state shows, none is lost.
             const now = await this.host.read(this.key, recursive, ctl.signal)
-            this.nextIndex = now.etcdIndex + 1
-            yield { type: 'resync', node: now.node, etcdIndex: now.etcdIndex }
+            const at = now.etcdIndex ?? err.index
+            this.nextIndex = at + 1
+            yield { type: 'resync', node: now.node, etcdIndex: at }
             continue
           }
           const ev = parseJson(res.body) as { action: Action; node: unknown; prevNode?: unknown } | undefined

@@ -170,6 +170,9 @@ export class SimCluster {
     n.snapshotIndex = d.snapshot?.metadata.index ?? 0
     n.up = true
     n.persisting = false
+    // A Ready whose write was in flight at the crash is lost, including a term change nobody
+    // heard about (its messages were never sent): in-memory monotonicity restarts from durable state.
+    n.lastTerm = d.hardState.term
     n.lastCommit = 0
     n.lastApplied = 0
     n.proposals.clear()
@@ -242,7 +245,7 @@ export class SimCluster {
         this.checkers.onPersist(n.id, rd.entries)
       }
       // A commit-only HardState change is written without fsync: a crash may lose it.
-      if (rd.mustSync) d.hardState = { ...n.latestHardState }
+      if (rd.mustSync) this.writeHardState(n)
       if (rd.hardState) n.storage.setHardState(rd.hardState)
       n.storage.append(rd.entries)
       // 2. send
@@ -264,6 +267,17 @@ export class SimCluster {
       this.maybeSnapshot(n)
       this.checkMonotonic(n)
     }
+  }
+
+  /** Makes the latest HardState durable; the durable term and vote never go back (§5.1). */
+  private writeHardState(n: SimNode): void {
+    const before = n.durable.hardState
+    const hs = n.latestHardState
+    this.checkers.monotonic(n.id, 'durable term', before.term, hs.term)
+    if (hs.term === before.term && before.vote !== '' && hs.vote !== before.vote) {
+      throw new Violation('vote-durability', `${n.id} changed its durable vote in term ${hs.term} from ${before.vote} to ${hs.vote}`)
+    }
+    n.durable.hardState = { ...hs }
   }
 
   private apply(n: SimNode, e: Entry): void {
@@ -305,7 +319,7 @@ export class SimCluster {
     const snap = n.storage.createSnapshot(idx, { voters: n.node.raft.voters }, this.encodeState(n.sm))
     // Saving a snapshot syncs the WAL (as etcd's does), so the latest HardState becomes durable too.
     n.durable.snapshot = snap
-    n.durable.hardState = { ...n.latestHardState }
+    this.writeHardState(n)
     // With faults keep few entries so that lagging members need snapshots; healthy clusters keep
     // enough for a follower's normal lag (as etcd's SnapshotCatchUpEntries does).
     const keepEntries = this.o.faults ? this.keepRand.intn(8) : 100

@@ -6,9 +6,9 @@ import type { Cluster } from './cluster.js'
 import type { Prng } from './prng.js'
 import { v2Request } from './v2-client.js'
 
-export type FaultKind = 'kill' | 'pause' | 'partition' | 'isolate-leader' | 'bridge' | 'slow'
+export type FaultKind = 'kill' | 'kill-all' | 'pause' | 'partition' | 'isolate-leader' | 'bridge' | 'slow'
 
-export const ALL_FAULTS: readonly FaultKind[] = ['kill', 'pause', 'partition', 'isolate-leader', 'bridge', 'slow']
+export const ALL_FAULTS: readonly FaultKind[] = ['kill', 'kill-all', 'pause', 'partition', 'isolate-leader', 'bridge', 'slow']
 
 /** What happened to one fault. */
 export interface FaultRecord {
@@ -104,6 +104,16 @@ export class Nemesis {
         rec.description = `kill -9 ${name(v)}, restart after ${rec.holdMs} ms`
         await c.kill(v)
         heal = () => c.restart(v)
+        break
+      }
+      case 'kill-all': {
+        // Whole-cluster crash: every acknowledged write must survive recovery from disk alone.
+        rec.holdMs = rand.int(200, 2000)
+        rec.description = `kill -9 all ${n} members, restart after ${rec.holdMs} ms`
+        await Promise.all(all.map((i) => c.kill(i)))
+        heal = () => {
+          for (const i of all) c.restart(i)
+        }
         break
       }
       case 'pause': {

@@ -60,6 +60,7 @@ export class Workload {
     const known = new Map<string, { value: string; index: number }>()
     const lifetime = o.keyLifetimeMs ?? 5000
     let seq = 0
+    let lastRefused = false
     while (!this.stopping) {
       const members = o.membersFor ? o.membersFor(c) : o.urls.map((_, i) => i)
       const m = rand.pick(members)
@@ -70,6 +71,7 @@ export class Workload {
         const e = o.history.invokeAppend(c, member, value)
         const r = await v2Request(url, 'POST', queueDir(o.prefix), { value }, timeoutMs)
         o.history.complete(e, r.outcome, r.detail)
+        lastRefused = r.detail === 'refused'
         if (r.outcome === 'ok' && r.node?.key) e.createdKey = r.node.key
       } else {
         const gen = lifetime > 0 ? Math.floor(o.history.now() / lifetime) : 0
@@ -102,6 +104,7 @@ export class Workload {
         }
         const e = o.history.invokeRegister(c, key, member, op)
         const r = await v2Request(url, method, key, params, timeoutMs)
+        lastRefused = r.detail === 'refused'
         if (op.f === 'read') {
           if (r.outcome === 'ok') {
             e.readValue = r.node?.value ?? null
@@ -128,7 +131,8 @@ export class Workload {
           } else if (e.modifiedIndex !== undefined) known.set(key, { value: op.value, index: e.modifiedIndex })
         } else if (outcome === 'fail' && op.f === 'cas') known.delete(key)
       }
-      await sleep(rand.int(tmin, tmax))
+      // Back off from a member that is down, so a dead member does not dominate the history.
+      await sleep(lastRefused ? rand.int(100, 200) : rand.int(tmin, tmax))
     }
   }
 }

@@ -115,7 +115,10 @@ test('watcher delivers successive changes and stops cleanly', async () => {
 })
 
 test('watcher with a cleared index resyncs (401) instead of failing', async () => {
-  for (let i = 0; i < 1005; i++) await call((cb) => etcd.set('/ne/burst', String(i), {}, cb))
+  // Push index 1 out of the 1000-event history (16 writers in parallel keep this quick).
+  await Promise.all(Array.from({ length: 16 }, async (_, w) => {
+    for (let i = w; i < 1008; i += 16) await call((cb) => etcd.set(`/ne/burst/${w}`, String(i), {}, cb))
+  }))
   const w = etcd.watcher('/ne/old', 1)
   const resynced = new Promise<unknown>((resolve) => w.once('resync', resolve))
   const changed = new Promise<{ node: { value: string } }>((resolve) => w.once('change', resolve))

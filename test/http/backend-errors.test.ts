@@ -1,0 +1,65 @@
+// How the HTTP layer reports a member that cannot commit (KEYS-22, MEM-2, MISC-2, STATS-2), using
+// a stub Backend: the single-member backend with proposals and quorum reads failing and no leader.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { startServer, type RunningServer } from '../../server/index.js'
+import { ProposalError, SingleMemberBackend } from '../../server/server.js'
+import { raw } from './raw-client.js'
+
+class NoQuorumBackend extends SingleMemberBackend {
+  override propose(): Promise<never> {
+    return Promise.reject(new ProposalError(300, 'etcdserver: request timed out'))
+  }
+  override linearizableRead(): Promise<void> {
+    return Promise.reject(new ProposalError(300, 'etcdserver: request timed out'))
+  }
+  override leaderId(): string | undefined {
+    return undefined
+  }
+  override leaderStats(): undefined {
+    return undefined
+  }
+}
+
+const test = suite('backend failures')
+let server: RunningServer
+
+test.before(async () => {
+  const backend = new NoQuorumBackend({ name: 'nq', peerURLs: ['http://127.0.0.1:2380'], clientURLs: [], clusterToken: 'etcd-cluster' })
+  server = await startServer({ name: 'nq', listenClientUrls: ['http://127.0.0.1:0'], backend })
+})
+test.after(async () => {
+  await server.close()
+})
+
+test('a write that cannot commit is 500 errorCode 300, index 0, no X-Raft headers (KEYS-22)', async () => {
+  const r = await raw(server.url, 'PUT', '/v2/keys/m/after?value=1')
+  assert.is(r.status, 500)
+  assert.is(r.body, '{"errorCode":300,"message":"Raft Internal Error","cause":"etcdserver: request timed out","index":0}\n')
+  assert.is(r.headers['x-etcd-index'], '0')
+  assert.is(r.headers['x-raft-index'], undefined)
+  assert.ok(r.headers['x-etcd-cluster-id'])
+})
+
+test('quorum reads fail the same way; plain reads and watches stay local (KEYS-9)', async () => {
+  const q = await raw(server.url, 'GET', '/v2/keys/?quorum=true')
+  assert.is(q.status, 500)
+  assert.is(JSON.parse(q.body).errorCode, 300)
+  const g = await raw(server.url, 'GET', '/v2/keys/')
+  assert.is(g.status, 200)
+  assert.is(g.body, '{"action":"get","node":{"dir":true}}\n')
+})
+
+test('no leader: /health 503, /v2/members/leader 503, /v2/stats/leader 403, metrics say so', async () => {
+  const h = await raw(server.url, 'GET', '/health')
+  assert.equal([h.status, h.body, h.headers['content-type']], [503, '{"health":"false"}\n', 'text/plain; charset=utf-8'])
+  const l = await raw(server.url, 'GET', '/v2/members/leader')
+  assert.equal([l.status, l.body], [503, '{"message":"During election"}'])
+  const s = await raw(server.url, 'GET', '/v2/stats/leader')
+  assert.equal([s.status, s.body], [403, '{"message":"not current leader"}'])
+  const m = await raw(server.url, 'GET', '/metrics')
+  assert.match(m.body, /^etcd_server_has_leader 0$/m)
+  assert.match(m.body, /^etcd_server_is_leader 0$/m)
+})
+
+test.run()

@@ -152,7 +152,7 @@ export class HttpTransport implements Transport {
     this.peerServer.route('POST', RAFT_SNAPSHOT_PATH, (req, res) => this.receiveSnapshot(req, res))
   }
 
-  /** Peer URLs actually bound by the owned server (port 0 replaced); [] when the server is external. */
+  /** Peer URLs the peer server actually bound (port 0 replaced); [] before it started. */
   get urls(): string[] {
     return this.peerServer.urls
   }

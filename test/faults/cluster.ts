@@ -1,7 +1,8 @@
 // Starts and controls a local cluster of etcd or raftkv members as child processes for fault
 // runs: ports, data dirs, peer proxies, health, leader lookup, kill -9 / restart, SIGSTOP/SIGCONT.
-// Every process it starts runs in its own process group and is killed by pid (group) on shutdown,
-// and on process exit as a last resort. It must never signal a process it did not start.
+// Members are spawned directly (etcd or node, no shell) in the caller's process group and are
+// signalled by pid only: on shutdown, on process exit as a last resort, and if the test runner
+// kills the test's process group they go with it. It must never signal a process it did not start.
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { cpSync, mkdtempSync, mkdirSync, openSync, closeSync, rmSync, symlinkSync } from 'node:fs'
@@ -57,19 +58,16 @@ export interface Member {
 /** Every child this module started and has not seen exit yet: killed on process exit. */
 const live = new Set<ChildProcess>()
 process.on('exit', () => {
-  for (const p of live) killGroup(p, 'SIGKILL')
+  for (const p of live) signal(p, 'SIGKILL')
 })
 
-function killGroup(p: ChildProcess, sig: NodeJS.Signals): void {
-  if (p.pid === undefined) return
+/** Sends sig to the child's pid (never to a group or by name). */
+function signal(p: ChildProcess, sig: NodeJS.Signals): void {
+  if (p.pid === undefined || p.exitCode !== null || p.signalCode !== null) return
   try {
-    process.kill(-p.pid, sig)
+    process.kill(p.pid, sig)
   } catch {
-    try {
-      process.kill(p.pid, sig)
-    } catch {
-      // already gone
-    }
+    // already gone
   }
 }
 
@@ -187,7 +185,7 @@ export class Cluster {
       this.opts.server === 'etcd'
         ? [etcd, this.args(m)]
         : [process.execPath, ['--import', 'tsx', path.join(this.srcDir, 'server', 'cli.ts'), ...this.args(m)]]
-    const p = spawn(cmd, argv, { cwd: this.srcDir, detached: true, stdio: ['ignore', fd, fd] })
+    const p = spawn(cmd, argv, { cwd: this.srcDir, detached: false, stdio: ['ignore', fd, fd] })
     closeSync(fd)
     live.add(p)
     m.proc = p
@@ -213,7 +211,7 @@ export class Cluster {
     const m = this.members[i]!
     if (!m.proc) return
     m.killing = true
-    killGroup(m.proc, 'SIGKILL')
+    signal(m.proc, 'SIGKILL')
     await m.exited
     m.stopped = false
   }
@@ -229,7 +227,7 @@ export class Cluster {
   pause(i: number): void {
     const m = this.members[i]!
     if (!m.proc) return
-    killGroup(m.proc, 'SIGSTOP')
+    signal(m.proc, 'SIGSTOP')
     m.stopped = true
   }
 
@@ -237,7 +235,7 @@ export class Cluster {
   resume(i: number): void {
     const m = this.members[i]!
     if (!m.proc) return
-    killGroup(m.proc, 'SIGCONT')
+    signal(m.proc, 'SIGCONT')
     m.stopped = false
   }
 
@@ -302,7 +300,7 @@ export class Cluster {
   /** Kills every member (SIGKILL to its process group), closes proxies, removes the data dir unless keep. */
   async shutdown(keep = false): Promise<void> {
     this.shuttingDown = true
-    for (const m of this.members) if (m.proc) killGroup(m.proc, 'SIGKILL')
+    for (const m of this.members) if (m.proc) signal(m.proc, 'SIGKILL')
     await Promise.all(this.members.map((m) => Promise.race([m.exited, sleep(5000)])))
     await this.net.close()
     if (!keep) rmSync(this.dir, { recursive: true, force: true })

@@ -23,4 +23,9 @@ short(`3 members, 20 s of faults, seed ${seed}: one cluster, linearizable, no lo
   assert.is(report.passed, 6)
 })
 
+// Bound: exit (which kills the members via cluster.ts's exit hook) if the run hangs.
+setTimeout(() => {
+  console.error('watchdog: short.test.ts exceeded 150 s')
+  process.exit(1)
+}, 150_000).unref()
 short.run()

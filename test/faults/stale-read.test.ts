@@ -27,4 +27,9 @@ stale('quorum reads in the same scenario are linearizable', async () => {
   assert.ok(r.ops.unknown > 0, 'reads and writes through the isolated member could not complete')
 })
 
+// Bound: exit (which kills the members via cluster.ts's exit hook) if the run hangs.
+setTimeout(() => {
+  console.error('watchdog: stale-read.test.ts exceeded 120 s')
+  process.exit(1)
+}, 120_000).unref()
 stale.run()

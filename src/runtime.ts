@@ -27,20 +27,39 @@ export function newAbortController(): InstanceType<AbortControllerClass> {
   return new acClass()
 }
 
+/** True on Node.js itself (not Bun or Deno, which also define `process.versions.node`). */
+function isNodeRuntime(): boolean {
+  const g = globalThis as { process?: { versions?: { node?: string; bun?: string } }; Deno?: unknown }
+  return typeof g.process?.versions?.node === 'string' && g.process.versions.bun === undefined && g.Deno === undefined
+}
+
+async function loadCrossFetch(): Promise<FetchLike> {
+  const mod = (await import('cross-fetch')) as unknown as { default?: FetchLike | { fetch?: FetchLike }; fetch?: FetchLike }
+  const d = mod.default
+  const f = mod.fetch ?? (typeof d === 'function' ? d : d?.fetch)
+  if (!f) throw new Error('no fetch implementation available')
+  return f
+}
+
 /**
- * The default fetch: the runtime's own (Node 18+, browsers, edge runtimes) when it has one,
- * otherwise cross-fetch. README "Client SDK" has the benchmark behind this choice.
+ * The default fetch. On Node.js: cross-fetch (node-fetch over Node's keep-alive agent), measured
+ * 1.1-2x faster than Node 20's built-in fetch for sequential requests (README "Client SDK").
+ * Elsewhere (browsers, edge, Bun, Deno): the runtime's own fetch, or cross-fetch if it has none.
  */
 export async function resolveDefaultFetch(): Promise<FetchLike> {
   if (defaultFetch) return defaultFetch
   const native = (globalThis as { fetch?: FetchLike }).fetch
-  if (typeof native === 'function') {
+  if (isNodeRuntime()) {
+    try {
+      defaultFetch = await loadCrossFetch()
+    } catch {
+      if (typeof native !== 'function') throw new Error('no fetch implementation available')
+      defaultFetch = native.bind(globalThis) as FetchLike
+    }
+  } else if (typeof native === 'function') {
     defaultFetch = native.bind(globalThis) as FetchLike
   } else {
-    const mod = (await import('cross-fetch')) as unknown as { default?: FetchLike; fetch?: FetchLike }
-    const f = mod.fetch ?? mod.default
-    if (!f) throw new Error('no fetch implementation available')
-    defaultFetch = f
+    defaultFetch = await loadCrossFetch()
   }
   return defaultFetch
 }

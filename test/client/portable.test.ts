@@ -51,10 +51,19 @@ test('no Node-only globals (Buffer, process, require, __dirname) in src/ and rec
   for (const f of files) {
     const src = stripComments(readFileSync(f, 'utf8')).replace(/(['"`])(?:\\.|(?!\1).)*\1/g, '""')
     for (const g of ['Buffer', 'process', 'require', '__dirname', '__filename']) {
-      if (new RegExp(`(?<![\\w.])${g}\\b`).test(src)) offenders.push(`${path.relative(repoRoot, f)}: ${g}`)
+      // A bare reference counts; a property name (`g.process`, `{ process?: T }`) does not, so
+      // feature detection through globalThis stays possible.
+      if (new RegExp(`(?<![\\w.$])${g}\\b(?!\\s*\\??:)`).test(src)) offenders.push(`${path.relative(repoRoot, f)}: ${g}`)
     }
   }
   assert.equal(offenders, [])
+})
+
+test('the globals check flags bare use only', () => {
+  const re = (g: string): RegExp => new RegExp(`(?<![\\w.$])${g}\\b(?!\\s*\\??:)`)
+  assert.ok(re('process').test('const x = process.env.X'))
+  assert.ok(re('Buffer').test('Buffer.from(s)'))
+  assert.not.ok(re('process').test('const g = globalThis as { process?: P }; g.process?.versions'))
 })
 
 test('the scanner itself catches a built-in import', () => {

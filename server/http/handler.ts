@@ -10,7 +10,7 @@ import { serveMembers } from './members.js'
 import { serveHealth, serveMachines, serveMetrics, serveVersion } from './misc.js'
 import { serveLeaderStats, serveSelfStats, serveStoreStats } from './stats.js'
 import { BadPathError, cleanPath, decodePath, escapePath, htmlEscape, needsCleaning } from './path.js'
-import { writeInternalError, writeMethodNotAllowed, writeNotFound, writeTextError } from './write-error.js'
+import { writeInternalError, writeMethodNotAllowed, writeNotFound } from './write-error.js'
 
 /** Options of the client handler. */
 export interface HandlerOptions {
@@ -126,16 +126,6 @@ export function createHandler(backend: Backend, opts: HandlerOptions = {}): Clie
     let isKeys = false
     try {
       const method = req.method ?? 'GET'
-      if (corsAll) setCors(res, '*')
-      else if (corsSet.size > 0) {
-        const origin = req.headers.origin
-        if (origin !== undefined && corsSet.has(origin)) setCors(res, origin)
-      }
-      if (method === 'OPTIONS') {
-        res.statusCode = 200
-        res.end()
-        return
-      }
       let url = req.url ?? '/'
       if (url.charCodeAt(0) !== 47) {
         // absolute-form request target (proxies): keep only path and query
@@ -154,8 +144,21 @@ export function createHandler(backend: Backend, opts: HandlerOptions = {}): Clie
         path = decodePath(rawPath)
       } catch (e) {
         if (!(e instanceof BadPathError)) throw e
-        res.setHeader('Connection', 'close')
-        return writeTextError(res, 400, '400 Bad Request')
+        // Go's server rejects an unparsable request URI before any handler (CORS included).
+        const body = '400 Bad Request'
+        res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close', 'Content-Length': body.length })
+        res.end(body)
+        return
+      }
+      if (corsAll) setCors(res, '*')
+      else if (corsSet.size > 0) {
+        const origin = req.headers.origin
+        if (origin !== undefined && corsSet.has(origin)) setCors(res, origin)
+      }
+      if (method === 'OPTIONS') {
+        res.statusCode = 200
+        res.end()
+        return
       }
       if (needsCleaning(path)) return redirect(res, method, cleanPath(path), rawQuery)
       isKeys = path.startsWith('/v2/keys')

@@ -99,6 +99,29 @@ for (const backend of backends()) {
     }
   })
 
+  test('a watch whose first endpoint hangs fails over and sees every event', async () => {
+    const client = new Client({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300 })
+    const writer = new Client({ endpoints: cluster.endpoints })
+    try {
+      const start = await writer.set('/f/watch/k', 'start')
+      const w = client.watch('/f/watch', { recursive: true, waitIndex: start.node.modifiedIndex + 1 })
+      const seen: number[] = []
+      const consume = (async () => {
+        for await (const ev of w) {
+          if (ev.type === 'change') seen.push(ev.index)
+          if (seen.length === 5) break
+        }
+      })()
+      const written: number[] = []
+      for (let i = 0; i < 5; i++) written.push((await writer.set('/f/watch/k', String(i))).node.modifiedIndex)
+      await within(10_000, consume, 'watch')
+      assert.equal(seen, written)
+    } finally {
+      client.close()
+      writer.close()
+    }
+  })
+
   test('no endpoint reachable: UnavailableError (retryable) after the retries', async () => {
     const client = new Client({ endpoints: [await deadEndpoint(), await deadEndpoint()], retry: { retries: 2, minTimeout: 10, maxTimeout: 50 } })
     const t0 = Date.now()

@@ -232,5 +232,15 @@ for (const backend of backends()) {
     }
   })
 
+  test('autoSync refreshes the endpoint list in the background', async () => {
+    const c3 = new Client({ endpoints: [cluster.endpoints[0]!.replace('127.0.0.1', 'localhost')], autoSync: { intervalMs: 60_000 } })
+    try {
+      for (let i = 0; i < 50 && c3.endpoints[0] !== cluster.endpoints[0]; i++) await new Promise((r) => setTimeout(r, 50))
+      assert.equal(c3.endpoints, cluster.endpoints)
+    } finally {
+      c3.close()
+    }
+  })
+
   test.run()
 }

@@ -103,7 +103,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       ).backend
   const raft: RaftBackend | undefined = member
   const backend: Backend = givenBackend ?? member!
-  const handler = createHandler(backend, { cors: config.cors, ...hooks })
+  const handler = createHandler(backend, {
+    cors: config.cors,
+    onError: (err, req) => log.error({ err, method: req.method, url: req.url }, 'unexpected error while serving a client request'),
+    ...hooks,
+  })
 
   try {
     for (const addr of config.listenClient) {

@@ -23,6 +23,8 @@ export interface HandlerOptions {
    * returns true when it answered the request.
    */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string) => boolean | Promise<boolean>
+  /** Told about unexpected failures (bugs) that were answered with a 500; for logging. Must not throw. */
+  onError?: (err: unknown, req: IncomingMessage) => void
 }
 
 /** The handler plus shutdown support for long-lived watch responses. */
@@ -66,11 +68,15 @@ export function createHandler(backend: Backend, opts: HandlerOptions = {}): Clie
   const corsList = opts.cors ?? []
   const corsAll = corsList.includes('*')
   const corsSet = new Set(corsList)
-  const keysCtx: KeysContext = { backend, checkKeyAccess: opts.checkKeyAccess, watches: new Set<Watcher>() }
+  const keysCtx: KeysContext = { backend, checkKeyAccess: opts.checkKeyAccess, watches: new Set<Watcher>(), onError: opts.onError }
 
-  function fail(res: ServerResponse, isKeys: boolean, e: unknown): void {
-    // Last line of defence: log-free, never throws, never leaves the client hanging.
-    void e
+  function fail(req: IncomingMessage, res: ServerResponse, isKeys: boolean, e: unknown): void {
+    // Last line of defence: never throws, never leaves the client hanging.
+    try {
+      opts.onError?.(e, req)
+    } catch {
+      // a broken logger must not take the request down with it
+    }
     if (res.headersSent) {
       res.destroy()
       return
@@ -163,9 +169,9 @@ export function createHandler(backend: Backend, opts: HandlerOptions = {}): Clie
       if (needsCleaning(path)) return redirect(res, method, cleanPath(path), rawQuery)
       isKeys = path.startsWith('/v2/keys')
       const p = route(req, res, method, path, rawQuery)
-      if (p) p.catch((e: unknown) => fail(res, isKeys, e))
+      if (p) p.catch((e: unknown) => fail(req, res, isKeys, e))
     } catch (e) {
-      fail(res, isKeys, e)
+      fail(req, res, isKeys, e)
     }
   }) as ClientHandler
 

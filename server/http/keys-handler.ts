@@ -20,6 +20,8 @@ export interface KeysContext {
   backend: Backend
   checkKeyAccess?: KeyAccessCheck
   watches: Set<Watcher>
+  /** Told about unexpected (non-etcd) errors before they are answered as 500/300. */
+  onError?: (err: unknown, req: IncomingMessage) => void
 }
 
 
@@ -87,9 +89,14 @@ function writeEvent(res: ServerResponse, backend: Backend, ev: StoreEvent, noVal
 }
 
 /** Errors that are not StoreErrors become 500 errorCode 300 with the error text as cause (ERR-1). */
-function toStoreError(e: unknown): StoreError {
+function toStoreError(ctx: KeysContext, req: IncomingMessage, e: unknown): StoreError {
   if (e instanceof StoreError) return e
   if (e instanceof ProposalError) return new StoreError(e.errorCode, e.message, 0)
+  try {
+    ctx.onError?.(e, req)
+  } catch {
+    // logging must not change the answer
+  }
   return new StoreError(300, e instanceof Error ? e.message : String(e), 0)
 }
 
@@ -111,7 +118,7 @@ export async function serveKeys(ctx: KeysContext, req: IncomingMessage, res: Ser
       throw new StoreError(110, 'Insufficient credentials', 0)
     }
   } catch (e) {
-    if (!res.headersSent) writeKeyError(res, toStoreError(e), head)
+    if (!res.headersSent) writeKeyError(res, toStoreError(ctx, req, e), head)
     return
   }
   try {
@@ -131,7 +138,7 @@ export async function serveKeys(ctx: KeysContext, req: IncomingMessage, res: Ser
     const ev = backend.store.get(kr.key, { recursive: kr.recursive, sorted: kr.sorted }, Date.now())
     writeEvent(res, backend, ev, false, head)
   } catch (e) {
-    if (!res.headersSent) writeKeyError(res, toStoreError(e), head)
+    if (!res.headersSent) writeKeyError(res, toStoreError(ctx, req, e), head)
     else res.destroy()
   }
 }

@@ -1,8 +1,10 @@
 // How the HTTP layer reports a member that cannot commit (KEYS-22, MEM-2, MISC-2, STATS-2), using
 // a stub Backend: the single-member backend with proposals and quorum reads failing and no leader.
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { startServer, type RunningServer } from '../../server/index.js'
+import { createHandler, startServer, type RunningServer } from '../../server/index.js'
 import { ProposalError, SingleMemberBackend } from '../../server/server.js'
 import { raw } from './raw-client.js'
 
@@ -60,6 +62,29 @@ test('no leader: /health 503, /v2/members/leader 503, /v2/stats/leader 403, metr
   const m = await raw(server.url, 'GET', '/metrics')
   assert.match(m.body, /^etcd_server_has_leader 0$/m)
   assert.match(m.body, /^etcd_server_is_leader 0$/m)
+})
+
+test('a bug in the backend is answered 500 errorCode 300 and reported to onError; the server lives on', async () => {
+  class BuggyBackend extends SingleMemberBackend {
+    override propose(): Promise<never> {
+      throw new TypeError('boom')
+    }
+  }
+  const seen: string[] = []
+  const backend = new BuggyBackend({ name: 'bug', peerURLs: ['http://127.0.0.1:2380'], clientURLs: [], clusterToken: 't' })
+  const srv = http.createServer(createHandler(backend, { onError: (e) => seen.push((e as Error).message) }))
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()))
+  const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`
+  try {
+    const r = await raw(url, 'PUT', '/v2/keys/x?value=1')
+    assert.is(r.status, 500)
+    assert.equal(JSON.parse(r.body), { errorCode: 300, message: 'Raft Internal Error', cause: 'boom', index: 0 })
+    assert.equal(seen, ['boom'])
+    assert.is((await raw(url, 'GET', '/v2/keys/')).status, 200)
+  } finally {
+    srv.close()
+    await backend.close()
+  }
 })
 
 test.run()

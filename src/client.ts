@@ -77,7 +77,7 @@ export class Client {
   // ---- keys ----------------------------------------------------------------------------------
 
   /** Reads a key or directory. @throws KeyNotFoundError (100), NotDirError (104). */
-  get(key: string, opts: GetOptions = {}): Promise<Response> {
+  async get(key: string, opts: GetOptions = {}): Promise<Response> {
     const q = params({ recursive: opts.recursive, sorted: opts.sorted, quorum: opts.quorum })
     return this.keys({ method: 'GET', path: keyPath(key), query: q, safety: 'read' }, opts)
   }
@@ -101,7 +101,7 @@ export class Client {
    * @throws NodeExistsError, KeyNotFoundError, CompareFailedError, NotFileError, NotDirError,
    *   RootReadOnlyError, OutcomeUnknownError.
    */
-  set(key: string, value: string, opts: SetOptions = {}): Promise<Response> {
+  async set(key: string, value: string, opts: SetOptions = {}): Promise<Response> {
     if (typeof value !== 'string') throw new ValidationError('value must be a string (use setJSON for objects)')
     const ttl = checkTtl(opts.ttl)
     const prevValue = checkPrevValue(opts.prevValue)
@@ -130,24 +130,24 @@ export class Client {
   }
 
   /** `set(key, JSON.stringify(value), opts)`. */
-  setJSON(key: string, value: unknown, opts: SetOptions = {}): Promise<Response> {
+  async setJSON(key: string, value: unknown, opts: SetOptions = {}): Promise<Response> {
     const text = JSON.stringify(value)
     if (text === undefined) throw new ValidationError('value cannot be serialized as JSON')
     return this.set(key, text, opts)
   }
 
   /** Creates a key that must not exist (prevExist=false). @throws NodeExistsError (105). */
-  create(key: string, value: string, opts: CreateOptions = {}): Promise<Response> {
+  async create(key: string, value: string, opts: CreateOptions = {}): Promise<Response> {
     return this.set(key, value, { ttl: opts.ttl, dir: opts.dir, signal: opts.signal, timeout: opts.timeout, prevExist: false })
   }
 
   /** Replaces the value of an existing key (prevExist=true); omitting ttl removes the TTL. @throws KeyNotFoundError (100). */
-  update(key: string, value: string, opts: Omit<CreateOptions, 'dir'> = {}): Promise<Response> {
+  async update(key: string, value: string, opts: Omit<CreateOptions, 'dir'> = {}): Promise<Response> {
     return this.set(key, value, { ttl: opts.ttl, signal: opts.signal, timeout: opts.timeout, prevExist: true })
   }
 
   /** Writes only if the current value / modifiedIndex match. @throws CompareFailedError (101), KeyNotFoundError. */
-  compareAndSwap(key: string, value: string, opts: CompareAndSwapOptions): Promise<Response> {
+  async compareAndSwap(key: string, value: string, opts: CompareAndSwapOptions): Promise<Response> {
     if (opts?.prevValue === undefined && opts?.prevIndex === undefined) {
       throw new ValidationError('compareAndSwap needs prevValue or prevIndex')
     }
@@ -158,7 +158,7 @@ export class Client {
    * Deletes a key; directories need `dir` (empty) or `recursive`. With prevValue/prevIndex this
    * is compareAndDelete. @throws KeyNotFoundError, NotFileError (102), DirNotEmptyError (108), CompareFailedError.
    */
-  delete(key: string, opts: DeleteOptions = {}): Promise<Response> {
+  async delete(key: string, opts: DeleteOptions = {}): Promise<Response> {
     const prevValue = checkPrevValue(opts.prevValue)
     const prevIndex = checkIndex(opts.prevIndex, 'prevIndex')
     const q = params({ dir: opts.dir, recursive: opts.recursive, prevValue, prevIndex })
@@ -167,7 +167,7 @@ export class Client {
   }
 
   /** Deletes a file only if value / modifiedIndex match. @throws CompareFailedError (101), NotFileError. */
-  compareAndDelete(key: string, opts: CompareAndDeleteOptions): Promise<Response> {
+  async compareAndDelete(key: string, opts: CompareAndDeleteOptions): Promise<Response> {
     if (opts?.prevValue === undefined && opts?.prevIndex === undefined) {
       throw new ValidationError('compareAndDelete needs prevValue or prevIndex')
     }
@@ -175,12 +175,12 @@ export class Client {
   }
 
   /** Creates a directory that must not exist. @throws NodeExistsError (105). */
-  mkdir(key: string, opts: Omit<CreateOptions, 'dir'> = {}): Promise<Response> {
+  async mkdir(key: string, opts: Omit<CreateOptions, 'dir'> = {}): Promise<Response> {
     return this.set(key, '', { ttl: opts.ttl, signal: opts.signal, timeout: opts.timeout, dir: true, prevExist: false })
   }
 
   /** Removes a directory (`recursive` for a non-empty one). @throws DirNotEmptyError (108), NotDirError... */
-  rmdir(key: string, opts: CallOptions & { recursive?: boolean } = {}): Promise<Response> {
+  async rmdir(key: string, opts: CallOptions & { recursive?: boolean } = {}): Promise<Response> {
     return this.delete(key, { dir: true, recursive: opts.recursive, signal: opts.signal, timeout: opts.timeout })
   }
 
@@ -198,7 +198,7 @@ export class Client {
    * Creates an in-order key in directory `dir` (POST): its name is the new index as 20 digits, so
    * sorted listings are FIFO (spec ORD). Never retried once sent (not idempotent).
    */
-  post(dir: string, value: string, opts: CreateOptions = {}): Promise<Response> {
+  async post(dir: string, value: string, opts: CreateOptions = {}): Promise<Response> {
     const form = params({ value: opts.dir ? undefined : value, ttl: checkTtl(opts.ttl), dir: opts.dir })
     return this.keys({ method: 'POST', path: keyPath(dir), form, safety: 'write' }, opts)
   }
@@ -207,7 +207,7 @@ export class Client {
    * Resets the TTL of an existing key or directory without changing its value and without a
    * watch event (refresh=true + prevExist=true, spec TTL-5). @throws KeyNotFoundError.
    */
-  refresh(key: string, ttl: number, opts: CallOptions = {}): Promise<Response> {
+  async refresh(key: string, ttl: number, opts: CallOptions = {}): Promise<Response> {
     return this.set(key, '', { ttl, refresh: true, prevExist: true, signal: opts.signal, timeout: opts.timeout })
   }
 
@@ -265,12 +265,12 @@ export class Client {
   }
 
   /** The current leader (spec MEM-2). @throws HttpError 503 during an election. */
-  leader(opts: CallOptions = {}): Promise<Member> {
+  async leader(opts: CallOptions = {}): Promise<Member> {
     return this.getJsonEndpoint<Member>('/v2/members/leader', opts)
   }
 
   /** Adds a member with these peer URLs; returns it (name '' until it starts). @throws HttpError 409 / 400. */
-  addMember(peerURLs: string[] | string, opts: CallOptions = {}): Promise<Member> {
+  async addMember(peerURLs: string[] | string, opts: CallOptions = {}): Promise<Member> {
     const list = Array.isArray(peerURLs) ? peerURLs : [peerURLs]
     return this.transport.call(
       { method: 'POST', path: '/v2/members', json: { peerURLs: list }, safety: 'write', signal: opts.signal, timeout: opts.timeout },
@@ -282,7 +282,7 @@ export class Client {
   }
 
   /** Removes a member by hex id. @throws HttpError 404 (no such member) / 410 (removed earlier). */
-  removeMember(id: string, opts: CallOptions = {}): Promise<void> {
+  async removeMember(id: string, opts: CallOptions = {}): Promise<void> {
     if (!/^[0-9a-f]+$/i.test(id)) throw new ValidationError(`member id must be hex, got ${JSON.stringify(id)}`)
     return this.transport.call(
       { method: 'DELETE', path: `/v2/members/${id}`, safety: 'write', signal: opts.signal, timeout: opts.timeout },
@@ -293,12 +293,12 @@ export class Client {
   }
 
   /** `/version` of the member that answers. */
-  version(opts: CallOptions = {}): Promise<VersionInfo> {
+  async version(opts: CallOptions = {}): Promise<VersionInfo> {
     return this.getJsonEndpoint<VersionInfo>('/version', opts)
   }
 
   /** True if the answering member reports `{"health":"true"}` (it has a leader and quorum). */
-  health(opts: CallOptions = {}): Promise<boolean> {
+  async health(opts: CallOptions = {}): Promise<boolean> {
     return this.transport.call({ method: 'GET', path: '/health', safety: 'read', signal: opts.signal, timeout: opts.timeout }, (res) => {
       const body = parseJson(res.body) as { health?: unknown } | undefined
       if (res.status === 200 || res.status === 503) return body?.health === 'true' || body?.health === true

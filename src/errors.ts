@@ -149,7 +149,10 @@ export class TimeoutError extends RaftkvError {
   constructor(message = 'request timed out', cause?: unknown) { super('TIMEOUT', message, { cause, retryable: true }) }
 }
 
-/** The caller's AbortSignal fired. `cause` is the signal's reason. */
+/**
+ * The caller's AbortSignal fired (`cause`: what was interrupted). A write aborted while its
+ * request was in flight may still have been applied.
+ */
 export class AbortError extends RaftkvError {
   declare readonly code: 'ABORTED'
   constructor(message = 'operation aborted', cause?: unknown) { super('ABORTED', message, { cause }) }

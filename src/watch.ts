@@ -101,9 +101,15 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
             const start = await this.host.read(this.key, recursive, ctl.signal)
             this.nextIndex = (start.etcdIndex ?? await this.host.currentIndex(this.key, ctl.signal)) + 1
           }
+          const polledAt = Date.now()
           const res = await this.host.waitOnce(this.key, this.nextIndex, recursive, ctl.signal)
+          if (res.status === 200 && res.body.trim() === '') {
+            // The server ended the poll without an event (shutdown, proxy timeout): ask again, but
+            // back off if that keeps happening at once rather than spin.
+            if (Date.now() - polledAt < 1000) await sleep(backoffMs(failures++), ctl.signal)
+            continue
+          }
           failures = 0
-          if (res.status === 200 && res.body.trim() === '') continue // server ended the poll: ask again
           if (res.status >= 300) {
             const err = errorFromResult(res)
             if (!(err instanceof EventIndexClearedError)) throw err

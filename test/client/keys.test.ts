@@ -189,7 +189,9 @@ for (const backend of backends()) {
       () => client.set('/k/v', 'x', { refresh: true, ttl: 5 }),
       () => client.compareAndSwap('/k/v', 'x', {} as never),
     ]) {
-      const err = await rejection(async () => fn())
+      const pending = fn() // rejects; never throws synchronously
+      assert.instance(pending, Promise)
+      const err = await rejection(() => pending)
       assert.instance(err, ValidationError)
       assert.is((err as ValidationError).code, 'VALIDATION')
     }

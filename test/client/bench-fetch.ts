@@ -55,8 +55,10 @@ try {
     await client.get('/bench/k') // warm-up
     const seqGet = await rate('get', N, () => client.get('/bench/k'))
     const seqPut = await rate('put', N / 2, (i) => client.set('/bench/k', String(i)))
+    const seqConns = proxy.connections()
     const parGet = await rate('par', N, () => client.get('/bench/k'), 32)
-    console.log(`${name.padEnd(30)} seq GET ${seqGet}/s  seq PUT ${seqPut}/s  32x GET ${parGet}/s  connections ${proxy.connections()}`)
+    console.log(`${name.padEnd(30)} seq GET ${seqGet}/s  seq PUT ${seqPut}/s  32x GET ${parGet}/s  ` +
+      `connections: ${seqConns} for ${N * 3 + N * 3 / 2 + 1} sequential requests, ${proxy.connections() - seqConns} for the concurrent runs`)
     client.close()
     proxy.close()
   }

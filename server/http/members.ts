@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { MemberChangeError, ProposalError, type Backend, type MemberInfo } from '../server.js'
 import { goJSON } from './json.js'
 import { readBody } from './body.js'
+import { goJsonSyntaxError } from './go-json-error.js'
 import { writeMessageError, writeMethodNotAllowed } from './write-error.js'
 
 /** Largest JSON body accepted by the members API (documented in README "Limits"). */
@@ -27,7 +28,8 @@ export function validatePeerURLs(value: unknown): string[] | string {
   if (!Array.isArray(value)) return 'json: cannot unmarshal ' + jsonKind(value) + ' into Go struct field .peerURLs of type []string'
   if (value.length === 0) return 'no valid URLs given'
   const out: string[] = []
-  for (const raw of value) {
+  for (let raw of value) {
+    if (raw === null) raw = '' // Go decodes null into a string as ""
     if (typeof raw !== 'string') return 'json: cannot unmarshal ' + jsonKind(raw) + ' into Go struct field .peerURLs of type string'
     const s = raw.trim()
     const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(.*)$/.exec(s)
@@ -69,9 +71,8 @@ async function readPeerURLs(req: IncomingMessage, res: ServerResponse): Promise<
   let parsed: unknown
   try {
     parsed = JSON.parse(body)
-  } catch (e) {
-    const msg = /end of (JSON )?input/i.test((e as Error).message) ? 'unexpected end of JSON input' : 'invalid character in JSON input'
-    writeMessageError(res, 400, msg)
+  } catch {
+    writeMessageError(res, 400, goJsonSyntaxError(body) ?? 'unexpected end of JSON input')
     return undefined
   }
   // Go decodes `null` into the zero struct: no URLs (MEM-4).

@@ -5,7 +5,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
-  Client, OutcomeUnknownError, TimeoutError, UnavailableError, isRetryable,
+  Client, OutcomeUnknownError, type ClientOptions, type FetchLike, TimeoutError, UnavailableError, isRetryable,
 } from '../../src/index.js'
 import { backends, deadEndpoint, startCluster, startHangingServer, within, type Cluster } from './fixtures.js'
 
@@ -18,8 +18,15 @@ async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection')
 }
 
-for (const backend of backends()) {
-  const test = suite(`client failover [${backend}]`)
+/** Both fetch implementations a Node user may run with: their network errors differ. */
+const FETCHES: [string, FetchLike | undefined][] = [
+  ['default: cross-fetch', undefined],
+  ['built-in fetch', globalThis.fetch.bind(globalThis) as FetchLike],
+]
+
+for (const backend of backends()) for (const [fetchName, fetchImpl] of FETCHES) {
+  const mk = (o: ClientOptions): Client => new Client({ fetch: fetchImpl, ...o })
+  const test = suite(`client failover [${backend}, ${fetchName}]`)
   let cluster: Cluster
   let hanging: Awaited<ReturnType<typeof startHangingServer>>
 
@@ -34,7 +41,7 @@ for (const backend of backends()) {
 
   test('dead first endpoint: reads and writes fail over, and the good endpoint is remembered', async () => {
     const dead = await deadEndpoint()
-    const client = new Client({ endpoints: [dead, cluster.endpoints[0]!], timeout: 2000 })
+    const client = mk({ endpoints: [dead, cluster.endpoints[0]!], timeout: 2000 })
     try {
       // Connection refused means the request never reached a server: even a plain write may move on.
       const s = await within(5000, client.set('/f/dead', 'v'), 'set')
@@ -50,9 +57,9 @@ for (const backend of backends()) {
   })
 
   test('hanging first endpoint: reads fail over after the per-request timeout', async () => {
-    const client = new Client({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300 })
+    const client = mk({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300 })
     try {
-      await new Client({ endpoints: cluster.endpoints }).set('/f/hang', 'x')
+      await mk({ endpoints: cluster.endpoints }).set('/f/hang', 'x')
       const t0 = Date.now()
       const g = await within(5000, client.get('/f/hang'), 'get')
       assert.is(g.node.value, 'x')
@@ -65,7 +72,7 @@ for (const backend of backends()) {
   })
 
   test('hanging endpoint: an unguarded write is OutcomeUnknownError, never silently repeated', async () => {
-    const client = new Client({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300 })
+    const client = mk({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300 })
     try {
       const err = await within(5000, rejection(() => client.set('/f/unknown', 'v')), 'set')
       assert.instance(err, OutcomeUnknownError)
@@ -75,7 +82,7 @@ for (const backend of backends()) {
       const post = await within(5000, rejection(() => client.post('/f/q2', 'v')), 'post')
       assert.instance(post, OutcomeUnknownError)
       // The good endpoint never saw either write.
-      const check = new Client({ endpoints: cluster.endpoints })
+      const check = mk({ endpoints: cluster.endpoints })
       assert.is(await check.get('/f/unknown').then(() => 'found', () => 'missing'), 'missing')
       assert.is(await check.get('/f/q2').then(() => 'found', () => 'missing'), 'missing')
     } finally {
@@ -84,13 +91,13 @@ for (const backend of backends()) {
   })
 
   test('hanging endpoint: a guarded write fails over only when the caller opted in', async () => {
-    const strict = new Client({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300 })
-    const optIn = new Client({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300, retry: { guardedWrites: true } })
+    const strict = mk({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300 })
+    const optIn = mk({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300, retry: { guardedWrites: true } })
     try {
       assert.instance(await within(5000, rejection(() => strict.create('/f/guarded', 'v')), 'create'), OutcomeUnknownError)
       const c = await within(5000, optIn.create('/f/guarded', 'v'), 'create opt-in')
       assert.is(c.action, 'create')
-      const cas = await within(5000, new Client({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300, retry: { guardedWrites: true } })
+      const cas = await within(5000, mk({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300, retry: { guardedWrites: true } })
         .compareAndSwap('/f/guarded', 'w', { prevIndex: c.node.modifiedIndex }), 'cas opt-in')
       assert.is(cas.node.value, 'w')
     } finally {
@@ -100,8 +107,8 @@ for (const backend of backends()) {
   })
 
   test('a watch whose first endpoint hangs fails over and sees every event', async () => {
-    const client = new Client({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300 })
-    const writer = new Client({ endpoints: cluster.endpoints })
+    const client = mk({ endpoints: [hanging.url, cluster.endpoints[0]!], timeout: 300 })
+    const writer = mk({ endpoints: cluster.endpoints })
     try {
       const start = await writer.set('/f/watch/k', 'start')
       const w = client.watch('/f/watch', { recursive: true, waitIndex: start.node.modifiedIndex + 1 })
@@ -123,7 +130,7 @@ for (const backend of backends()) {
   })
 
   test('no endpoint reachable: UnavailableError (retryable) after the retries', async () => {
-    const client = new Client({ endpoints: [await deadEndpoint(), await deadEndpoint()], retry: { retries: 2, minTimeout: 10, maxTimeout: 50 } })
+    const client = mk({ endpoints: [await deadEndpoint(), await deadEndpoint()], retry: { retries: 2, minTimeout: 10, maxTimeout: 50 } })
     const t0 = Date.now()
     const err = await within(5000, rejection(() => client.get('/f/x')), 'get')
     assert.instance(err, UnavailableError)
@@ -136,7 +143,7 @@ for (const backend of backends()) {
   })
 
   test('overall deadline: a read against only hanging endpoints ends with TimeoutError', async () => {
-    const client = new Client({ endpoints: [hanging.url], timeout: 200, deadline: 700, retry: { retries: 100, minTimeout: 10, maxTimeout: 20 } })
+    const client = mk({ endpoints: [hanging.url], timeout: 200, deadline: 700, retry: { retries: 100, minTimeout: 10, maxTimeout: 20 } })
     const t0 = Date.now()
     const err = await within(5000, rejection(() => client.get('/f/x')), 'get')
     const took = Date.now() - t0
@@ -149,8 +156,9 @@ for (const backend of backends()) {
 }
 
 // A member killed mid-watch: needs three members so that writes continue after one dies.
-for (const backend of backends()) {
-  const test = suite(`client watch failover, 3 members [${backend}]`)
+for (const backend of backends()) for (const [fetchName, fetchImpl] of FETCHES) {
+  const mk = (o: ClientOptions): Client => new Client({ fetch: fetchImpl, ...o })
+  const test = suite(`client watch failover, 3 members [${backend}, ${fetchName}]`)
   let cluster: Cluster
 
   test.before(async () => {
@@ -163,13 +171,13 @@ for (const backend of backends()) {
   test('the watched member is killed: the watch resumes on another with no lost or repeated event', async () => {
     // Watch through a follower (killing the leader would stall writes for an election, which is
     // not what this test is about), write through the others.
-    const probe = new Client({ endpoints: cluster.endpoints })
+    const probe = mk({ endpoints: cluster.endpoints })
     const leaderURLs = (await probe.leader()).clientURLs
     probe.close()
     const victim = cluster.members.find((m) => !leaderURLs.includes(m.clientURL))!
     const others = cluster.members.filter((m) => m !== victim).map((m) => m.clientURL)
-    const watcher = new Client({ endpoints: [victim.clientURL, ...others], timeout: 1000 })
-    const writer = new Client({ endpoints: others, timeout: 5000, deadline: 20_000 })
+    const watcher = mk({ endpoints: [victim.clientURL, ...others], timeout: 1000 })
+    const writer = mk({ endpoints: others, timeout: 5000, deadline: 20_000 })
     try {
       const start = await writer.set('/fw/k', 'start')
       const total = 60

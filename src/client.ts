@@ -251,7 +251,7 @@ export class Client {
       },
       onClose: (w) => this.watches.delete(w),
     }
-    const w = new Watch(host, key, opts)
+    const w = new Watch(host, '/' + key.split('/').filter((x) => x !== '').join('/'), opts)
     this.watches.add(w)
     return w
   }

@@ -48,12 +48,17 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
   private userAborted = false
   private readonly gen: AsyncGenerator<WatchEvent, void, undefined>
   private unlinkUser: () => void = () => {}
-  /** The next index the watch will ask for (last delivered index + 1). */
-  nextIndex: number | undefined
+  private next_: number | undefined
 
+  /** @param key normalized: leading slash, no empty segments. */
   constructor(private readonly host: WatchHost, private readonly key: string, private readonly opts: WatchOptions) {
-    this.nextIndex = opts.waitIndex
+    this.next_ = opts.waitIndex
     this.gen = this.run()
+  }
+
+  /** The next index the watch will ask for (last reported index + 1); undefined before it starts. */
+  get nextIndex(): number | undefined {
+    return this.next_
   }
 
   [Symbol.asyncIterator](): this {
@@ -97,12 +102,12 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
         if (this.userAborted) throw new AbortError('watch aborted')
         if (this.closed) return
         try {
-          if (this.nextIndex === undefined) {
+          if (this.next_ === undefined) {
             const start = await this.host.read(this.key, recursive, ctl.signal)
-            this.nextIndex = (start.etcdIndex ?? await this.host.currentIndex(this.key, ctl.signal)) + 1
+            this.next_ = (start.etcdIndex ?? await this.host.currentIndex(this.key, ctl.signal)) + 1
           }
           const polledAt = Date.now()
-          const res = await this.host.waitOnce(this.key, this.nextIndex, recursive, ctl.signal)
+          const res = await this.host.waitOnce(this.key, this.next_, recursive, ctl.signal)
           if (res.status === 200 && res.body.trim() === '') {
             // The server ended the poll without an event (shutdown, proxy timeout): ask again, but
             // back off if that keeps happening at once rather than spin.
@@ -118,7 +123,7 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
             // before the GET): changes may then repeat what the resync state shows, none is lost.
             const now = await this.host.read(this.key, recursive, ctl.signal)
             const at = now.etcdIndex ?? err.index
-            this.nextIndex = at + 1
+            this.next_ = at + 1
             yield { type: 'resync', node: now.node, etcdIndex: at }
             continue
           }
@@ -126,7 +131,7 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
           if (!ev || typeof ev.action !== 'string') throw errorFromResult({ ...res, status: 502 })
           const node = toNode(ev.node)
           const index = node.modifiedIndex
-          this.nextIndex = index + 1
+          this.next_ = index + 1
           // History scans also return events below hidden segments, live delivery does not.
           if (recursive && isHiddenBelow(this.key, node.key)) continue
           const change: WatchEvent = { type: 'change', action: ev.action, node, index }

@@ -74,6 +74,18 @@ for (const backend of backends()) {
     assert.is(ev.prevNode?.dir, true)
   })
 
+  test('hidden children are not reported by a recursive watch, also when served from history (HID-3)', async () => {
+    const first = await client.set('/w/hid/_secret', 'x')
+    const visible = await client.set('/w/hid/shown', 'y')
+    // waitIndex in the past: the server scans its history, which does include the hidden event.
+    const [ev] = await within(10_000, take(client.watch('w//hid', { recursive: true, waitIndex: first.node.modifiedIndex }), 1), 'watch')
+    assert.is(ev!.type === 'change' && ev!.node.key, '/w/hid/shown')
+    assert.is(ev!.type === 'change' && ev!.index, visible.node.modifiedIndex)
+    // Watching the hidden key itself does report it.
+    const [own] = await within(10_000, take(client.watch('/w/hid/_secret', { waitIndex: first.node.modifiedIndex }), 1), 'watch')
+    assert.is(own!.type === 'change' && own!.node.key, '/w/hid/_secret')
+  })
+
   test('a TTL key produces an expire event', async () => {
     const c = await client.set('/w/ttl', 'short', { ttl: 1 })
     const w = client.watch('/w/ttl', { waitIndex: c.node.modifiedIndex + 1 })

@@ -29,8 +29,8 @@ export interface KeeperOptions {
   key: string
   /** TTL in seconds, resent on every refresh. */
   ttl: number
-  /** The value the key holds now (it can change, e.g. election proclaim). */
-  value: () => string
+  /** The value the key holds (our nonce inside); see {@link Keeper.setValue}. */
+  value: string
   /** createdIndex of the key; a different one means the key was re-created by someone else. */
   createdIndex: number
   /** When the request that created or last refreshed the key was sent (ms, from `now()`). */
@@ -48,12 +48,14 @@ export class Keeper extends Emitter<KeeperEvents> {
   private lastSent: number
   private wasDoubtful = false
   private inFlight: Promise<boolean> | undefined
+  private value: string
   readonly intervalMs: number
   readonly marginMs: number
 
   constructor(private readonly o: KeeperOptions) {
     super()
     this.lastSent = o.confirmedAt
+    this.value = o.value
     this.intervalMs = Math.max(100, (o.ttl * 1000) / 3)
     this.marginMs = o.marginMs ?? Math.max(250, (o.ttl * 1000) / 4)
     this.schedule(this.intervalMs)
@@ -82,6 +84,11 @@ export class Keeper extends Emitter<KeeperEvents> {
     if (this.final) return Promise.resolve(false)
     this.inFlight ??= this.refreshOnce().finally(() => { this.inFlight = undefined })
     return this.inFlight
+  }
+
+  /** The owner changed the key's value (e.g. election proclaim); refresh against the new one. */
+  setValue(v: string): void {
+    this.value = v
   }
 
   /** Stops refreshing; the owner is giving the key up. */
@@ -136,7 +143,7 @@ export class Keeper extends Emitter<KeeperEvents> {
     const guard = guardFor(this.o.client)
     try {
       const res = await this.o.client.set(this.o.key, '', {
-        refresh: true, prevExist: true, prevValue: this.o.value(), ttl: this.o.ttl, signal,
+        refresh: true, prevExist: true, prevValue: this.value, ttl: this.o.ttl, signal,
       })
       guard.saw(res)
       if (this.final) return false
@@ -160,7 +167,7 @@ export class Keeper extends Emitter<KeeperEvents> {
         // Our own value may have changed under the refresh (e.g. proclaim); re-check ownership.
         try {
           const cur = await guard.get(this.o.client, this.o.key, { signal })
-          const mine = decodeOwner(this.o.value())?.nonce
+          const mine = decodeOwner(this.value)?.nonce
           if (cur.node.createdIndex === this.o.createdIndex && decodeOwner(cur.node.value)?.nonce === mine) return false
         } catch (e2) {
           if (!(e2 instanceof KeyNotFoundError) && now() <= this.validUntil) return false

@@ -117,6 +117,7 @@ export class LockHandle extends Emitter<HandleEvents> {
   /** For subclasses that change the stored value (election proclaim). */
   protected setValue(v: string): void {
     this.currentValue = v
+    this.keeper.setValue(v)
   }
 
   private async doRelease(): Promise<void> {
@@ -141,7 +142,7 @@ export async function removeOwned(client: Client, key: string, value: string): P
 }
 
 /** Rebuilds a handle from {@link LockHandle.toJSON}: refreshes the key if it is still ours. @throws LockLostError. */
-export async function resumeHandle(client: Client, json: HandleJSON): Promise<LockHandle> {
+export async function resumeHandle(client: Client, json: HandleJSON, make: HandleFactory = (i) => new LockHandle(client, i)): Promise<LockHandle> {
   if (json?.v !== 1 || typeof json.key !== 'string' || typeof json.value !== 'string') throw new LockLostError('not a serialised lock handle')
   const guard = guardFor(client)
   guard.see(json.seen)
@@ -153,8 +154,8 @@ export async function resumeHandle(client: Client, json: HandleJSON): Promise<Lo
     if (err instanceof KeyNotFoundError || err instanceof CompareFailedError) throw new LockLostError(`${json.key} is no longer held`, err)
     throw err
   }
-  const keeper = new Keeper({ client, key: json.key, ttl: json.ttl, value: () => json.value, createdIndex: json.token.index, confirmedAt: sent })
-  return new LockHandle(client, { key: json.key, value: json.value, ttl: json.ttl, kind: json.kind, token: json.token, keeper })
+  const keeper = new Keeper({ client, key: json.key, ttl: json.ttl, value: json.value, createdIndex: json.token.index, confirmedAt: sent })
+  return make({ key: json.key, value: json.value, ttl: json.ttl, kind: json.kind, token: json.token, keeper })
 }
 
 export interface AcquireOptions {
@@ -164,7 +165,7 @@ export interface AcquireOptions {
   timeout?: number
 }
 
-type HandleFactory = (init: ConstructorParameters<typeof LockHandle>[1]) => LockHandle
+export type HandleFactory = (init: ConstructorParameters<typeof LockHandle>[1]) => LockHandle
 
 const GONE = new Set(['delete', 'expire', 'compareAndDelete'])
 
@@ -208,7 +209,7 @@ export async function acquireMutex(
   const value = encodeOwner({ nonce: nonce(), ...fields })
   const { signal, dispose } = combineSignals([opts.signal], opts.timeout)
   const held = (node: Node, clusterId: string, sent: number): LockHandle => {
-    const keeper = new Keeper({ client, key, ttl, value: () => value, createdIndex: node.createdIndex, confirmedAt: sent })
+    const keeper = new Keeper({ client, key, ttl, value, createdIndex: node.createdIndex, confirmedAt: sent })
     return make({ key, value, ttl, kind, token: { clusterId, index: node.createdIndex }, keeper })
   }
   try {
@@ -317,14 +318,14 @@ async function enqueue(client: Client, dir: string, ttl: number, fields: Omit<Ow
     const sent = now()
     try {
       const res = guard.saw(await client.post(dir, value, { ttl, signal }))
-      const keeper = new Keeper({ client, key: res.node.key, ttl, value: () => value, createdIndex: res.node.createdIndex, confirmedAt: sent })
+      const keeper = new Keeper({ client, key: res.node.key, ttl, value, createdIndex: res.node.createdIndex, confirmedAt: sent })
       return { key: res.node.key, value, createdIndex: res.node.createdIndex, keeper }
     } catch (err) {
       if (!(err instanceof OutcomeUnknownError) || attempt >= 3) throw err
       const list = await guard.get(client, dir, { sorted: true, signal }).catch(() => undefined)
       const found = list?.node.nodes?.find((n) => n.value === value)
       if (found) {
-        const keeper = new Keeper({ client, key: found.key, ttl, value: () => value, createdIndex: found.createdIndex, confirmedAt: sent })
+        const keeper = new Keeper({ client, key: found.key, ttl, value, createdIndex: found.createdIndex, confirmedAt: sent })
         return { key: found.key, value, createdIndex: found.createdIndex, keeper }
       }
       if (signal.aborted) throw new RecipeAbortError('aborted')

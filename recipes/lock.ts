@@ -6,7 +6,7 @@
 import type { Client } from '../src/index.js'
 import { acquireMutex, acquireQueued, resumeHandle, type AcquireOptions, type HandleJSON, type LockHandle } from './lock-core.js'
 import type { FencingToken } from './fencing.js'
-import { RecipeError, checkTtl, combineSignals, decodeOwner, guardFor, abortReason } from './internal.js'
+import { RecipeError, checkTtl, decodeOwner, guardFor, abortReason } from './internal.js'
 import { KeyNotFoundError } from '../src/index.js'
 
 export type { AcquireOptions, HandleJSON } from './lock-core.js'
@@ -144,5 +144,3 @@ export function withLock<T>(client: Client, key: string, fn: (signal: AbortSigna
   return new Lock(client, key, opts).withLock(fn, opts)
 }
 
-// Re-exported so callers can combine their own signals the same way the recipes do.
-export { combineSignals }

@@ -1,0 +1,151 @@
+// A FIFO work queue with at-least-once delivery: items are in-order keys under <dir>/items; a
+// consumer claims the oldest unclaimed item by creating <dir>/claims/<item> (create-if-absent,
+// TTL = visibility timeout, kept alive while the consumer works) and acks by deleting both. A
+// crashed consumer's claim expires and the item is delivered again. Values carry nonces so a
+// push whose reply was lost is recognised instead of duplicated.
+
+import { KeyNotFoundError, NodeExistsError, OutcomeUnknownError, type Client, type Node } from '../src/index.js'
+import { Keeper } from './keepalive.js'
+import { removeOwned, type AcquireOptions } from './lock-core.js'
+import { abortReason, checkTtl, combineSignals, decodeOwner, encodeOwner, guardFor, joinKey, nonce, now } from './internal.js'
+
+export interface WorkQueueOptions {
+  /** Seconds a claimed item stays invisible after its consumer stops (default 30). */
+  visibilityTimeout?: number
+}
+
+/** A claimed item; call ack() when done (or nack() to hand it back at once). */
+export interface QueueItem<T> {
+  /** The item's key (its name is the in-order index). */
+  key: string
+  data: T
+  /** Removes the item for good. */
+  ack(): Promise<void>
+  /** Releases the claim: the item is delivered again. */
+  nack(): Promise<void>
+}
+
+/**
+ * ```ts
+ * const q = new WorkQueue<Job>(client, '/queues/jobs')
+ * await q.push({ id: 1 })
+ * const item = await q.pop({ timeout: 5000 }); await handle(item.data); await item.ack()
+ * ```
+ */
+export class WorkQueue<T = unknown> {
+  readonly visibilityTimeout: number
+  private readonly items: string
+  private readonly claims: string
+
+  constructor(readonly client: Client, readonly dir: string, opts: WorkQueueOptions = {}) {
+    this.visibilityTimeout = checkTtl(opts.visibilityTimeout ?? 30, 'visibilityTimeout')
+    this.items = joinKey(dir, 'items')
+    this.claims = joinKey(dir, 'claims')
+  }
+
+  /** Appends an item; returns its key. */
+  async push(data: T, opts: { signal?: AbortSignal } = {}): Promise<string> {
+    const value = encodeOwner({ nonce: nonce(), data })
+    const guard = guardFor(this.client)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return guard.saw(await this.client.post(this.items, value, opts)).node.key
+      } catch (err) {
+        if (!(err instanceof OutcomeUnknownError) || attempt >= 3) throw err
+        const list = await guard.get(this.client, this.items, opts).catch(() => undefined)
+        const found = list?.node.nodes?.find((n) => n.value === value)
+        if (found) return found.key
+      }
+    }
+  }
+
+  /** Number of items not yet acked (claimed ones included). */
+  async size(): Promise<number> {
+    return (await this.read()).items.length
+  }
+
+  /** Claims the oldest unclaimed item, or undefined when there is none. */
+  async tryPop(opts: { signal?: AbortSignal } = {}): Promise<QueueItem<T> | undefined> {
+    return (await this.claimNext(opts.signal)).item
+  }
+
+  /** Waits for an item and claims it. @throws RecipeTimeoutError / RecipeAbortError. */
+  async pop(opts: AcquireOptions = {}): Promise<QueueItem<T>> {
+    const { signal, dispose } = combineSignals([opts.signal], opts.timeout)
+    try {
+      for (;;) {
+        const { item, index } = await this.claimNext(signal)
+        if (item) return item
+        const w = this.client.watch(this.dir, { recursive: true, waitIndex: index + 1, signal })
+        try {
+          // A new item, or a claim that went away (expired/nacked), may make one available.
+          for await (const ev of w) {
+            if (ev.type === 'resync') break
+            if (ev.node.key.startsWith(this.items + '/') && ev.action === 'create') break
+            if (ev.node.key.startsWith(this.claims + '/') && (ev.action === 'expire' || ev.action === 'delete' || ev.action === 'compareAndDelete')) break
+          }
+        } finally {
+          w.close()
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) throw abortReason(signal)
+      throw err
+    } finally {
+      dispose()
+    }
+  }
+
+  private async read(signal?: AbortSignal): Promise<{ items: Node[]; claimed: Set<string>; index: number }> {
+    try {
+      const res = await guardFor(this.client).get(this.client, this.dir, { recursive: true, sorted: true, signal })
+      const sub = (name: string): Node[] => res.node.nodes?.find((n) => n.key === joinKey(this.dir, name))?.nodes ?? []
+      const items = sub('items').filter((n) => !n.dir).sort((a, b) => a.createdIndex - b.createdIndex)
+      const claimed = new Set(sub('claims').map((n) => n.key.slice(n.key.lastIndexOf('/') + 1)))
+      return { items, claimed, index: res.etcdIndex }
+    } catch (err) {
+      if (err instanceof KeyNotFoundError) return { items: [], claimed: new Set(), index: err.index }
+      throw err
+    }
+  }
+
+  private async claimNext(signal?: AbortSignal): Promise<{ item?: QueueItem<T>; index: number }> {
+    const { items, claimed, index } = await this.read(signal)
+    for (const it of items) {
+      const name = it.key.slice(it.key.lastIndexOf('/') + 1)
+      if (claimed.has(name)) continue
+      const claimKey = joinKey(this.claims, name)
+      const value = encodeOwner({ nonce: nonce() })
+      const sent = now()
+      try {
+        const res = guardFor(this.client).saw(await this.client.create(claimKey, value, { ttl: this.visibilityTimeout, signal }))
+        return { item: this.makeItem(it, claimKey, value, res.node.createdIndex, sent), index }
+      } catch (err) {
+        if (err instanceof NodeExistsError) continue
+        throw err
+      }
+    }
+    return { index }
+  }
+
+  private makeItem(it: Node, claimKey: string, claimValue: string, createdIndex: number, sent: number): QueueItem<T> {
+    // Keep the claim alive while the consumer works; a crash lets it expire.
+    const keeper = new Keeper({ client: this.client, key: claimKey, ttl: this.visibilityTimeout, value: claimValue, createdIndex, confirmedAt: sent })
+    const client = this.client
+    return {
+      key: it.key,
+      data: decodeOwner(it.value)?.data as T,
+      async ack() {
+        keeper.stop()
+        await client.compareAndDelete(it.key, { prevIndex: it.modifiedIndex }).catch((err) => {
+          if (!(err instanceof KeyNotFoundError)) throw err
+        })
+        await removeOwned(client, claimKey, claimValue)
+      },
+      async nack() {
+        keeper.stop()
+        await removeOwned(client, claimKey, claimValue)
+      },
+    }
+  }
+}

@@ -85,6 +85,7 @@ export function createHandler(backend: Backend, opts: HandlerOptions = {}): Clie
       if (isKeys) {
         const body = '{"errorCode":300,"message":"Raft Internal Error","cause":"Internal Server Error","index":0}\n'
         res.statusCode = 500
+        res.setHeader('X-Etcd-Cluster-Id', backend.clusterId())
         res.setHeader('Content-Type', 'application/json')
         res.setHeader('X-Etcd-Index', '0')
         res.end(body)

@@ -76,14 +76,17 @@ async function readForm(req: IncomingMessage, res: ServerResponse): Promise<stri
   return body
 }
 
+/** A successful keys response (HDR-1..4). One writeHead with a flat header list: the hot path. */
 function writeEvent(res: ServerResponse, backend: Backend, ev: StoreEvent, noValueOnSuccess: boolean, head: boolean): void {
   const body = ev.body(noValueOnSuccess)
-  res.statusCode = ev.status
-  res.setHeader('Content-Type', 'application/json')
-  res.setHeader('X-Etcd-Index', String(ev.etcdIndex))
-  res.setHeader('X-Raft-Index', String(backend.raftIndex()))
-  res.setHeader('X-Raft-Term', String(backend.raftTerm()))
-  res.setHeader('Content-Length', Buffer.byteLength(body))
+  res.writeHead(ev.status, [
+    'X-Etcd-Cluster-Id', backend.clusterId(),
+    'Content-Type', 'application/json',
+    'X-Etcd-Index', String(ev.etcdIndex),
+    'X-Raft-Index', String(backend.raftIndex()),
+    'X-Raft-Term', String(backend.raftTerm()),
+    'Content-Length', String(Buffer.byteLength(body)),
+  ])
   if (head) res.end()
   else res.end(body)
 }
@@ -108,7 +111,7 @@ export async function serveKeys(ctx: KeysContext, req: IncomingMessage, res: Ser
   const { backend } = ctx
   const method = req.method as KeyMethod
   const head = method === 'HEAD'
-  res.setHeader('X-Etcd-Cluster-Id', backend.clusterId())
+  // X-Etcd-Cluster-Id (HDR-1) is written with each response's other headers.
   let kr: KeyRequest
   try {
     // Reads without a body stay synchronous up to the store (the hot path).
@@ -118,13 +121,13 @@ export async function serveKeys(ctx: KeysContext, req: IncomingMessage, res: Ser
       throw new StoreError(110, 'Insufficient credentials', 0)
     }
   } catch (e) {
-    if (!res.headersSent) writeKeyError(res, toStoreError(ctx, req, e), head)
+    if (!res.headersSent) writeKeyError(res, toStoreError(ctx, req, e), head, backend.clusterId())
     return
   }
   try {
     if (kr.command) {
       const result = await backend.propose(kr.command)
-      if (result instanceof StoreError) writeKeyError(res, result, head)
+      if (result instanceof StoreError) writeKeyError(res, result, head, backend.clusterId())
       else writeEvent(res, backend, result, kr.noValueOnSuccess, head)
       return
     }
@@ -138,7 +141,7 @@ export async function serveKeys(ctx: KeysContext, req: IncomingMessage, res: Ser
     const ev = backend.store.get(kr.key, { recursive: kr.recursive, sorted: kr.sorted }, Date.now())
     writeEvent(res, backend, ev, false, head)
   } catch (e) {
-    if (!res.headersSent) writeKeyError(res, toStoreError(ctx, req, e), head)
+    if (!res.headersSent) writeKeyError(res, toStoreError(ctx, req, e), head, backend.clusterId())
     else res.destroy()
   }
 }
@@ -154,12 +157,13 @@ async function serveWatch(ctx: KeysContext, res: ServerResponse, kr: KeyRequest)
   const onClose = (): void => w.remove()
   res.on('close', onClose)
   try {
-    res.writeHead(200, {
-      'Content-Type': 'application/json',
-      'X-Etcd-Index': String(w.etcdIndex),
-      'X-Raft-Index': String(backend.raftIndex()),
-      'X-Raft-Term': String(backend.raftTerm()),
-    })
+    res.writeHead(200, [
+      'X-Etcd-Cluster-Id', backend.clusterId(),
+      'Content-Type', 'application/json',
+      'X-Etcd-Index', String(w.etcdIndex),
+      'X-Raft-Index', String(backend.raftIndex()),
+      'X-Raft-Term', String(backend.raftTerm()),
+    ])
     res.flushHeaders()
     for (;;) {
       const ev = await w.next()

@@ -6,15 +6,17 @@ import { StoreError } from '../store/errors.js'
 import { goJSON } from './json.js'
 
 /**
- * Writes a keys-API error (ERR-1): JSON body + `\n`, `X-Etcd-Index` = index, no X-Raft-* headers.
- * The caller has already set `X-Etcd-Cluster-Id`. HEAD gets the headers only (KEYS-8).
+ * Writes a keys-API error (ERR-1): JSON body + `\n`, `X-Etcd-Cluster-Id` (HDR-1), `X-Etcd-Index`
+ * = index, no X-Raft-* headers. HEAD gets the headers only (KEYS-8).
  */
-export function writeKeyError(res: ServerResponse, e: StoreError, head = false): void {
+export function writeKeyError(res: ServerResponse, e: StoreError, head: boolean, clusterId: string): void {
   const body = e.body()
-  res.statusCode = e.status
-  res.setHeader('Content-Type', 'application/json')
-  res.setHeader('X-Etcd-Index', String(e.index))
-  res.setHeader('Content-Length', Buffer.byteLength(body))
+  res.writeHead(e.status, [
+    'X-Etcd-Cluster-Id', clusterId,
+    'Content-Type', 'application/json',
+    'X-Etcd-Index', String(e.index),
+    'Content-Length', String(Buffer.byteLength(body)),
+  ])
   if (head) res.end()
   else res.end(body)
 }

@@ -8,7 +8,7 @@ import { History } from './history.js'
 import { ALL_FAULTS, Nemesis, type FaultKind, type FaultRecord } from './nemesis.js'
 import { Prng } from './prng.js'
 import { v2Request } from './v2-client.js'
-import { Workload } from './workload.js'
+import { finalReads, Workload } from './workload.js'
 
 export interface RunOptions {
   seed: number
@@ -73,8 +73,15 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
     await running
     const c = history.counts()
     log(`[${(now() / 1000).toFixed(1)}s] workload stopped: ${c.total} ops (ok ${c.ok}, fail ${c.fail}, unknown ${c.unknown})`)
-    await cluster.waitHealthy(30_000, cluster.members.map((m) => m.index)).catch((err: Error) => log(`warning: ${err.message}`))
+    const healStart = Date.now()
+    checks.push(
+      await cluster.waitHealthy(30_000, cluster.members.map((m) => m.index)).then(
+        () => ({ name: 'healthy', ok: true, summary: `every member serves quorum reads ${Date.now() - healStart} ms after the workload stopped` }),
+        (err: Error) => ({ name: 'healthy', ok: false, summary: err.message }),
+      ),
+    )
 
+    await finalReads(cluster.members.map((m) => cluster.clientUrl(m.index)), history, rand.fork('final-reads'))
     const final = await v2Request(cluster.clientUrl(rand.int(0, o.nodes - 1)), 'PUT', `${prefix}/progress`, { value: 'final' }, 5000)
     checks.push(checkLinearizable(history))
     checks.push(await checkAppends(cluster, history, prefix))

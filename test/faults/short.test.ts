@@ -12,7 +12,7 @@ const server = (process.env.FAULTS_SERVER ?? DEFAULT_SERVER) as ServerKind
 const seed = Number(process.env.FAULTS_SEED ?? 42)
 const short = suite(`fault injection, short run against ${server === 'etcd' ? 'REAL ETCD 3.4 (reference, not raftkv)' : 'raftkv'}`)
 
-short(`3 members, 20 s of faults, seed ${seed}: one cluster, linearizable, no lost append, converged, progress, no crash`, async () => {
+short(`3 members, 20 s of faults, seed ${seed}: one cluster, healthy after heal, linearizable, no lost append, converged, progress, no crash`, async () => {
   const lines: string[] = []
   const report = await runFaults({ seed, timeS: 20, nodes: 3, server, log: (l) => lines.push(l) })
   const out = lines.join('\n')
@@ -20,7 +20,8 @@ short(`3 members, 20 s of faults, seed ${seed}: one cluster, linearizable, no lo
   assert.ok(report.faults.length >= 3, `expected at least 3 faults, got ${report.faults.length}`)
   assert.ok(report.history.counts().ok > 200, 'the workload made progress')
   assert.is(report.failed, 0, `failed checks (seed ${seed}):\n${out}`)
-  assert.is(report.passed, 6)
+  assert.is(report.passed, report.checks.length)
+  assert.is(report.checks.length, 7)
 })
 
 // Bound: exit (which kills the members via cluster.ts's exit hook) if the run hangs.

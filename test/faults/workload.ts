@@ -138,3 +138,24 @@ export class Workload {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * After healing: one quorum read of every register key the run touched, recorded in the history,
+ * so that a write lost in recovery is caught even on keys nobody read again during the run.
+ */
+export async function finalReads(urls: string[], history: History, rand: Prng, client = 1000): Promise<void> {
+  const keys = [...new Set(history.registers.map((e) => e.key))].sort()
+  for (const key of keys) {
+    const m = rand.int(0, urls.length - 1)
+    const e = history.invokeRegister(client, key, `n${m + 1}`, { f: 'read' })
+    const r = await v2Request(urls[m]!, 'GET', key, { quorum: true }, 5000)
+    if (r.outcome === 'ok') {
+      e.readValue = r.node?.value ?? null
+      if (r.node?.modifiedIndex !== undefined) e.modifiedIndex = r.node.modifiedIndex
+      history.complete(e, 'ok', r.detail)
+    } else if (r.outcome === 'fail' && r.errorCode === 100) {
+      e.readValue = null
+      history.complete(e, 'ok', r.detail)
+    } else history.complete(e, r.outcome, r.detail)
+  }
+}

@@ -1,0 +1,71 @@
+// Test helper for the recipe suites: starts worker processes (test/recipes/child.ts) on loopback,
+// reads their JSON-line reports, and kills exactly the processes it started (by pid).
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import path from 'node:path'
+import { repoRoot } from '../client/fixtures.js'
+
+export interface Report { id: string; ev: string; [k: string]: unknown }
+
+export interface Worker {
+  id: string
+  proc: ChildProcess
+  reports: Report[]
+  /** Resolves with the first report matching `pred` (also one that already arrived). */
+  waitFor(pred: (r: Report) => boolean, ms: number, what?: string): Promise<Report>
+  exited: Promise<number | null>
+  signal(sig: NodeJS.Signals): void
+}
+
+const live = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const p of live) try { p.kill('SIGKILL') } catch {}
+})
+
+/** Starts `node --import tsx <script>` with RECIPE_CHILD (or env) set. */
+export function startWorker(id: string, config: Record<string, unknown>, script = 'test/recipes/child.ts', env: Record<string, string> = {}): Worker {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, script)], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, RECIPE_CHILD: JSON.stringify({ id, ...config }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  live.add(proc)
+  const reports: Report[] = []
+  const waiters: { pred: (r: Report) => boolean; resolve: (r: Report) => void }[] = []
+  let buf = ''
+  let stderr = ''
+  proc.stdout!.on('data', (d) => {
+    buf += d
+    let nl: number
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl)
+      buf = buf.slice(nl + 1)
+      let r: Report
+      try { r = JSON.parse(line) as Report } catch { continue }
+      reports.push(r)
+      for (const w of [...waiters]) if (w.pred(r)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(r) }
+    }
+  })
+  proc.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-4000) })
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => { live.delete(proc); resolve(code) }))
+  return {
+    id, proc, reports, exited,
+    waitFor(pred, ms, what = 'report') {
+      const found = reports.find(pred)
+      if (found) return Promise.resolve(found)
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`${id}: no ${what} within ${ms} ms; reports ${JSON.stringify(reports)}; stderr ${stderr}`)), ms)
+        waiters.push({ pred, resolve: (r) => { clearTimeout(t); resolve(r) } })
+      })
+    },
+    signal(sig) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig)
+    },
+  }
+}
+
+/** SIGKILLs every given worker that still runs and waits for them to exit. */
+export async function killAll(workers: Worker[]): Promise<void> {
+  for (const w of workers) { w.signal('SIGCONT'); w.signal('SIGKILL') }
+  await Promise.all(workers.map((w) => w.exited))
+}

@@ -381,7 +381,8 @@ export class RaftBackend implements Backend {
 
   private async run(): Promise<void> {
     this.scheduled = false
-    if (this.busy || this.closed) return
+    // After a fatal error the Ready in hand was never advanced: the loop must not go on.
+    if (this.busy || this.closed || this.fatal !== undefined) return
     this.busy = true
     try {
       this.flushQueues()
@@ -493,7 +494,7 @@ export class RaftBackend implements Backend {
     const snap = this.storage.createSnapshot(applied, { voters: this.raw.status().voters }, this.sm.snapshotData())
     await this.opts.durable.saveSnapshot(snap)
     this.lastSnapshotIndex = applied
-    const keep = this.opts.snapshotCatchUpEntries ?? 5000
+    const keep = this.opts.snapshotCatchUpEntries ?? Math.min(5000, Math.max(10, Math.floor(this.opts.snapshotCount / 2)))
     if (applied - keep > this.storage.firstIndex()) this.storage.compact(applied - keep)
     this.log('info', 'saved snapshot', { index: applied, ms: this.now() - started })
   }
@@ -668,6 +669,7 @@ export class RaftBackend implements Backend {
   }
 
   private die(e: unknown): void {
+    if (this.fatal !== undefined) return
     this.fatal = e
     this.log('error', 'fatal error in the Raft loop; the member stops accepting writes', { err: String(e) })
     this.failAll(new ProposalError(300, `etcdserver: ${String(e)}`))

@@ -137,7 +137,8 @@ export class RaftLog {
   /** Entries not yet durable, for Ready.entries (a fresh array). */
   unstableEntries(): Entry[] {
     const u = this.unstable.entries
-    return u.length === 0 ? u : u.slice()
+    // Always a fresh array: the caller holds it across awaits while new entries arrive.
+    return u.length === 0 ? [] : u.slice()
   }
 
   hasUnstableEntries(): boolean {

@@ -24,7 +24,6 @@ export interface KeysContext {
   onError?: (err: unknown, req: IncomingMessage) => void
 }
 
-
 const FORM_TYPE = 'application/x-www-form-urlencoded'
 
 /**
@@ -34,7 +33,8 @@ const FORM_TYPE = 'application/x-www-form-urlencoded'
 function hasFormBody(req: IncomingMessage, method: string): boolean {
   if (method !== 'PUT' && method !== 'POST') return false
   const ct = req.headers['content-type']
-  if (ct === undefined || ct === FORM_TYPE) return ct === FORM_TYPE
+  // Go reads a missing or empty Content-Type as application/octet-stream.
+  if (ct === undefined || ct === '' || ct === FORM_TYPE) return ct === FORM_TYPE
   const { mediaType, error } = parseMediaType(ct)
   if (error !== undefined) throw new StoreError(210, error, 0)
   return mediaType === FORM_TYPE
@@ -152,6 +152,8 @@ export async function serveKeys(ctx: KeysContext, req: IncomingMessage, res: Ser
  */
 async function serveWatch(ctx: KeysContext, res: ServerResponse, kr: KeyRequest): Promise<void> {
   const { backend } = ctx
+  // The client may have gone while an (async) auth check ran: then 'close' will not fire again.
+  if (!res.socket || res.socket.destroyed) return
   const w = backend.store.watch(kr.key, { recursive: kr.recursive, stream: kr.stream, sinceIndex: kr.waitIndex })
   ctx.watches.add(w)
   const onClose = (): void => w.remove()

@@ -36,7 +36,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** The reason a signal aborted, as an Error. */
 export function abortReason(signal: AbortSignal): Error {
   const r = (signal as { reason?: unknown }).reason
-  return r instanceof Error ? r : new RecipeAbortError('aborted')
+  // A plain abort() gives a DOMException named AbortError: report it as our own class.
+  if (r instanceof Error && r.name !== 'AbortError') return r
+  return new RecipeAbortError('aborted', r)
 }
 
 /** A minimal typed event emitter (Node's EventEmitter is not available in browsers). */

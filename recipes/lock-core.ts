@@ -114,6 +114,18 @@ export class LockHandle extends Emitter<HandleEvents> {
     return { v: 1, kind: this.kind, key: this.key, value: this.currentValue, ttl: this.ttl, token: this.token, seen: guardFor(this.client).highest }
   }
 
+  /**
+   * Stops the keepalive WITHOUT deleting the key and returns {@link toJSON}: for handing the hold
+   * to a later invocation (`Lock.resume`) that must pick it up before the TTL runs out. This
+   * handle is unusable afterwards (state `released`, signal aborted).
+   */
+  detach(): HandleJSON {
+    const json = this.toJSON()
+    this.releasing ??= Promise.resolve()
+    this.keeper.stop()
+    return json
+  }
+
   /** For subclasses that change the stored value (election proclaim). */
   protected setValue(v: string): void {
     this.currentValue = v

@@ -10,6 +10,8 @@ import { isRunning, spawnTracked, stopChild } from './procs.js'
 
 export type Target = 'raftkv' | 'etcd'
 
+let clusterSeq = 0 // every start gets fresh directories
+
 /** How to start the cluster. */
 export interface ClusterSpec {
   target: Target
@@ -90,7 +92,7 @@ export async function startCluster(spec: ClusterSpec): Promise<Cluster> {
   const prefix = spec.target === 'etcd' ? 'etcd' : 'rk'
   const names = Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`)
   const token = `bench-${spec.target}-${n}-${process.pid}-${Date.now()}`
-  const base = join(spec.workDir, `${spec.target}-${n}m`)
+  const base = join(spec.workDir, `${spec.target}-${n}m-${++clusterSeq}`)
   mkdirSync(base, { recursive: true })
   const members: Member[] = []
   for (let i = 0; i < n; i++) {

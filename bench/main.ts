@@ -146,28 +146,41 @@ async function main(): Promise<number> {
   const runs: RunRecord[] = []
   const cells: Cell[] = []
   const profiles: Record<string, ProfileSummary & { dir: string }> = {}
+  const restarts: { members: number; target: Target; why: string }[] = []
   let runNo = 0
   for (const members of o.members) {
     const clusters = new Map<Target, Cluster>()
     const raftkvWindowsUs: [number, number][] = []
     const failures = new Map<Target, string>()
     const profileDir = profileRoot !== undefined ? join(profileRoot, `${members}m`) : undefined
-    for (const t of targets) {
-      if (t === 'raftkv' && rkCmd?.standIn === true && members > 1) {
-        failures.set(t, 'no multi-member raftkv yet (server/cli.ts missing)')
-        continue
-      }
+    const start = async (t: Target): Promise<void> => {
       progress.update(`starting ${t} with ${members} member(s)...`)
       try {
         clusters.set(t, await startCluster({
           target: t, members, workDir, heartbeatMs: o.heartbeatMs, electionMs: o.electionMs, snapshotCount: o.snapshotCount,
           raftkvCommand: rkCmd?.cmd ?? [], etcdPath: o.etcdPath, repoRoot, profileDir: t === 'raftkv' ? profileDir : undefined,
         }))
+        failures.delete(t)
       } catch (err) {
+        clusters.delete(t)
         const msg = (err as Error).message
         failures.set(t, msg.split('\n')[0])
         progress.log(`${t} (${members} members) failed to start: ${msg}`)
       }
+    }
+    /** A cluster that failed a run is replaced by a fresh one, so one bug does not void the rest of the table. */
+    const restart = async (t: Target, why: string): Promise<void> => {
+      progress.log(`restarting ${t} (${members} members) with fresh data dirs: ${why}`)
+      restarts.push({ members, target: t, why })
+      await clusters.get(t)?.stop()
+      await start(t)
+    }
+    for (const t of targets) {
+      if (t === 'raftkv' && rkCmd?.standIn === true && members > 1) {
+        failures.set(t, 'no multi-member raftkv yet (server/cli.ts missing)')
+        continue
+      }
+      await start(t)
     }
     for (const plan of plans) {
       const cell: Cell = { members, workload: plan.workload.name, op: plan.workload.op, clients: plan.clients }
@@ -191,10 +204,12 @@ async function main(): Promise<number> {
             runs.push(toRecord(r, { members, workload: plan.workload.name, clients: plan.clients, target: t, round }))
             const errs = r.errors > 0 ? `, ${r.errors} errors (${r.errorSamples.join('; ')})` : ''
             if (process.stderr.isTTY !== true || r.errors > 0) progress.log(`${label}: ${r.opsPerSec.toFixed(0)} op/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms${errs}`)
+            if (r.ops === 0 || r.errors >= r.ops) await restart(t, `${label}: ${r.ops} ops, ${r.errors} errors`)
           } catch (err) {
             const msg = (err as Error).message
             list.push({ stats: null, failure: msg })
             progress.log(`${label}: FAILED: ${msg}`)
+            await restart(t, `${label} failed: ${msg.split('\n')[0]}`)
           }
         }
       }
@@ -219,6 +234,7 @@ async function main(): Promise<number> {
   for (const n of notes) out.push(`NOTE: ${n}`)
   out.push(formatTable(cells))
   const problems = formatProblems(cells)
+  for (const r of restarts) problems.push(`  ${r.target} ${r.members}m cluster restarted with fresh data after: ${r.why}`)
   if (problems.length > 0) {
     out.push('')
     out.push('problems:')
@@ -255,6 +271,7 @@ async function main(): Promise<number> {
     workloads: plans.map((p) => ({ name: p.workload.name, op: p.workload.op, description: p.workload.description, clients: p.clients })),
     cells,
     checks,
+    restarts,
     runs,
     profiles,
   }

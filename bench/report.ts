@@ -100,7 +100,7 @@ function num(n: number): string {
 
 function side(m: Merged | undefined): string[] {
   if (m === undefined) return ['-', '-', '-', '-']
-  if (m.ops === 0) return [m.failure !== undefined ? 'FAILED' : 'stalled', '-', '-', '-']
+  if (m.ops === 0) return [m.failure !== undefined ? 'FAILED' : m.errors > 0 ? 'ERRORS' : 'stalled', '-', '-', '-']
   return [num(m.opsPerSec) + (m.errors > 0 ? '!' : ''), num(m.p50Ms), num(m.p99Ms), num(m.serverCpuUsPerOp)]
 }
 

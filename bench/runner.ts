@@ -2,7 +2,7 @@
 // bounded in time and in operations, drains, and reports throughput, latency, the generator's
 // own CPU cost and the servers' CPU cost per operation.
 import { readFileSync } from 'node:fs'
-import type { Cluster } from './cluster.js'
+import type { Cluster, Member } from './cluster.js'
 import { httpOnce } from './cluster.js'
 import type { ConnFactory, Conn, BenchRequest } from './conn.js'
 import { Recorder, type RunStats } from './recorder.js'
@@ -57,9 +57,23 @@ function clusterCpuUs(cluster: Cluster): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * The members with the current leader first (from /v2/stats/self), so client 0 (the only one in
+ * single-client runs) always talks to the leader on both targets; the original order when no
+ * member says it leads.
+ */
+export async function leaderFirst(cluster: Cluster): Promise<Member[]> {
+  const ms = cluster.members
+  if (ms.length === 1) return ms
+  const states = await Promise.all(ms.map((m) => httpOnce(m.host, m.clientPort, 'GET', '/v2/stats/self', undefined, 2000)
+    .then((r) => (r.status === 200 ? (JSON.parse(r.body) as { state?: string }).state : undefined), () => undefined)))
+  const lead = states.indexOf('StateLeader')
+  return lead <= 0 ? ms : [...ms.slice(lead), ...ms.slice(0, lead)]
+}
+
 /** Runs `workload` once on `cluster`. */
 export async function runOnce(cluster: Cluster, workload: Workload, s: RunSettings): Promise<RunResult> {
-  const members = cluster.members
+  const members = await leaderFirst(cluster)
   let memo = memos.get(cluster)
   if (memo === undefined) { memo = new Map(); memos.set(cluster, memo) }
   const perMember = Math.ceil(s.clients / members.length)

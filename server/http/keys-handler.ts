@@ -170,9 +170,11 @@ async function serveWatch(ctx: KeysContext, res: ServerResponse, kr: KeyRequest)
     for (;;) {
       const ev = await w.next()
       if (ev === null || res.destroyed) break
-      const flushed = res.write(ev.body())
-      if (!kr.stream) break
-      if (!flushed) await drained(res)
+      if (!kr.stream) {
+        res.end(ev.body()) // event and final chunk in one write
+        break
+      }
+      if (!res.write(ev.body())) await drained(res)
     }
   } finally {
     w.remove()

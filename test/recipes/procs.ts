@@ -55,6 +55,7 @@ export function startWorker(id: string, config: Record<string, unknown>, script 
       if (found) return Promise.resolve(found)
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`${id}: no ${what} within ${ms} ms; reports ${JSON.stringify(reports)}; stderr ${stderr}`)), ms)
+        t.unref() // a losing waitFor in a Promise.race must not keep the test process alive
         waiters.push({ pred, resolve: (r) => { clearTimeout(t); resolve(r) } })
       })
     },

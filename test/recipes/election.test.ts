@@ -1,0 +1,108 @@
+// Leader election on every backend: candidates lead in arrival order, observe() reports every
+// change (reign and proclaimed value), resign hands over at once, a lost lead fires `lost`, and
+// kill -9 of a leader process yields exactly one new leader within TTL + election time.
+
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { Client } from '../../src/index.js'
+import { Election, type LeaderInfo } from '../../recipes/index.js'
+import { backends, startCluster, within, type Cluster } from '../client/fixtures.js'
+import { killAll, startWorker, type Worker } from './procs.js'
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+const TTL = 2
+
+for (const backend of backends()) {
+  const test = suite(`recipes election [${backend}]`)
+  let cluster: Cluster
+  const clients: Client[] = []
+  const workers: Worker[] = []
+  const newClient = (): Client => {
+    const c = new Client({ endpoints: cluster.endpoints, timeout: 3000 })
+    clients.push(c)
+    return c
+  }
+
+  test.before(async () => { cluster = await startCluster(backend) })
+  test.after(async () => {
+    await killAll(workers)
+    for (const c of clients) c.close()
+    await cluster?.close()
+  })
+
+  test('campaign/observe/proclaim/resign: one leader at a time, in arrival order, every change observed', async () => {
+    const key = '/t/election/basic'
+    const [a, b, c] = ['a', 'b', 'c'].map((o) => new Election(newClient(), key, { ttl: TTL, owner: o }))
+    const seen: (LeaderInfo | undefined)[] = []
+    const stop = new AbortController()
+    const observing = (async () => { for await (const l of a!.observe({ signal: stop.signal })) seen.push(l) })().catch(() => {})
+    const elected: string[] = []
+    a!.on('elected', () => elected.push('a'))
+    const la = await a!.campaign('a-v1')
+    const pb = b!.campaign('b-v1').then((l) => { elected.push('b'); return l })
+    await sleep(150)
+    const pc = c!.campaign('c-v1').then((l) => { elected.push('c'); return l })
+    await sleep(300)
+    assert.is((await c!.leader())?.owner, 'a')
+    await la.proclaim('a-v2')
+    await sleep(200)
+    assert.is((await b!.leader())?.value, 'a-v2')
+    await la.resign()
+    const lb = await within(3000, pb, 'b elected')
+    assert.ok(lb.term > la.term, 'a later reign has a larger term')
+    await lb.resign()
+    const lc = await within(3000, pc, 'c elected')
+    await lc.resign()
+    await sleep(300)
+    stop.abort()
+    await observing
+    assert.equal(elected, ['a', 'b', 'c'])
+    assert.equal(seen.map((l) => l && `${l.owner}:${l.value}`), [undefined, 'a:a-v1', 'a:a-v2', 'b:b-v1', 'c:c-v1', undefined])
+  })
+
+  test('a leader whose key is removed behind its back fires lost (signal + event)', async () => {
+    const key = '/t/election/lost'
+    const e = new Election(newClient(), key, { ttl: TTL })
+    const lead = await e.campaign('x')
+    let lost = false
+    e.on('lost', () => { lost = true })
+    await newClient().delete(lead.key)
+    await within(TTL * 1000 + 1000, new Promise((r) => lead.signal.addEventListener('abort', r)), 'lost signal')
+    assert.ok(lost)
+    assert.is(e.leadership, undefined)
+  })
+
+  test('kill -9 of the leader process: exactly one new leader within TTL + election time', async () => {
+    const key = '/t/election/kill'
+    const ws = ['p0', 'p1', 'p2'].map((id) => startWorker(id, { role: 'candidate', endpoints: cluster.endpoints, key, ttl: TTL }))
+    workers.push(...ws)
+    const first = await Promise.race(ws.map((w) => w.waitFor((r) => r.ev === 'elected', 20_000, 'elected')))
+    const observer = new Election(newClient(), key, { ttl: TTL })
+    // Everyone queued before the kill.
+    await within(20_000, (async () => { while ((await observer.client.list(key)).length < 3) await sleep(100) })(), 'three candidates')
+    const changes: { l: LeaderInfo | undefined; at: number }[] = []
+    const stop = new AbortController()
+    const observing = (async () => { for await (const l of observer.observe({ signal: stop.signal })) changes.push({ l, at: Date.now() }) })().catch(() => {})
+    await sleep(200)
+    const leader = ws.find((w) => w.id === first.id)!
+    const killedAt = Date.now()
+    leader.signal('SIGKILL')
+    await leader.exited
+    const rest = ws.filter((w) => w !== leader)
+    const next = await Promise.race(rest.map((w) => w.waitFor((r) => r.ev === 'elected', TTL * 1000 + 4000, 'new leader')))
+    const took = Date.now() - killedAt
+    assert.ok(took <= TTL * 1000 + 2000, `new leader after ${took} ms`)
+    assert.ok((next.term as number) > (first.term as number))
+    await sleep(1500) // nobody else may claim the lead
+    const electedNow = rest.flatMap((w) => w.reports.filter((r) => r.ev === 'elected'))
+    assert.is(electedNow.length, 1, `exactly one new leader: ${JSON.stringify(electedNow)}`)
+    stop.abort()
+    await observing
+    const leaders = changes.map((c) => c.l?.owner)
+    assert.is(leaders[0], first.id)
+    assert.is(leaders[leaders.length - 1], next.id)
+    assert.ok(!leaders.slice(1).includes(first.id), 'the dead leader never comes back')
+  })
+
+  test.run()
+}

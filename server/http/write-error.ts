@@ -2,7 +2,7 @@
 // `{"message":...}` / plain-text errors of the other endpoints and of routing (ERR-4, GEN-1, GEN-4).
 // Only writes responses; decides nothing about which error applies.
 import type { ServerResponse } from 'node:http'
-import { StoreError } from '../store/errors.js'
+import type { StoreError } from '../store/errors.js'
 import { goJSON } from './json.js'
 
 /**
@@ -19,11 +19,6 @@ export function writeKeyError(res: ServerResponse, e: StoreError, head: boolean,
   ])
   if (head) res.end()
   else res.end(body)
-}
-
-/** A request-validation error (PARAM-9): index 0, raised before the store is involved. */
-export function requestError(code: number, cause: string): StoreError {
-  return new StoreError(code, cause, 0)
 }
 
 /** Writes `{"message":"..."}` without a trailing newline (ERR-4). */

@@ -11,7 +11,7 @@ import { formatId, initialIds } from '../ids.js'
 import { HttpTransport } from '../transport/http-transport.js'
 import type { Logger } from '../log.js'
 import type { NodeId } from '../raft/types.js'
-import { durableStorageExists, openDurableStorage } from '../wal/storage.js'
+import { durableStorageExists, openDurableStorage, readDurableMetadata } from '../wal/storage.js'
 import { RaftBackend } from './raft-backend.js'
 import type { PeerTransport } from './peer-transport.js'
 import type { Member } from './membership.js'
@@ -57,14 +57,15 @@ export async function startRaftMember(
   const durableOpts = {
     walDir: config.walDir ? `${config.walDir}` : undefined,
     maxSnapshots: config.maxSnapshots,
+    maxWals: config.maxWals,
     warn: (m: string) => log.warn(m),
   }
 
   if (existing) {
-    const probe = openDurableStorage(config.dataDir, durableOpts)
-    id = probe.boot.metadata.memberId
-    clusterId = probe.boot.metadata.clusterId
-    await probe.close()
+    const meta = readDurableMetadata(config.dataDir, durableOpts.walDir)
+    if (!meta) throw new BootstrapError(`cannot read member metadata from the WAL in ${config.dataDir}`)
+    id = meta.memberId
+    clusterId = meta.clusterId
     log.info({ memberId: id, clusterId }, 'restarting member from its data dir (--initial-* flags ignored)')
   } else if (config.initialClusterState === 'new') {
     const ids = initialIds(config.initialCluster, config.initialClusterToken)

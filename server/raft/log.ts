@@ -221,7 +221,8 @@ export class RaftLog {
       let size = 0
       for (let k = 0; k < ents.length; k++) size += entrySize(ents[k]!)
       const u = this.unstable.entries
-      const out = ents
+      // Copy: the Storage contract lets it hand out an array it still owns.
+      const out = ents.slice()
       for (let i = uoff; i < hi; i++) {
         const e = u[i - uoff]!
         size += entrySize(e)

@@ -77,6 +77,12 @@ class SimNode {
   constructor(readonly id: NodeId, readonly bootstrapPeers: NodeId[]) {}
 }
 
+/** A fingerprint of a Ready's contents (lengths and last indexes of its arrays). */
+function readyShape(rd: Ready): string {
+  const last = (a: { index: number }[]) => (a.length ? a[a.length - 1]!.index : 0)
+  return `e${rd.entries.length}@${last(rd.entries)} c${rd.committedEntries.length}@${last(rd.committedEntries)} m${rd.messages.length} r${rd.readStates.length}`
+}
+
 export class SimFailure extends Error {
   constructor(message: string) {
     super(message)
@@ -212,8 +218,12 @@ export class SimCluster {
       }
       n.persisting = true
       const incarnation = n.incarnation
+      // The driver starts writing at once: what it writes is what the Ready held *now*. The core
+      // must not change a handed-out Ready while the write is in flight.
+      const shape = readyShape(rd)
       this.clock.setTimeout(() => this.guard(() => {
         if (!n.up || n.incarnation !== incarnation) return // crashed before the write finished
+        if (readyShape(rd) !== shape) throw new Violation('ready-immutable', `${n.id}: Ready changed while being persisted: ${shape} -> ${readyShape(rd)}`)
         n.persisting = false
         this.log(`${shortId(n.id)} persisted`)
         this.completeReady(n, rd)

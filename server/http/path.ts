@@ -1,6 +1,8 @@
 // Request-path helpers with Go net/http semantics: percent-decoding of the path (GEN-3), cleaning
 // and the 301 redirect target (GEN-2), key derivation (KEYS-1). Pure functions, no I/O.
 
+import { cleanKey } from '../store/node.js'
+
 /** Thrown for a path Go's URL parser rejects (bad `%` escape); answered `400 Bad Request`. */
 export class BadPathError extends Error {}
 
@@ -83,12 +85,8 @@ export function htmlEscape(s: string): string {
 
 /**
  * The store key for a decoded request path below `/v2/keys` (KEYS-1): rooted, cleaned, without
- * a trailing slash; the root is `/`.
+ * a trailing slash; the root is `/`. Same rule as the store's own key cleaning, so it is reused.
  */
 export function keyFromPath(rest: string): string {
-  if (rest === '' || rest === '/') return '/'
-  if (rest.charCodeAt(0) === 47 && rest.indexOf('//') < 0 && rest.indexOf('/.') < 0) {
-    return rest.charCodeAt(rest.length - 1) === 47 ? rest.slice(0, -1) : rest
-  }
-  return cleanLexical('/' + rest)
+  return cleanKey(rest)
 }

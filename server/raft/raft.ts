@@ -111,8 +111,7 @@ export class Raft {
    * the caller has not applied them yet (the bootstrap entries), so they do not block campaigning.
    */
   confReflectedThrough = 0
-  /** Leader: proposals were appended since the last flush; followers need an append. */
-  /** @internal */
+  /** @internal Leader: proposals were appended since the last flush; followers need an append. */
   needsBcast = false
 
   constructor(c: RaftConfig) {

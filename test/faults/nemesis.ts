@@ -6,9 +6,9 @@ import type { Cluster } from './cluster.js'
 import type { Prng } from './prng.js'
 import { v2Request } from './v2-client.js'
 
-export type FaultKind = 'kill' | 'kill-all' | 'pause' | 'partition' | 'isolate-leader' | 'bridge' | 'slow'
+export type FaultKind = 'kill' | 'kill-all' | 'pause' | 'partition' | 'isolate-leader' | 'bridge' | 'slow' | 'mixed'
 
-export const ALL_FAULTS: readonly FaultKind[] = ['kill', 'kill-all', 'pause', 'partition', 'isolate-leader', 'bridge', 'slow']
+export const ALL_FAULTS: readonly FaultKind[] = ['kill', 'kill-all', 'pause', 'partition', 'isolate-leader', 'bridge', 'slow', 'mixed']
 
 /** What happened to one fault. */
 export interface FaultRecord {
@@ -151,6 +151,28 @@ export class Nemesis {
         rec.description = `bridge {${left.map(name)}} - ${name(bridge)} - {${right.map(name)}} for ${rec.holdMs} ms`
         c.net.partition([left, right])
         heal = () => c.net.heal()
+        break
+      }
+      case 'mixed': {
+        // Two faults overlapping: a partition, and part-way through it a kill -9 of any member
+        // (often on the majority side, so the cluster also loses its quorum for a while).
+        const order = rand.shuffle(all)
+        const minority = order.slice(0, rand.int(1, Math.floor((n - 1) / 2)))
+        const majority = order.filter((i) => !minority.includes(i))
+        const v = rand.pick(all)
+        const killAfterMs = rand.int(0, Math.floor(rec.holdMs / 2))
+        rec.description = `partition {${minority.map(name)}} | {${majority.map(name)}} for ${rec.holdMs} ms, kill -9 ${name(v)} after ${killAfterMs} ms`
+        c.net.partition([minority, majority])
+        let killed: Promise<void> | undefined
+        const timer = setTimeout(() => (killed = c.kill(v)), killAfterMs)
+        heal = async () => {
+          clearTimeout(timer)
+          if (killed) {
+            await killed
+            c.restart(v)
+          }
+          c.net.heal()
+        }
         break
       }
       case 'slow': {

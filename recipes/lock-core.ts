@@ -275,6 +275,7 @@ export async function acquireQueued(
   let handed = false
   try {
     for (;;) {
+      if (entry?.keeper.state === 'lost') void removeOwned(client, entry.key, entry.value) // may still exist: don't queue behind it
       if (!entry || entry.keeper.state === 'lost') entry = await enqueue(client, dir, ttl, fields, signal)
       const list = await guard.get(client, dir, { sorted: true, signal })
       const mine = entry
@@ -295,6 +296,8 @@ export async function acquireQueued(
       }
       const d = decide(queue, pos)
       if (d.hold) {
+        // Never hand out a hold we are not sure of (the process may have been frozen meanwhile).
+        if (mine.keeper.state !== 'held' && !(await mine.keeper.confirm())) continue
         handed = true
         return make({ key: mine.key, value: mine.value, ttl, kind, token: { clusterId: list.clusterId, index: mine.createdIndex }, keeper: mine.keeper })
       }

@@ -9,6 +9,7 @@ import { Client, type FetchLike } from '../../src/index.js'
 import {
   Lock, LockLostError, RecipeAbortError, RecipeError, RecipeTimeoutError, StaleReadError, guardFor, type LockHandle,
 } from '../../recipes/index.js'
+import { waitGone } from '../../recipes/lock-core.js'
 import { backends, startCluster, within, type Cluster } from '../client/fixtures.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -207,6 +208,20 @@ for (const backend of backends()) {
       assert.ok(h.isHeld())
     }
     assert.is(await lock.holder(), undefined)
+  })
+
+  test('a waiter whose start index fell out of the 1000-event history (401) re-reads and still wakes on release', async () => {
+    const h = await new Lock(client, '/t/lock/history', { ttl: 5, fair: false }).acquire()
+    const from = (await client.get('/t/lock/history')).etcdIndex + 1
+    // Push the waiter's index out of the history window with writes elsewhere.
+    for (let i = 0; i < 110; i++) await Promise.all(Array.from({ length: 10 }, (_, j) => client.set(`/t/noise/${j}`, String(i))))
+    const ctl = new AbortController()
+    let woke = false
+    const waiting = waitGone(client, '/t/lock/history', from, false, ctl.signal).then(() => { woke = true })
+    await sleep(300)
+    assert.not.ok(woke, 'the key still exists after the resync: keep waiting')
+    await h.release()
+    await within(3000, waiting, 'wake after release')
   })
 
   test('recipe reads refuse answers older than the highest index already seen', async () => {

@@ -27,12 +27,13 @@ function goQuote(s: string): string {
 }
 
 /**
- * Decodes one query component (Go `url.QueryUnescape`). Throws FormError on a malformed escape.
- * Invalid UTF-8 produced by escapes becomes U+FFFD.
+ * Decodes one query component (Go `url.QueryUnescape`; with `plusIsSpace` false, Go's path
+ * unescaping, where `+` stays a plus). Throws FormError on a malformed escape. Invalid UTF-8
+ * produced by escapes becomes U+FFFD.
  */
-export function unescapeComponent(s: string): string {
+export function unescapeComponent(s: string, plusIsSpace = true): string {
   const pct = s.indexOf('%')
-  if (pct < 0) return s.indexOf('+') < 0 ? s : s.replace(/\+/g, ' ')
+  if (pct < 0) return !plusIsSpace || s.indexOf('+') < 0 ? s : s.replace(/\+/g, ' ')
   const src = Buffer.from(s, 'utf8')
   const out = Buffer.allocUnsafe(src.length)
   let n = 0
@@ -44,7 +45,7 @@ export function unescapeComponent(s: string): string {
       }
       out[n++] = (hexVal(src[i + 1]!) << 4) | hexVal(src[i + 2]!)
       i += 2
-    } else if (c === 43 /* + */) {
+    } else if (c === 43 /* + */ && plusIsSpace) {
       out[n++] = 32
     } else {
       out[n++] = c

@@ -2,30 +2,20 @@
 // and the 301 redirect target (GEN-2), key derivation (KEYS-1). Pure functions, no I/O.
 
 import { cleanKey } from '../store/node.js'
+import { FormError, unescapeComponent } from './form.js'
 
 /** Thrown for a path Go's URL parser rejects (bad `%` escape); answered `400 Bad Request`. */
 export class BadPathError extends Error {}
 
-function isHex(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)
-}
-
 /** Decodes `%XX` escapes of a raw path (`+` stays a plus). Invalid UTF-8 becomes U+FFFD. */
 export function decodePath(raw: string): string {
   if (raw.indexOf('%') < 0) return raw
-  const src = Buffer.from(raw, 'utf8')
-  const out = Buffer.allocUnsafe(src.length)
-  let n = 0
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i]!
-    if (c === 37) {
-      const h = src[i + 1], l = src[i + 2]
-      if (h === undefined || l === undefined || !isHex(h) || !isHex(l)) throw new BadPathError('invalid URL escape')
-      out[n++] = parseInt(String.fromCharCode(h, l), 16)
-      i += 2
-    } else out[n++] = c
+  try {
+    return unescapeComponent(raw, false)
+  } catch (e) {
+    if (e instanceof FormError) throw new BadPathError(e.message)
+    throw e
   }
-  return out.toString('utf8', 0, n)
 }
 
 /** Go's path.Clean: lexical `.`/`..` resolution, repeated slashes collapsed, no trailing slash. */

@@ -67,7 +67,7 @@ const CASES: Case[] = [
   ['PUT', '/v2/keys/d/a', { body: 'value=%4', headers: F }],
   ['PUT', '/v2/keys/d/a?x=%G1', { body: 'y=%zz', headers: F }],
   ['PUT', '/v2/keys/d/a?x=1;2', { body: 'y=%zz', headers: F }],
-  ['GET', '/v2/keys?wait=true&quorum=true&waitIndex=1'],
+  ['GET', '/v2/keys?wait=true&quorum=true&waitIndex=1&sorted=true'], // listings are compared sorted (KEYS-5)
   ['PUT', '/v2/keys', { body: 'value=1', headers: F }],
   ['DELETE', '/v2/keys/?recursive=true'],
   ['DELETE', '/v2/keys/?prevValue=x'],

@@ -14,7 +14,7 @@ import { parseOptions, USAGE, type BenchOptions } from './options.js'
 import { cleanup, installSignalHandlers, trackDir } from './procs.js'
 import { formatProfileSummary, summarizeProfiles, type ProfileSummary } from './profile-summary.js'
 import { rawConnFactory } from './raw-client.js'
-import { evaluateChecks, formatChecks, formatProblems, formatTable, merge, toRecord, withRatio, type Cell, type RunRecord } from './report.js'
+import { evaluateChecks, formatChecks, formatDetails, formatProblems, formatTable, merge, toRecord, withRatio, type Cell, type RunRecord } from './report.js'
 import { runOnce, type RunResult } from './runner.js'
 import { WORKLOADS, type Workload } from './workloads.js'
 
@@ -233,6 +233,12 @@ async function main(): Promise<number> {
   out.push(`settings: ${o.members.join(',')} member(s); --heartbeat-interval ${o.heartbeatMs} --election-timeout ${o.electionMs} --snapshot-count ${o.snapshotCount} for both, fsync on; ${(o.durationMs / 1000).toFixed(1)} s measured (+${(o.warmupMs / 1000).toFixed(1)} s warm-up) x ${o.rounds} round(s) per target, alternating; generator ${o.generator}${rkCmd !== null && targets.includes('raftkv') ? `; raftkv: ${rkCmd.cmd.slice(1).join(' ')}` : ''}`)
   for (const n of notes) out.push(`NOTE: ${n}`)
   out.push(formatTable(cells))
+  const details = formatDetails(cells)
+  if (details.length > 0) {
+    out.push('')
+    out.push('details:')
+    out.push(...details)
+  }
   const problems = formatProblems(cells)
   for (const r of restarts) problems.push(`  ${r.target} ${r.members}m cluster restarted with fresh data after: ${r.why}`)
   if (problems.length > 0) {

@@ -134,6 +134,30 @@ export function formatProblems(cells: Cell[]): string[] {
   return out
 }
 
+/** Workload-specific detail lines (from the `extra` counters): where the time goes. */
+export function formatDetails(cells: Cell[]): string[] {
+  const out: string[] = []
+  const per = (e: Record<string, number>, total: string, count: string): string => (e[count] ? (e[total] / e[count]).toFixed(2) : '-')
+  for (const c of cells) {
+    const parts: string[] = []
+    for (const t of ['raftkv', 'etcd'] as const) {
+      const m = c[t]
+      if (m === undefined || m.ops === 0) continue
+      const e = m.extra
+      if (c.workload === 'watch') {
+        const members = Object.keys(e).filter((k) => k.startsWith('notifies.')).map((k) => k.slice('notifies.'.length)).sort()
+        parts.push(`${t}: write ack ${per(e, 'writeAckMsTotal', 'writes')} ms, mean notify ${members.map((x) => `${x} ${per(e, `notifyMsTotal.${x}`, `notifies.${x}`)}`).join(', ')} ms`)
+      } else if (c.workload === 'cas') {
+        parts.push(`${t}: ${(e.attempts / m.ops).toFixed(1)} attempts per swap`)
+      } else if (c.workload === 'lock') {
+        parts.push(`${t}: ${((e.waits ?? 0) / m.ops).toFixed(2)} waits per cycle`)
+      }
+    }
+    if (parts.length > 0) out.push(`  ${c.members}m ${c.workload} c=${c.clients}: ${parts.join('; ')}`)
+  }
+  return out
+}
+
 /** One PASS/FAIL line. */
 export interface Check { name: string; status: 'PASS' | 'FAIL' | 'SKIP'; detail: string }
 

@@ -318,6 +318,10 @@ const watch: Workload = {
     }
     for (let w = 0; w < m; w++) {
       const conn = ctx.conns[w]
+      // Member 0 is the leader (runner orders members leader first): per-member sums show
+      // whether followers learn about commits later than the leader.
+      const latencyKey = `notifyMsTotal.member${w % ctx.members}${w % ctx.members === 0 ? '(leader)' : ''}`
+      const countKey = `notifies.member${w % ctx.members}${w % ctx.members === 0 ? '(leader)' : ''}`
       const req: BenchRequest = { method: 'GET', path: '', wantBody: true }
       let isArmed = false
       let armTimer: NodeJS.Timeout | undefined
@@ -342,6 +346,8 @@ const watch: Workload = {
         const index = readNumberField(body, 'modifiedIndex')
         if (status !== 200 || index < 0) { rec.error(`watch HTTP ${status}`); arm(lastIndex + 1); return }
         rec.ok(now - sentAt)
+        rec.count(latencyKey, now - sentAt)
+        rec.count(countKey)
         if (index > lastIndex) lastIndex = index
         arm(index + 1)
       }

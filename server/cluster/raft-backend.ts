@@ -54,6 +54,12 @@ export interface RaftBackendOptions {
   onRemoved?: () => void
   /** Called when the WAL failed: the member must stop (nothing unpersisted was acknowledged). */
   onFatal?: (err: unknown) => void
+  /** Metrics hooks (server/metrics); every call is cheap and must not throw. */
+  metrics?: {
+    leaderChanged(lead: string): void
+    proposalsFailed(n: number): void
+    snapshotSaved(seconds: number): void
+  }
 }
 
 interface Waiter {
@@ -424,14 +430,16 @@ export class RaftBackend implements Backend {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState)
+    // A leader replicates while it writes its own disk (Raft thesis 10.2.1): its entries count for
+    // a commit only after this Ready is advanced, i.e. after they are durable here too, and nothing
+    // is applied or acknowledged before that. Everyone else must persist before answering.
+    const sendFirst = this.raw.raft.role === Role.Leader
+    if (sendFirst) this.sendMessages(rd)
     await this.opts.durable.persist(rd)
     if (rd.snapshot) this.installSnapshot(rd.snapshot)
     if (rd.hardState) this.storage.setHardState(rd.hardState)
     if (rd.entries.length > 0) this.storage.append(rd.entries)
-    if (rd.messages.length > 0) {
-      this.peerStats.onSend(rd.messages, this.now())
-      this.opts.transport.send(rd.messages)
-    }
+    if (!sendFirst) this.sendMessages(rd)
     for (const rs of rd.readStates) {
       const b = this.readsInFlight.get(rs.context)
       if (b) b.index = rs.index
@@ -439,6 +447,12 @@ export class RaftBackend implements Backend {
     if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries)
     this.serveReads()
     await this.maybeSnapshot()
+  }
+
+  private sendMessages(rd: Ready): void {
+    if (rd.messages.length === 0) return
+    this.peerStats.onSend(rd.messages, this.now())
+    this.opts.transport.send(rd.messages)
   }
 
   private applyEntries(ents: Entry[]): void {
@@ -463,7 +477,10 @@ export class RaftBackend implements Backend {
     this.raw.applyConfChange(cc)
     this.sm.applyConfChange(e, cc)
     this.syncPeers()
-    const ctx = cc.context ? (JSON.parse(cc.context) as { r?: string }) : {}
+    const ctx = cc.context ? (JSON.parse(cc.context) as { r?: string; peerURLs?: string[] }) : {}
+    this.log('info', `member ${formatId(cc.id)} ${cc.type === 'add' ? 'added to' : cc.type === 'remove' ? 'removed from' : 'updated in'} the cluster`, {
+      index: e.index, peerURLs: ctx.peerURLs, voters: this.raw.status().voters.length,
+    })
     if (ctx.r) {
       const w = this.confWaiters.get(ctx.r)
       if (w) {
@@ -493,6 +510,7 @@ export class RaftBackend implements Backend {
     const started = this.now()
     const snap = this.storage.createSnapshot(applied, { voters: this.raw.status().voters }, this.sm.snapshotData())
     await this.opts.durable.saveSnapshot(snap)
+    this.opts.metrics?.snapshotSaved((this.now() - started) / 1000)
     this.lastSnapshotIndex = applied
     const keep = this.opts.snapshotCatchUpEntries ?? Math.min(5000, Math.max(10, Math.floor(this.opts.snapshotCount / 2)))
     if (applied - keep > this.storage.firstIndex()) this.storage.compact(applied - keep)
@@ -510,9 +528,12 @@ export class RaftBackend implements Backend {
   private onSoftState(ss: SoftState): void {
     if (ss.lead !== this.lead) {
       if (ss.lead !== NONE) this.leaderSince = this.now()
-      this.log('info', ss.lead === NONE ? 'lost the leader' : `leader is ${formatId(ss.lead)}`, { term: this.raw.raft.term })
+      this.log('info', ss.lead === NONE ? 'lost the leader' : `leader is ${formatId(ss.lead)}`, {
+        term: this.raw.raft.term, previous: this.lead === NONE ? '' : formatId(this.lead), self: ss.lead === this.opts.id,
+      })
       this.lead = ss.lead
       this.peerStats.resetLeader()
+      this.opts.metrics?.leaderChanged(ss.lead === NONE ? '' : formatId(ss.lead))
     }
     this.role = ss.role
   }
@@ -599,6 +620,11 @@ export class RaftBackend implements Backend {
     return this.published
   }
 
+  /** Proposals (writes and member changes) waiting to be applied, for etcd_server_proposals_pending. */
+  pendingProposals(): number {
+    return this.waiters.size + this.confWaiters.size
+  }
+
   /** Number of voting members. */
   voterCount(): number {
     return this.raw.status().voters.length
@@ -613,16 +639,20 @@ export class RaftBackend implements Backend {
 
   private expireWaiters(now: number): void {
     const timeout = (): ProposalError => new ProposalError(300, TIMED_OUT)
+    let failed = 0
     for (const [r, w] of this.waiters) {
       if (w.deadline > now) continue
       this.waiters.delete(r)
       w.reject(timeout())
+      failed++
     }
     for (const [r, w] of this.confWaiters) {
       if (w.deadline > now) continue
       this.confWaiters.delete(r)
       w.reject(timeout())
+      failed++
     }
+    if (failed > 0) this.opts.metrics?.proposalsFailed(failed)
     this.readQueue = this.readQueue.filter((w) => (w.deadline > now ? true : (w.reject(timeout()), false)))
     for (const [ctx, b] of this.readsInFlight) {
       b.waiters = b.waiters.filter((w) => (w.deadline > now ? true : (w.reject(timeout()), false)))
@@ -657,6 +687,7 @@ export class RaftBackend implements Backend {
   }
 
   private failAll(err: Error): void {
+    this.opts.metrics?.proposalsFailed(this.waiters.size + this.confWaiters.size)
     for (const w of this.waiters.values()) w.reject(err)
     this.waiters.clear()
     for (const w of this.confWaiters.values()) w.reject(err)

@@ -15,6 +15,7 @@ import { durableStorageExists, openDurableStorage, readDurableMetadata } from '.
 import { RaftBackend } from './raft-backend.js'
 import type { PeerTransport } from './peer-transport.js'
 import type { Member } from './membership.js'
+import type { MemberMetrics } from '../metrics/member-metrics.js'
 
 /** The peer transport of a member: Raft messages plus the peer-port routes (GET /members). */
 function makeHttpTransport(config: ServerConfig, log: Logger, id: NodeId, clusterId: NodeId, hooks: TransportHooks): HttpTransport {
@@ -47,7 +48,7 @@ export async function startRaftMember(
   config: ServerConfig,
   log: Logger,
   clientURLs: string[],
-  events: { onRemoved?: () => void } = {},
+  events: { onRemoved?: () => void; metrics?: MemberMetrics } = {},
 ): Promise<MemberStart> {
   const existing = durableStorageExists(config.dataDir, config.walDir || undefined)
   let id: NodeId
@@ -59,6 +60,7 @@ export async function startRaftMember(
     maxSnapshots: config.maxSnapshots,
     maxWals: config.maxWals,
     warn: (m: string) => log.warn(m),
+    onSync: events.metrics?.walSynced,
   }
 
   if (existing) {
@@ -124,6 +126,7 @@ export async function startRaftMember(
     snapshotCount: config.snapshotCount,
     strictReconfigCheck: config.strictReconfigCheck,
     onRemoved: events.onRemoved,
+    metrics: events.metrics?.raftHooks,
     log: (level, msg, fields) => mlog[level](fields ?? {}, msg),
     onFatal: (e) => {
       mlog.fatal({ err: e }, 'storage failure: stopping (nothing unpersisted was acknowledged)')

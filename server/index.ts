@@ -45,8 +45,34 @@ export interface RunningServer {
   backend: Backend
   /** The (req, res) handler, also usable without the listeners. */
   handler: ClientHandler
+  /**
+   * Resolves once the member serves linearizable requests: a leader is known, this member's
+   * attributes are published (name and client URLs in /v2/members) and a quorum read completed.
+   * Rejects after `timeoutMs`. A member of a cluster without quorum never becomes ready.
+   */
+  ready(timeoutMs?: number): Promise<void>
   /** Ends watches, closes listeners and connections, stops the backend. Idempotent. */
   close(): Promise<void>
+}
+
+/** Polls the backend until it can serve like a started etcd member (see RunningServer.ready). */
+async function waitBackendReady(backend: Backend, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const self = backend.members().find((m) => m.id === backend.memberId())
+    if (backend.leaderId() !== undefined && self !== undefined && self.name !== '' && self.clientURLs.length > 0) {
+      const left = deadline - Date.now()
+      let timer: NodeJS.Timeout | undefined
+      const ok = await Promise.race([
+        backend.linearizableRead().then(() => true, () => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(left, 0)))),
+      ])
+      clearTimeout(timer)
+      if (ok) return
+    }
+    if (Date.now() >= deadline) throw new Error(`member not ready after ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 }
 
 function listen(server: http.Server, addr: BindAddress): Promise<number> {
@@ -157,6 +183,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     config,
     backend,
     handler,
+    ready(timeoutMs = 30_000) {
+      return waitBackendReady(backend, timeoutMs)
+    },
     close() {
       closing ??= (async () => {
         // A leader hands over first so the others need not wait out an election (SIGTERM).

@@ -64,6 +64,18 @@ test('no leader: /health 503, /v2/members/leader 503, /v2/stats/leader 403, metr
   assert.match(m.body, /^etcd_server_is_leader 0$/m)
 })
 
+test('ready() rejects while there is no leader and resolves on a healthy member', async () => {
+  const err = await server.ready(300).then(() => undefined, (e: Error) => e)
+  assert.match(String(err?.message), /not ready after 300 ms/)
+  const healthy = await startServer({ name: 'ok', listenClientUrls: ['http://127.0.0.1:0'] })
+  try {
+    await healthy.ready(20_000)
+    assert.is((await raw(healthy.url, 'GET', '/health')).status, 200)
+  } finally {
+    await healthy.close()
+  }
+})
+
 test('a bug in the backend is answered 500 errorCode 300 and reported to onError; the server lives on', async () => {
   class BuggyBackend extends SingleMemberBackend {
     override propose(): Promise<never> {

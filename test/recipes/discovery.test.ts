@@ -91,9 +91,10 @@ for (const backend of backends()) {
     const killedAt = Date.now()
     ws[0]!.signal('SIGKILL')
     await ws[0]!.exited
-    await Promise.all(views.map((v) => until('i0 gone', TTL * 1000 + 2000, () => v.size === 1)))
+    await Promise.all(views.map((v) => until('i0 gone', TTL * 1000 + 4000, () => v.size === 1)))
     const took = Date.now() - killedAt
-    assert.ok(took <= TTL * 1000 + 1500, `gone after ${took} ms`)
+    // TTL, plus up to one expiry sweep (500 ms) and delivery.
+    assert.ok(took <= TTL * 1000 + 2000, `gone after ${took} ms`)
     for (const v of views) assert.equal(v.instances().map((i) => i.id), ['i1'])
     for (const v of views) v.close()
   })

@@ -41,20 +41,25 @@ for (const backend of backends()) {
     const first = await new Lock(newClient(), key, { ttl: 2 }).acquire()
     const order: string[] = []
     const quitter = new AbortController()
-    const waiters = ['w1', 'w2', 'w3'].map(async (name, i) => {
-      await sleep(i * 150) // arrival order
-      try {
-        const h = await new Lock(newClient(), key, { ttl: 2, owner: name }).acquire({ signal: name === 'w2' ? quitter.signal : undefined })
-        order.push(name)
-        await sleep(50)
-        await h.release()
-      } catch (err) {
-        order.push(`${name}:${(err as Error).name}`)
-      }
-    })
-    await sleep(600)
+    const queued = async (n: number): Promise<void> => {
+      await within(5000, (async () => { while ((await client.list(key)).length < n) await sleep(20) })(), `${n} queued`)
+    }
+    const waiters: Promise<void>[] = []
+    for (const [i, name] of ['w1', 'w2', 'w3'].entries()) {
+      waiters.push((async () => {
+        try {
+          const h = await new Lock(newClient(), key, { ttl: 2, owner: name }).acquire({ signal: name === 'w2' ? quitter.signal : undefined })
+          order.push(name)
+          await sleep(50)
+          await h.release()
+        } catch (err) {
+          order.push(`${name}:${(err as Error).name}`)
+        }
+      })())
+      await queued(i + 2) // arrival order is queue order
+    }
     quitter.abort()
-    await sleep(200)
+    await within(5000, (async () => { while ((await client.list(key)).length !== 3) await sleep(20) })(), 'w2 withdrawn')
     assert.equal((await client.list(key)).length, 3, 'holder + two waiters queued (w2 withdrew its entry)')
     await first.release()
     await within(10_000, Promise.all(waiters), 'waiters')
@@ -130,23 +135,23 @@ for (const backend of backends()) {
   })
 
   test('a frozen process (event loop blocked past the margin) treats its lock as doubtful until re-checked', async () => {
-    const lock = new Lock(client, '/t/lock/freeze', { ttl: 2 })
+    const lock = new Lock(client, '/t/lock/freeze', { ttl: 3 })
     const h = await lock.acquire()
     const events: string[] = []
     h.on('doubtful', () => events.push('doubtful'))
     h.on('confirmed', () => events.push('confirmed'))
     h.on('lost', () => events.push('lost'))
-    // Short freeze: past the safety margin but within the TTL: doubtful, then confirmed.
-    await sleep(700) // let a refresh land first
-    freeze(1800)
+    // Short freeze: past the safety margin (ttl/4) but within the TTL: doubtful, then confirmed.
+    assert.ok(await h.check()) // a refresh just now: the server's expiry is 3 s from here
+    freeze(2400)
     assert.is(h.state, 'doubtful')
     assert.not.ok(h.isHeld())
     assert.ok(await h.check(), 'the server still has our key')
     assert.is(h.state, 'held')
     // Long freeze: past the TTL: the key expires, the check says lost.
-    freeze(2600)
+    freeze(3300)
     assert.is(h.state, 'doubtful')
-    await sleep(400) // server-side expiry sweep
+    await sleep(700) // server-side expiry sweep
     assert.not.ok(await h.check())
     assert.is(h.state, 'lost')
     assert.ok(h.signal.aborted)

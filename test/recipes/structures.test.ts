@@ -50,10 +50,14 @@ for (const backend of backends()) {
     const r1 = await rw().read.acquire()
     const r2 = await within(2000, rw().read.acquire(), 'second reader shares')
     const log: string[] = []
+    const queued = async (n: number): Promise<void> => {
+      await within(5000, (async () => { while ((await client.list('/t/rw')).length < n) await sleep(20) })(), `${n} queued`)
+    }
     const w = rw().write.acquire().then((h) => { log.push('writer'); return h })
-    await sleep(150)
+    await queued(3)
     const r3 = rw().read.acquire().then((h) => { log.push('reader3'); return h })
-    await sleep(300)
+    await queued(4)
+    await sleep(200)
     assert.equal(log, [])
     await r1.release()
     await r2.release()

@@ -76,6 +76,8 @@ export interface ServerConfig {
 
   logLevel: LogLevel
   enablePprof: boolean
+  /** Serve the live cluster dashboard at /dashboard on the client listeners (default true). */
+  dashboard: boolean
   /** Accepted for etcd 3.4 compatibility; v2 is always on in raftkv. */
   enableV2: boolean
 
@@ -170,6 +172,7 @@ export const FLAGS: readonly FlagSpec[] = [
 
   f('enable-pprof', 'bool', 'false', 'Profiling', 'Enable runtime profiling data via HTTP server (accepted; no Go profiler here).'),
   f('metrics', 'string', 'basic', 'Profiling', 'Accepted and ignored.', { ignored: true }),
+  f('dashboard', 'bool', 'true', 'Profiling', 'Serve the live cluster dashboard at /dashboard on the client port (raftkv only).'),
 
   f('proxy', 'enum', 'off', 'Proxy', "Proxy mode setting; raftkv supports only 'off'.", { values: ['off', 'readonly', 'on'] }),
   f('proxy-failure-wait', 'uint', '5000', 'Proxy', 'Accepted and ignored.', { ignored: true }),
@@ -560,6 +563,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     peerTls,
     logLevel,
     enablePprof: bool('enable-pprof'),
+    dashboard: bool('dashboard'),
     enableV2: bool('enable-v2'),
     explicitFlags: [...raw.keys()],
     warnings,

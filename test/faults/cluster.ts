@@ -34,6 +34,11 @@ export interface ClusterOptions {
    * incarnation (restarts included) runs the same code even while the shared tree is edited.
    */
   sourceDir?: string
+  /**
+   * Harness self-test only: every member bootstraps as its own single-member cluster (n
+   * independent servers posing as one), which every end check must notice.
+   */
+  independentMembers?: boolean
 }
 
 export interface Member {
@@ -160,7 +165,10 @@ export class Cluster {
 
   private args(m: Member): string[] {
     const o = this.opts
-    const cluster = this.members.map((x) => `${x.name}=http://127.0.0.1:${x.proxyPort}`).join(',')
+    const cluster = this.members
+      .filter((x) => !o.independentMembers || x === m)
+      .map((x) => `${x.name}=http://127.0.0.1:${x.proxyPort}`)
+      .join(',')
     const a = [
       '--name', m.name,
       '--data-dir', m.dataDir,

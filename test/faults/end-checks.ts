@@ -83,13 +83,13 @@ export async function checkAppends(cluster: Cluster, history: History, prefix: s
 }
 
 /** Every member serves the same tree under prefix, through quorum reads and through local reads. */
-export async function checkConverged(cluster: Cluster, prefix: string): Promise<CheckLine> {
+export async function checkConverged(cluster: Cluster, prefix: string, timeoutMs = 20_000): Promise<CheckLine> {
   const snapshot = async (i: number, quorum: boolean): Promise<string | undefined> => {
     const r = await v2Request(cluster.clientUrl(i), 'GET', prefix, quorum ? { recursive: true, sorted: true, quorum: true } : { recursive: true, sorted: true }, 5000)
     return r.outcome === 'ok' ? JSON.stringify(r.node) : undefined
   }
   const members = cluster.members.map((m) => m.index)
-  const deadline = Date.now() + 20_000
+  const deadline = Date.now() + timeoutMs
   let last: (string | undefined)[] = []
   let mode = 'quorum'
   for (const quorum of [true, false]) {
@@ -99,7 +99,7 @@ export async function checkConverged(cluster: Cluster, prefix: string): Promise<
       if (last.every((s) => s !== undefined && s === last[0])) break
       if (Date.now() > deadline) {
         const differ = members.filter((i) => last[i] !== last[0]).map((i) => cluster.members[i]!.name)
-        return { name: 'converged', ok: false, summary: `${mode} reads differ after 20 s: ${cluster.members[0]!.name} vs ${differ.join(', ')}`, details: last.map((s, i) => `${cluster.members[i]!.name}: ${s === undefined ? 'unreadable' : `${s.length} bytes, hash ${hash(s)}`}`) }
+        return { name: 'converged', ok: false, summary: `${mode} reads differ after ${timeoutMs / 1000} s: ${cluster.members[0]!.name} vs ${differ.join(', ')}`, details: last.map((s, i) => `${cluster.members[i]!.name}: ${s === undefined ? 'unreadable' : `${s.length} bytes, hash ${hash(s)}`}`) }
       }
       await sleep(250)
     }

@@ -22,6 +22,10 @@ export interface RunOptions {
   /** Keep the data dir and logs even when every check passed. */
   keep?: boolean
   log?: (line: string) => void
+  /** How long members may take to converge after healing (default 20 s). */
+  convergeTimeoutMs?: number
+  /** Harness self-test only: run against n independent single-member servers (see cluster.ts). */
+  independentMembers?: boolean
 }
 
 export interface RunReport {
@@ -45,7 +49,7 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
   const now = () => Date.now() - t0
   log(`faults: seed=${o.seed} server=${o.server} nodes=${o.nodes} time=${o.timeS}s clients=${clients} keys=${keys} faults=${(o.faults ?? ALL_FAULTS).join(',')}`)
   log(`replay: npm run test:faults -- --seed ${o.seed} --time ${o.timeS} --nodes ${o.nodes} --server ${o.server}`)
-  const cluster = await Cluster.start({ server: o.server, nodes: o.nodes, log: (l) => log(`  ${l}`) })
+  const cluster = await Cluster.start({ server: o.server, nodes: o.nodes, log: (l) => log(`  ${l}`), ...(o.independentMembers ? { independentMembers: true } : {}) })
   log(`server: ${cluster.source}`)
   log(`cluster up in ${now()} ms; data and logs in ${cluster.dir}`)
   const checks: CheckLine[] = []
@@ -85,7 +89,7 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
     const final = await v2Request(cluster.clientUrl(rand.int(0, o.nodes - 1)), 'PUT', `${prefix}/progress`, { value: 'final' }, 5000)
     checks.push(checkLinearizable(history))
     checks.push(await checkAppends(cluster, history, prefix))
-    checks.push(await checkConverged(cluster, prefix))
+    checks.push(await checkConverged(cluster, prefix, o.convergeTimeoutMs))
     checks.push(checkProgress(nemesis.records, final.outcome === 'ok'))
     checks.push(checkNoCrash(cluster))
   } catch (err) {

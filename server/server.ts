@@ -4,6 +4,7 @@
 // layer must never learn how commits happen. No HTTP here.
 import { Store, StoreError, type StoreEvent } from './store/index.js'
 import type { Command } from './store/types.js'
+import type { AuthMutation, AuthResult, AuthState } from './auth/auth-state.js'
 import { clusterId as computeClusterId, formatId, memberId as computeMemberId } from './ids.js'
 
 /** A member as the members API shows it (MEM-1); `id` in wire form (hex, no leading zeros). */
@@ -105,6 +106,13 @@ export interface Backend {
   updateMember(id: string, peerURLs: string[]): Promise<void>
   /** Stops timers and fails pending proposals with ProposalError. */
   close(): Promise<void>
+  /**
+   * The replicated v2 auth data as applied on this member (server/auth). Optional: without it
+   * the auth layer keeps a member-local copy (fine for a one-member backend).
+   */
+  authState?(): AuthState
+  /** Replicates an auth change (passwords already hashed); resolves with its outcome once applied here. Rejects with ProposalError. */
+  proposeAuth?(m: AuthMutation): Promise<AuthResult>
 }
 
 /** Options of the single-member backend. */

@@ -15,7 +15,8 @@ import {
   goDuration, MemberChangeError, ProposalError, rfc3339,
   type Backend, type LeaderStats, type MemberInfo, type SelfStats,
 } from '../server.js'
-import { StateMachine, type Payload } from './state-machine.js'
+import { StateMachine, type ApplyResult, type Payload } from './state-machine.js'
+import type { AuthMutation, AuthResult, AuthState } from '../auth/auth-state.js'
 import { MembershipError } from './membership.js'
 import type { PeerTransport } from './peer-transport.js'
 import { PeerStats } from './peer-stats.js'
@@ -63,7 +64,7 @@ export interface RaftBackendOptions {
 }
 
 interface Waiter {
-  resolve: (v: StoreEvent | StoreError) => void
+  resolve: (v: Exclude<ApplyResult, null>) => void
   reject: (e: Error) => void
   deadline: number
 }
@@ -191,7 +192,25 @@ export class RaftBackend implements Backend {
     const r = this.reqPrefix + (++this.reqSeq).toString(36)
     const payload: Payload = { k: 'cmd', t: this.now(), c: cmd, r }
     return new Promise((resolve, reject) => {
-      this.waiters.set(r, { resolve, reject, deadline: this.now() + this.timeoutMs })
+      this.waiters.set(r, { resolve: resolve as Waiter['resolve'], reject, deadline: this.now() + this.timeoutMs })
+      this.proposalQueue.push(JSON.stringify(payload))
+      this.schedule()
+    })
+  }
+
+  /** The applied v2 auth data (server/auth). */
+  authState(): AuthState {
+    return this.sm.auth
+  }
+
+  /** Like propose(), for a v2 auth change (passwords already hashed by the caller). */
+  proposeAuth(m: AuthMutation): Promise<AuthResult> {
+    const stop = this.stopError()
+    if (stop) return Promise.reject(stop)
+    const r = this.reqPrefix + (++this.reqSeq).toString(36)
+    const payload: Payload = { k: 'auth', m, r }
+    return new Promise((resolve, reject) => {
+      this.waiters.set(r, { resolve: resolve as Waiter['resolve'], reject, deadline: this.now() + this.timeoutMs })
       this.proposalQueue.push(JSON.stringify(payload))
       this.schedule()
     })

@@ -4,6 +4,7 @@
 import { Store, StoreError, type StoreEvent, type Command } from '../store/index.js'
 import { EntryType, type ConfChange, type Entry, type NodeId } from '../raft/types.js'
 import { Membership, type MemberContext, type MembershipJSON } from './membership.js'
+import { AuthState, type AuthJSON, type AuthMutation, type AuthResult } from '../auth/auth-state.js'
 
 /** What a Normal entry carries (JSON). Empty data is the leader's no-op of a new term. */
 export type Payload =
@@ -11,18 +12,24 @@ export type Payload =
   | { k: 'cmd'; t: number; c: Command; r?: string }
   /** A member publishes its name and client URLs after it starts (MEM-1). */
   | { k: 'attr'; id: NodeId; name: string; clientURLs: string[]; r?: string }
+  /** A v2 auth change (server/auth); passwords in it are already hashed by the proposer. */
+  | { k: 'auth'; m: AuthMutation; r?: string }
 
 /** The outcome of applying one entry, handed to whoever waits on the entry's request id. */
-export type ApplyResult = StoreEvent | StoreError | null
+export type ApplyResult = StoreEvent | StoreError | AuthResult | null
 
 interface SnapshotData {
   store: string
   membership: MembershipJSON
+  /** Absent in snapshots written before auth existed. */
+  auth?: AuthJSON
 }
 
 export class StateMachine {
   store: Store
   membership: Membership
+  /** Users, roles and the auth switch (replicated like the store). */
+  auth = new AuthState()
   /** Index of the last entry applied. Invariant: never decreases. */
   appliedIndex = 0
   appliedTerm = 0
@@ -41,6 +48,12 @@ export class StateMachine {
     if (e.data === '') return { result: null }
     const p = JSON.parse(e.data) as Payload
     if (p.k === 'cmd') return { requestId: p.r, result: this.store.apply(p.c, p.t) }
+    if (p.k === 'auth') {
+      const result = this.auth.apply(p.m)
+      // etcd keeps auth data in its v2 store, so a change consumes an etcd index (CONS-1).
+      if (result.changed) this.internalWrite()
+      return { requestId: p.r, result }
+    }
     if (p.k === 'attr') {
       this.membership.setAttributes(p.id, p.name, p.clientURLs)
       this.internalWrite()
@@ -80,7 +93,7 @@ export class StateMachine {
 
   /** Serialises store and membership for a Raft snapshot. */
   snapshotData(): string {
-    const d: SnapshotData = { store: this.store.toSnapshot(), membership: this.membership.toJSON() }
+    const d: SnapshotData = { store: this.store.toSnapshot(), membership: this.membership.toJSON(), auth: this.auth.toJSON() }
     return JSON.stringify(d)
   }
 
@@ -89,6 +102,7 @@ export class StateMachine {
     const d = JSON.parse(data) as SnapshotData
     this.store.recover(d.store) // in place: registered watchers survive (CONS-4)
     this.membership = Membership.fromJSON(d.membership)
+    this.auth = AuthState.fromJSON(d.auth)
     this.appliedIndex = index
     this.appliedTerm = term
   }

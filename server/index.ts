@@ -13,6 +13,7 @@ import { startRaftMember } from './cluster/start-member.js'
 import type { RaftBackend } from './cluster/raft-backend.js'
 import { silentLogger, type Logger } from './log.js'
 import { createHandler, onClientError, type ClientHandler, type HandlerOptions } from './http/handler.js'
+import { createAuth } from './auth/auth-service.js'
 
 export { SingleMemberBackend, ProposalError, MemberChangeError } from './server.js'
 export type { Backend, MemberInfo, SelfStats, LeaderStats } from './server.js'
@@ -31,7 +32,7 @@ export interface StartOptions extends Partial<Omit<ServerConfig, 'listenClient' 
   /** Called when the member was removed from the cluster or its storage failed; the CLI exits. */
   onStop?: (reason: 'removed' | 'fatal') => void
   /** Extra handler hooks (auth). */
-  handler?: Pick<HandlerOptions, 'checkKeyAccess' | 'extraRoutes'>
+  handler?: Pick<HandlerOptions, 'checkKeyAccess' | 'checkRootAccess' | 'extraRoutes'>
 }
 
 /** A running member. */
@@ -129,8 +130,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       ).backend
   const raft: RaftBackend | undefined = member
   const backend: Backend = givenBackend ?? member!
+  // The v2 auth API and its access checks (server/auth), unless the embedder brings its own hooks.
+  const auth = createAuth(backend, { clientCertAuth: config.clientTls.clientCertAuth })
   const handler = createHandler(backend, {
     cors: config.cors,
+    checkKeyAccess: auth.checkKeyAccess,
+    checkRootAccess: auth.checkRootAccess,
+    extraRoutes: auth.extraRoutes,
     onError: (err, req) => log.error({ err, method: req.method, url: req.url }, 'unexpected error while serving a client request'),
     ...hooks,
   })

@@ -10,7 +10,7 @@ import { serveMembers } from './members.js'
 import { serveHealth, serveMachines, serveMetrics, serveVersion } from './misc.js'
 import { serveLeaderStats, serveSelfStats, serveStoreStats } from './stats.js'
 import { BadPathError, cleanPath, decodePath, escapePath, htmlEscape, needsCleaning } from './path.js'
-import { writeInternalError, writeMethodNotAllowed, writeNotFound } from './write-error.js'
+import { writeInternalError, writeMessageError, writeMethodNotAllowed, writeNotFound } from './write-error.js'
 
 /** Options of the client handler. */
 export interface HandlerOptions {
@@ -18,11 +18,17 @@ export interface HandlerOptions {
   cors?: readonly string[]
   /** AUTH-13/14 hook for keys requests; false -> 401 errorCode 110. Absent = auth off. */
   checkKeyAccess?: KeyAccessCheck
+  /** AUTH-4/MEM-9 hook for non-GET /v2/members requests; false -> 401 Insufficient credentials. */
+  checkRootAccess?: (req: IncomingMessage) => boolean | Promise<boolean>
   /**
    * Extra routes tried before the 404 (e.g. the v2 auth API). Gets the cleaned, decoded path;
    * returns true when it answered the request.
    */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string) => boolean | Promise<boolean>
+  /** GET /metrics: renders this member's registry (server/metrics); absent = the built-in leader gauges. */
+  metrics?: (res: ServerResponse) => void | Promise<void>
+  /** `/dashboard` and `/dashboard/...` (server/dashboard); absent = 404 (--dashboard=false). */
+  dashboard?: (req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string) => void | Promise<void>
   /** Told about unexpected failures (bugs) that were answered with a 500; for logging. Must not throw. */
   onError?: (err: unknown, req: IncomingMessage) => void
 }
@@ -105,6 +111,9 @@ export function createHandler(backend: Backend, opts: HandlerOptions = {}): Clie
     }
     if (path.startsWith('/v2/members') && (path.length === 11 || path.charCodeAt(11) === 47)) {
       if (!allowed(MEMBERS_ALLOW, method)) return writeMethodNotAllowed(res, MEMBERS_ALLOW)
+      if (method !== 'GET' && opts.checkRootAccess && !(await opts.checkRootAccess(req))) {
+        return writeMessageError(res, 401, 'Insufficient credentials')
+      }
       return serveMembers(req, res, backend, path.slice(11))
     }
     switch (path) {
@@ -123,7 +132,10 @@ export function createHandler(backend: Backend, opts: HandlerOptions = {}): Clie
         if (path === '/v2/stats/leader') return serveLeaderStats(res, backend)
         return serveStoreStats(res, backend)
       case '/metrics':
-        return serveMetrics(res, backend)
+        return opts.metrics ? opts.metrics(res) : serveMetrics(res, backend)
+    }
+    if (opts.dashboard && path.startsWith('/dashboard') && (path.length === 10 || path.charCodeAt(10) === 47)) {
+      return opts.dashboard(req, res, path, rawQuery)
     }
     if (opts.extraRoutes && (await opts.extraRoutes(req, res, path, rawQuery))) return
     writeNotFound(res)

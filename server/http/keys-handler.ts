@@ -117,8 +117,10 @@ export async function serveKeys(ctx: KeysContext, req: IncomingMessage, res: Ser
     // Reads without a body stay synchronous up to the store (the hot path).
     const body = hasFormBody(req, method) ? await readForm(req, res) : undefined
     kr = parseKeyRequest(method, rest, collectParams(body, rawQuery))
-    if (ctx.checkKeyAccess && !(await ctx.checkKeyAccess(req, rest, kr.recursive))) {
-      throw new StoreError(110, 'Insufficient credentials', 0)
+    if (ctx.checkKeyAccess) {
+      // A synchronous answer (auth off, cached password) keeps plain reads off the microtask queue.
+      const ok = ctx.checkKeyAccess(req, rest, kr.recursive)
+      if (ok !== true && !(await ok)) throw new StoreError(110, 'Insufficient credentials', 0)
     }
   } catch (e) {
     if (!res.headersSent) writeKeyError(res, toStoreError(ctx, req, e), head, backend.clusterId())

@@ -147,6 +147,8 @@ export function formatDetails(cells: Cell[]): string[] {
       if (c.workload === 'watch') {
         const members = Object.keys(e).filter((k) => k.startsWith('notifies.')).map((k) => k.slice('notifies.'.length)).sort()
         parts.push(`${t}: write ack ${per(e, 'writeAckMsTotal', 'writes')} ms, mean notify ${members.map((x) => `${x} ${per(e, `notifyMsTotal.${x}`, `notifies.${x}`)}`).join(', ')} ms`)
+      } else if (e.walFsyncs !== undefined && (c.workload === 'put' || c.workload === 'put-hot' || c.workload === 'post')) {
+        parts.push(`${t}: ${(e.walFsyncs / m.ops).toFixed(3)} WAL fsyncs per op (all members), mean fsync ${per(e, 'walFsyncMsTotal', 'walFsyncs')} ms`)
       } else if (c.workload === 'cas') {
         parts.push(`${t}: ${(e.attempts / m.ops).toFixed(1)} attempts per swap`)
       } else if (c.workload === 'lock') {

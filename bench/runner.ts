@@ -55,6 +55,20 @@ function clusterCpuUs(cluster: Cluster): number {
   return sum
 }
 
+/** WAL fsync totals of all members from /metrics (etcd's metric, raftkv exports it too). */
+async function scrapeFsync(members: Member[]): Promise<{ count: number; sumS: number } | null> {
+  let count = 0, sumS = 0, found = false
+  await Promise.all(members.map(async (m) => {
+    try {
+      const r = await httpOnce(m.host, m.clientPort, 'GET', '/metrics', undefined, 2000)
+      const c = /^etcd_disk_wal_fsync_duration_seconds_count(?:\{[^}]*\})? (\S+)$/m.exec(r.body)
+      const sm = /^etcd_disk_wal_fsync_duration_seconds_sum(?:\{[^}]*\})? (\S+)$/m.exec(r.body)
+      if (c !== null && sm !== null) { count += Number(c[1]); sumS += Number(sm[1]); found = true }
+    } catch { /* no metrics: leave it out */ }
+  }))
+  return found ? { count, sumS } : null
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /**
@@ -117,6 +131,7 @@ export async function runOnce(cluster: Cluster, workload: Workload, s: RunSettin
     if (workload.setup !== undefined) await workload.setup(ctx)
     workload.start(ctx)
     await sleep(s.warmupMs)
+    const fsync0 = await scrapeFsync(members)
     const serverCpu0 = clusterCpuUs(cluster)
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
@@ -139,7 +154,13 @@ export async function runOnce(cluster: Cluster, workload: Workload, s: RunSettin
       new Promise<void>((r) => { onAllStopped = r; if (stopped >= s.clients) r() }),
       sleep(1000),
     ])
+    const fsync1 = fsync0 === null ? null : await scrapeFsync(members)
     const stats = rec.summary()
+    if (fsync0 !== null && fsync1 !== null && fsync1.count > fsync0.count) {
+      // Includes the few ms between scrape and window edges; good enough for a per-op ratio.
+      stats.extra.walFsyncs = fsync1.count - fsync0.count
+      stats.extra.walFsyncMsTotal = (fsync1.sumS - fsync0.sumS) * 1000
+    }
     if (stats.ops === 0 && stats.errors === 0) stats.errorSamples.push('stalled: no operation completed in the measured window')
     const ops = Math.max(1, stats.ops)
     return {

@@ -41,8 +41,13 @@ type Identity = User | 'guest' | undefined
 export function createAuth(backend: Backend, opts: AuthOptions = {}): AuthHooks {
   const local = backend.authState ? undefined : new AuthState()
   const state = (): AuthState => (backend.authState ? backend.authState() : local!)
-  const propose = (m: AuthMutation): Promise<AuthResult> =>
-    backend.proposeAuth ? backend.proposeAuth(m) : Promise.resolve(local!.apply(m))
+  const propose = async (m: AuthMutation): Promise<AuthResult> => {
+    if (backend.proposeAuth) return backend.proposeAuth(m)
+    const r = local!.apply(m)
+    // As in the replicated state machine: an auth change consumes an etcd index (CONS-1).
+    if (r.changed) await backend.propose({ op: 'internal' }).catch(() => undefined)
+    return r
+  }
   const hash = opts.hash ?? hashPassword
   const cache = new PasswordCache()
   const certAuth = opts.clientCertAuth === true

@@ -52,11 +52,10 @@ function planCells(o: BenchOptions): Plan[] {
   return plans
 }
 
-/** How to start one raftkv member; `standIn` when only startServer() exists (single member). */
-function raftkvCommand(o: BenchOptions): { cmd: string[]; standIn: boolean } | null {
-  if (o.raftkvCommand !== null) return { cmd: o.raftkvCommand, standIn: false }
-  if (existsSync(join(repoRoot, 'server/cli.ts'))) return { cmd: [process.execPath, '--import', 'tsx', 'server/cli.ts'], standIn: false }
-  if (existsSync(join(repoRoot, 'server/index.ts'))) return { cmd: [process.execPath, '--import', 'tsx', 'bench/raftkv-member.ts'], standIn: true }
+/** How to start one raftkv member (etcd flags are appended), or null when there is no server yet. */
+function raftkvCommand(o: BenchOptions): { cmd: string[] } | null {
+  if (o.raftkvCommand !== null) return { cmd: o.raftkvCommand }
+  if (existsSync(join(repoRoot, 'server/cli.ts'))) return { cmd: [process.execPath, '--import', 'tsx', 'server/cli.ts'] }
   return null
 }
 
@@ -107,7 +106,7 @@ async function main(): Promise<number> {
   const notes: string[] = []
   const rkCmd = raftkvCommand(o)
   if (targets.includes('raftkv') && rkCmd === null) {
-    notes.push('raftkv NOT run: neither server/cli.ts nor server/index.ts exists yet')
+    notes.push('raftkv NOT run: server/cli.ts does not exist')
     targets = targets.filter((t) => t !== 'raftkv')
   }
   if (targets.includes('raftkv') && rkCmd !== null) {
@@ -116,9 +115,6 @@ async function main(): Promise<number> {
       progress.log(`raftkv launcher ${script} not found${script.startsWith('dist/') ? ' (run npm run build first)' : ''}`)
       return 2
     }
-  }
-  if (targets.includes('raftkv') && rkCmd?.standIn === true) {
-    notes.push('raftkv started through bench/raftkv-member.ts (startServer in a child process) because server/cli.ts does not exist yet: single-member only')
   }
   if (targets.includes('etcd') && !existsSync(o.etcdPath)) {
     notes.push(`etcd NOT run: ${o.etcdPath} not found`)
@@ -176,10 +172,6 @@ async function main(): Promise<number> {
       await start(t)
     }
     for (const t of targets) {
-      if (t === 'raftkv' && rkCmd?.standIn === true && members > 1) {
-        failures.set(t, 'no multi-member raftkv yet (server/cli.ts missing)')
-        continue
-      }
       await start(t)
     }
     for (const plan of plans) {
@@ -272,7 +264,7 @@ async function main(): Promise<number> {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     host: { loadAverage1m: { start: loadBefore, end: loadAfter }, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: `${process.platform}-${process.arch}`, etcdVersion: targets.includes('etcd') ? etcdVersion(o.etcdPath) : null },
-    options: { ...o, targets, raftkvCommand: rkCmd?.cmd ?? null, raftkvStandIn: rkCmd?.standIn ?? false },
+    options: { ...o, targets, raftkvCommand: rkCmd?.cmd ?? null },
     notes,
     workloads: plans.map((p) => ({ name: p.workload.name, op: p.workload.op, description: p.workload.description, clients: p.clients })),
     cells,

@@ -14,6 +14,10 @@ import type { RaftBackend } from './cluster/raft-backend.js'
 import { silentLogger, type Logger } from './log.js'
 import { createHandler, onClientError, type ClientHandler, type HandlerOptions } from './http/handler.js'
 import { createAuth } from './auth/auth-service.js'
+import { MemberMetrics } from './metrics/member-metrics.js'
+import { instrumentHandler } from './metrics/http-metrics.js'
+import { createDashboard } from './dashboard/serve.js'
+import type { PeerStats } from './transport/transport.js'
 
 export { SingleMemberBackend, ProposalError, MemberChangeError } from './server.js'
 export type { Backend, MemberInfo, SelfStats, LeaderStats } from './server.js'
@@ -118,18 +122,24 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const servers: http.Server[] = []
   const bound: string[] = []
   let closeServer: () => Promise<void> = async () => {}
-  const member = givenBackend
+  // One registry per member (several members may share a process); created before the member so
+  // the WAL and the Raft loop report into it from the first write.
+  const metrics = new MemberMetrics()
+  const started = givenBackend
     ? undefined
-    : (
-        await startRaftMember(config, log, config.advertiseClientUrls, {
-          onRemoved: () => {
-            void closeServer()
-            onStop?.('removed')
-          },
-        })
-      ).backend
+    : await startRaftMember(config, log, config.advertiseClientUrls, {
+        onRemoved: () => {
+          void closeServer()
+          onStop?.('removed')
+        },
+        metrics,
+      })
+  const member = started?.backend
   const raft: RaftBackend | undefined = member
   const backend: Backend = givenBackend ?? member!
+  const transportStats = (started?.transport as { allStats?: () => PeerStats[] } | undefined)?.allStats
+  const peers = transportStats ? () => transportStats.call(started!.transport) : undefined
+  metrics.attach({ backend, raft, peers })
   // The v2 auth API and its access checks (server/auth), unless the embedder brings its own hooks.
   const auth = createAuth(backend, { clientCertAuth: config.clientTls.clientCertAuth })
   const handler = createHandler(backend, {
@@ -138,8 +148,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     checkRootAccess: auth.checkRootAccess,
     extraRoutes: auth.extraRoutes,
     onError: (err, req) => log.error({ err, method: req.method, url: req.url }, 'unexpected error while serving a client request'),
+    metrics: (res) => metrics.serve(res),
+    dashboard: config.dashboard === false ? undefined : createDashboard({ backend, raft, peers, metrics }),
     ...hooks,
   })
+  // Keys requests are counted for etcd_http_* on the way in (the handler itself stays metric-free).
+  const served = instrumentHandler(handler, metrics)
 
   try {
     for (const addr of config.listenClient) {
@@ -154,10 +168,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
             requestCert: tls.clientCertAuth,
             rejectUnauthorized: tls.clientCertAuth,
           },
-          handler,
+          served,
         )
       } else {
-        server = http.createServer(handler)
+        server = http.createServer(served)
       }
       // Long-poll watches have no server timeout (WATCH-9); keep idle keep-alive sockets a while.
       // (requestTimeout keeps Node's default: it bounds receiving a request, not a watch response.)
@@ -209,6 +223,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           ),
         )
         await backend.close()
+        metrics.close()
         if (tempDataDir) rmSync(tempDataDir, { recursive: true, force: true })
       })()
       return closing

@@ -69,6 +69,12 @@ interface Waiter {
   deadline: number
 }
 
+/** A proposal waiting for a leader; r is the request id whose waiter expects it (if any). */
+interface QueuedProposal {
+  data: string
+  r?: string
+}
+
 interface ConfWaiter {
   resolve: () => void
   reject: (e: Error) => void
@@ -105,7 +111,7 @@ export class RaftBackend implements Backend {
   private readonly waiters = new Map<string, Waiter>()
   private readonly confWaiters = new Map<string, ConfWaiter>()
   /** Proposals not yet handed to Raft (batched per loop turn, kept while no leader is known). */
-  private proposalQueue: string[] = []
+  private proposalQueue: QueuedProposal[] = []
   private readQueue: ReadWaiter[] = []
   private readSeq = 0
   private readonly readsInFlight = new Map<string, ReadBatch>()
@@ -193,7 +199,7 @@ export class RaftBackend implements Backend {
     const payload: Payload = { k: 'cmd', t: this.now(), c: cmd, r }
     return new Promise((resolve, reject) => {
       this.waiters.set(r, { resolve: resolve as Waiter['resolve'], reject, deadline: this.now() + this.timeoutMs })
-      this.proposalQueue.push(JSON.stringify(payload))
+      this.proposalQueue.push({ data: JSON.stringify(payload), r })
       this.schedule()
     })
   }
@@ -211,7 +217,7 @@ export class RaftBackend implements Backend {
     const payload: Payload = { k: 'auth', m, r }
     return new Promise((resolve, reject) => {
       this.waiters.set(r, { resolve: resolve as Waiter['resolve'], reject, deadline: this.now() + this.timeoutMs })
-      this.proposalQueue.push(JSON.stringify(payload))
+      this.proposalQueue.push({ data: JSON.stringify(payload), r })
       this.schedule()
     })
   }
@@ -428,7 +434,7 @@ export class RaftBackend implements Backend {
   private flushQueues(): void {
     if (this.proposalQueue.length > 0) {
       try {
-        this.raw.proposeBatch(this.proposalQueue)
+        this.raw.proposeBatch(this.proposalQueue.map((q) => q.data))
         this.proposalQueue = []
       } catch (e) {
         if (!(e instanceof ProposalDroppedError)) throw e
@@ -592,7 +598,7 @@ export class RaftBackend implements Backend {
     const now = this.now()
     if (next === undefined || next > now) return
     const payload: Payload = { k: 'cmd', t: now, c: { op: 'expire' } }
-    this.proposalQueue.push(JSON.stringify(payload))
+    this.proposalQueue.push({ data: JSON.stringify(payload) })
     this.schedule()
   }
 
@@ -607,7 +613,7 @@ export class RaftBackend implements Backend {
     if (!me || now - this.lastPublishAttempt < this.opts.electionMs) return
     this.lastPublishAttempt = now
     const payload: Payload = { k: 'attr', id: this.opts.id, name: this.opts.name, clientURLs: this.opts.clientURLs }
-    this.proposalQueue.push(JSON.stringify(payload))
+    this.proposalQueue.push({ data: JSON.stringify(payload) })
   }
 
   /** Whether `id` was removed from the cluster (the transport refuses its messages). */
@@ -677,9 +683,12 @@ export class RaftBackend implements Backend {
       b.waiters = b.waiters.filter((w) => (w.deadline > now ? true : (w.reject(timeout()), false)))
       if (b.waiters.length === 0) this.readsInFlight.delete(ctx)
     }
-    if (this.waiters.size === 0 && this.proposalQueue.length > 0 && this.raw.raft.lead === NONE) {
-      // Nobody waits for these any more (expiry sweeps, publishes): drop them rather than replay late.
-      this.proposalQueue = []
+    if (this.proposalQueue.length > 0 && (failed > 0 || this.raw.raft.lead === NONE)) {
+      // A request that timed out while still queued here (no leader to take it) was never handed to
+      // Raft: drop it, so a client told "timed out" is not surprised by a late write. Sweeps and
+      // publishes nobody waits for are dropped while leaderless and proposed afresh later.
+      const noLeader = this.raw.raft.lead === NONE
+      this.proposalQueue = this.proposalQueue.filter((q) => (q.r === undefined ? !noLeader : this.waiters.has(q.r)))
     }
   }
 

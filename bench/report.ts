@@ -29,6 +29,8 @@ export interface Merged {
   roundOpsPerSec: number[]
   generatorCpuUsPerOp: number
   serverCpuUsPerOp: number
+  /** CPU cores all members used on average during the windows. */
+  serverCores: number
   extra: Record<string, number>
   /** Distinct error messages over the rounds (at most 5). */
   errorSamples: string[]
@@ -75,6 +77,7 @@ export function merge(runs: { stats: RunResult | null; failure?: string }[]): Me
     roundOpsPerSec: ok.map((r) => r.opsPerSec),
     generatorCpuUsPerOp: weighted((r) => r.generatorCpuUsPerOp),
     serverCpuUsPerOp: weighted((r) => r.serverCpuUsPerOp),
+    serverCores: seconds > 0 ? ok.reduce((a, r) => a + r.serverCores * r.seconds, 0) / seconds : 0,
     extra,
     errorSamples: [...new Set(ok.flatMap((r) => r.errorSamples))].slice(0, 5),
     ...(failure !== undefined ? { failure } : {}),
@@ -140,6 +143,8 @@ export function formatDetails(cells: Cell[]): string[] {
   const per = (e: Record<string, number>, total: string, count: string): string => (e[count] ? (e[total] / e[count]).toFixed(2) : '-')
   for (const c of cells) {
     const parts: string[] = []
+    const cores = (['raftkv', 'etcd'] as const).filter((t) => (c[t]?.ops ?? 0) > 0).map((t) => `${t} ${c[t]!.serverCores.toFixed(2)}`)
+    if (cores.length > 0) parts.push(`cores used ${cores.join(', ')}`)
     for (const t of ['raftkv', 'etcd'] as const) {
       const m = c[t]
       if (m === undefined || m.ops === 0) continue

@@ -224,6 +224,9 @@ export async function acquireMutex(
     const keeper = new Keeper({ client, key, ttl, value, createdIndex: node.createdIndex, confirmedAt: sent })
     return make({ key, value, ttl, kind, token: { clusterId, index: node.createdIndex }, keeper })
   }
+  // Expiry counts from when the server applied the create; the first attempt with this value is
+  // the earliest that can be (a later NodeExists may find the key an earlier attempt created).
+  const firstSent = now()
   try {
     for (;;) {
       const sent = now()
@@ -241,7 +244,7 @@ export async function acquireMutex(
           if (e2 instanceof KeyNotFoundError) continue
           throw e2
         }
-        if (cur.node.value === value) return held(cur.node, cur.clusterId, sent)
+        if (cur.node.value === value) return held(cur.node, cur.clusterId, firstSent)
         if (opts.tryOnly) return undefined
         waitFrom = cur.etcdIndex + 1
       }
@@ -329,9 +332,12 @@ export async function acquireQueued(
 async function enqueue(client: Client, dir: string, ttl: number, fields: Omit<OwnerValue, 'nonce'>, signal: AbortSignal) {
   const guard = guardFor(client)
   const value = encodeOwner({ nonce: nonce(), ...fields })
+  const firstSent = now() // see acquireMutex: an adopted entry may come from the first attempt
   for (let attempt = 0; ; attempt++) {
     const sent = now()
     try {
+      // If this POST is aborted after it was sent, an entry nobody refreshes may remain: it
+      // expires within the TTL (waiters behind it wait at most that long).
       const res = guard.saw(await client.post(dir, value, { ttl, signal }))
       const keeper = new Keeper({ client, key: res.node.key, ttl, value, createdIndex: res.node.createdIndex, confirmedAt: sent })
       return { key: res.node.key, value, createdIndex: res.node.createdIndex, keeper }
@@ -340,7 +346,7 @@ async function enqueue(client: Client, dir: string, ttl: number, fields: Omit<Ow
       const list = await guard.get(client, dir, { sorted: true, signal }).catch(() => undefined)
       const found = list?.node.nodes?.find((n) => n.value === value)
       if (found) {
-        const keeper = new Keeper({ client, key: found.key, ttl, value, createdIndex: found.createdIndex, confirmedAt: sent })
+        const keeper = new Keeper({ client, key: found.key, ttl, value, createdIndex: found.createdIndex, confirmedAt: firstSent })
         return { key: found.key, value, createdIndex: found.createdIndex, keeper }
       }
       if (signal.aborted) throw new RecipeAbortError('aborted')

@@ -3,11 +3,10 @@
 // with TTL refreshes while held, detect loss, hand out a fencing token per acquisition and release
 // with compare-and-delete on their own nonce. No Node built-ins (runs in browsers too).
 
-import type { Client } from '../src/index.js'
+import { KeyNotFoundError, type Client } from '../src/index.js'
 import { acquireMutex, acquireQueued, resumeHandle, type AcquireOptions, type HandleJSON, type LockHandle } from './lock-core.js'
 import type { FencingToken } from './fencing.js'
 import { RecipeError, checkTtl, decodeOwner, guardFor, abortReason } from './internal.js'
-import { KeyNotFoundError } from '../src/index.js'
 
 export type { AcquireOptions, HandleJSON } from './lock-core.js'
 export { LockHandle } from './lock-core.js'

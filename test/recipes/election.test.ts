@@ -5,7 +5,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Client } from '../../src/index.js'
-import { Election, type LeaderInfo } from '../../recipes/index.js'
+import { Election, LockLostError, type LeaderInfo } from '../../recipes/index.js'
 import { backends, startCluster, within, type Cluster } from '../client/fixtures.js'
 import { killAll, startWorker, type Worker } from './procs.js'
 
@@ -70,6 +70,21 @@ for (const backend of backends()) {
     await within(TTL * 1000 + 1000, new Promise((r) => lead.signal.addEventListener('abort', r)), 'lost signal')
     assert.ok(lost)
     assert.is(e.leadership, undefined)
+  })
+
+  test('a leadership serialised by one invocation is resumed by the next (same term), or refused once gone', async () => {
+    const key = '/t/election/resume'
+    const lead = await new Election(newClient(), key, { ttl: TTL }).campaign('v')
+    const json = JSON.parse(JSON.stringify(lead.detach()))
+    const e2 = new Election(newClient(), key, { ttl: TTL })
+    const again = await e2.resume(json)
+    assert.is(again.term, lead.term)
+    assert.is(again.data, 'v')
+    await sleep(TTL * 1000 + 300)
+    assert.ok(again.isHeld(), 'kept alive by the resumed handle')
+    assert.is((await e2.leader())?.term, lead.term)
+    await again.resign()
+    assert.instance(await e2.resume(json).catch((e: unknown) => e), LockLostError)
   })
 
   test('kill -9 of the leader process: exactly one new leader within TTL + election time', async () => {

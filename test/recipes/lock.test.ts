@@ -134,6 +134,26 @@ for (const backend of backends()) {
     await other!.release()
   })
 
+  test('a keepalive that cannot reach the cluster past the TTL marks the lock lost (signal + event)', async () => {
+    let down = false
+    const flaky: FetchLike = async (url, init) => {
+      if (down) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
+      const res = await fetch(url, init as RequestInit)
+      const text = await res.text()
+      return { status: res.status, headers: res.headers, text: async () => text }
+    }
+    const h = await new Lock(newClient({ fetch: flaky, retry: { retries: 1, minTimeout: 50, maxTimeout: 100 } }), '/t/lock/unreachable', { ttl: 2 }).acquire()
+    let lostAt = 0
+    h.on('lost', () => { lostAt = Date.now() })
+    const cutAt = Date.now()
+    down = true
+    await within(4000, new Promise((r) => h.signal.addEventListener('abort', r)), 'lost')
+    assert.instance((h.signal as { reason?: unknown }).reason, LockLostError)
+    // Declared lost before the server can have expired it (last refresh + TTL), not after.
+    assert.ok(lostAt - cutAt <= 2000, `lost after ${lostAt - cutAt} ms`)
+    assert.is(h.state, 'lost')
+  })
+
   test('a frozen process (event loop blocked past the margin) treats its lock as doubtful until re-checked', async () => {
     const lock = new Lock(client, '/t/lock/freeze', { ttl: 3 })
     const h = await lock.acquire()

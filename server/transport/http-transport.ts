@@ -517,10 +517,18 @@ export class HttpTransport implements Transport {
     }
     const to = parseId(header(req, HEADER_TO))
     if (to !== undefined && to !== this.id) {
+      if (!this.refusedSenders.has(`to/${fromText}`)) {
+        this.refusedSenders.add(`to/${fromText}`)
+        this.log.error({ from: fromText, to: header(req, HEADER_TO), local: formatId(this.id), address: req.socket.remoteAddress }, 'refused peer request addressed to another member id (412)')
+      }
       sendText(res, 412, `to ID mismatch: local=${formatId(this.id)} remote=${header(req, HEADER_TO)}\n`)
       return undefined
     }
     if (this.options.isRemoved?.(from)) {
+      if (!this.refusedSenders.has(`removed/${fromText}`)) {
+        this.refusedSenders.add(`removed/${fromText}`)
+        this.log.warn({ from: fromText, address: req.socket.remoteAddress }, 'refused peer request from a removed member (410: told it is out)')
+      }
       sendText(res, 410, 'the member has been permanently removed from the cluster\n')
       return undefined
     }

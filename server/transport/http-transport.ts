@@ -518,6 +518,7 @@ export class HttpTransport implements Transport {
     const to = parseId(header(req, HEADER_TO))
     if (to !== undefined && to !== this.id) {
       if (!this.refusedSenders.has(`to/${fromText}`)) {
+        if (this.refusedSenders.size >= 1024) this.refusedSenders.clear() // the header is the sender's word: keep it bounded
         this.refusedSenders.add(`to/${fromText}`)
         this.log.error({ from: fromText, to: header(req, HEADER_TO), local: formatId(this.id), address: req.socket.remoteAddress }, 'refused peer request addressed to another member id (412)')
       }

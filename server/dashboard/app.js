@@ -151,9 +151,10 @@ async function sampleRates() {
 }
 
 function rates(field) {
+  // Rate over a sliding 5-sample window (5 s at the server's 1 s sampling): single samples are noisy.
   const out = []
   for (let i = 1; i < samples.length; i++) {
-    const a = samples[i - 1]
+    const a = samples[Math.max(0, i - 5)]
     const b = samples[i]
     const dt = (b.t - a.t) / 1000
     if (dt > 0) out.push({ t: b.t, v: Math.max(0, (b[field] - a[field]) / dt) })
@@ -161,7 +162,14 @@ function rates(field) {
   return out
 }
 
+/** The time span the charts show: what history there is, from 1 to 10 minutes. */
+function chartWindow() {
+  const span = samples.length ? Date.now() - samples[0].t : 0
+  return Math.min(WINDOW_MS, Math.max(60_000, span))
+}
+
 function drawChart(canvas, points, color) {
+  const win = chartWindow()
   const dpr = window.devicePixelRatio || 1
   const w = canvas.clientWidth || canvas.width
   const h = canvas.clientHeight || canvas.height
@@ -185,13 +193,15 @@ function drawChart(canvas, points, color) {
     const v = top * (1 - i / 4)
     g.fillText(v >= 1000 ? (v / 1000).toFixed(1) + 'k' : String(Math.round(v * 10) / 10), 4, y + 4)
   }
-  for (let m = 0; m <= 10; m += 2) {
-    const x = left + ((w - 4 - left) * (10 - m)) / 10
-    g.fillText(m === 0 ? 'now' : '-' + m + 'm', x - 10, h - 4)
+  for (let i = 0; i <= 5; i++) {
+    const ago = (win * (5 - i)) / 5
+    const x = left + ((w - 4 - left) * i) / 5
+    const label = ago === 0 ? 'now' : ago >= 120_000 ? '-' + Math.round(ago / 60_000) + 'm' : '-' + Math.round(ago / 1000) + 's'
+    g.fillText(label, Math.min(x - 10, w - 26), h - 4)
   }
-  const xs = (t) => left + ((w - 4 - left) * (t - (now - WINDOW_MS))) / WINDOW_MS
+  const xs = (t) => left + ((w - 4 - left) * (t - (now - win))) / win
   const ys = (v) => bottom - ((bottom - 6) * v) / top
-  const pts = points.filter((p) => p.t >= now - WINDOW_MS)
+  const pts = points.filter((p) => p.t >= now - win)
   if (pts.length < 2) return
   g.beginPath()
   g.moveTo(xs(pts[0].t), bottom)
@@ -227,7 +237,8 @@ async function ratesLoop() {
       $('reads-now').textContent = recent(r).toFixed(1) + '/s'
       $('writes-now').textContent = recent(w).toFixed(1) + '/s'
       $('rates-note').textContent = historyLoaded
-        ? 'reads served by this member, writes applied (cluster-wide), last 10 minutes'
+        ? 'reads served by this member, writes applied (cluster-wide), last ' +
+          (chartWindow() >= 120_000 ? Math.round(chartWindow() / 60_000) + ' min' : Math.round(chartWindow() / 1000) + ' s')
         : 'from /metrics since this page was opened'
     } catch {
       // member down: keep the last picture
@@ -386,7 +397,8 @@ function since(n, loadedAt) {
   const k = n.key + '@' + n.createdIndex
   if (!firstSeen.has(k)) firstSeen.set(k, -loadedAt) // negative: already there when first seen
   const t = firstSeen.get(k)
-  return (t < 0 ? '≤ ' : '') + clock(Math.abs(t)) + ' (#' + n.createdIndex + ')'
+  // The v2 API keeps no creation time: this is when the page first saw the key (≤: it already existed).
+  return '<span title="createdIndex ' + n.createdIndex + '">' + (t < 0 ? '≤ ' : '') + clock(Math.abs(t)) + '</span>'
 }
 
 /** Finds locks, elections and services in a recursive listing; tolerant of unknown layouts. */

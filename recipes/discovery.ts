@@ -3,7 +3,7 @@
 // kept current by one recursive directory watch (added/updated/removed), with pick strategies.
 // A crashed instance disappears from every view within its TTL. No Node built-ins.
 
-import { KeyNotFoundError, NodeExistsError, type Client, type Node } from '../src/index.js'
+import { KeyNotFoundError, NodeExistsError, OutcomeUnknownError, type Client, type Node } from '../src/index.js'
 import { Keeper } from './keepalive.js'
 import { removeOwned } from './lock-core.js'
 import {
@@ -70,7 +70,14 @@ export class Registration extends Emitter<RegistrationEvents> {
   /** Publishes new data for this instance (CAS on our own value, TTL resent). */
   async update(data: unknown): Promise<void> {
     const next = encodeOwner({ nonce: decodeOwner(this.value)!.nonce, data })
-    guardFor(this.client).saw(await this.client.compareAndSwap(this.key, next, { prevValue: this.value, ttl: this.ttl }))
+    try {
+      guardFor(this.client).saw(await this.client.compareAndSwap(this.key, next, { prevValue: this.value, ttl: this.ttl }))
+    } catch (err) {
+      // A lost reply: the stored value tells whether the update landed.
+      if (!(err instanceof OutcomeUnknownError)) throw err
+      const cur = await guardFor(this.client).get(this.client, this.key)
+      if (cur.node.value !== next) throw err
+    }
     this.value = next
     this.keeper?.setValue(next)
   }

@@ -156,16 +156,17 @@ export class Election extends Emitter<ElectionEvents> {
       if (!(err instanceof KeyNotFoundError)) throw err
       from = err.index + 1
     }
-    let last = ''
+    const signature = (l: LeaderInfo | undefined): string => (l ? `${l.key}\n${JSON.stringify(l.value)}` : '')
+    let cur = leaderOf([...members.values()], clusterId)
+    let last = signature(cur)
+    this.emit('leader', cur)
+    yield cur // the initial state, always
     const changed = (l: LeaderInfo | undefined): boolean => {
-      const sig = l ? `${l.key}\n${JSON.stringify(l.value)}` : ''
+      const sig = signature(l)
       if (sig === last) return false
       last = sig
       return true
     }
-    let cur = leaderOf([...members.values()], clusterId)
-    last = 'x' // always report the initial state
-    if (changed(cur)) { this.emit('leader', cur); yield cur }
     const w = this.client.watch(this.key, { recursive: true, waitIndex: from, signal: opts.signal })
     try {
       for await (const ev of w) {

@@ -251,8 +251,9 @@ export async function acquireMutex(
       await waitGone(client, key, waitFrom, false, signal)
     }
   } catch (err) {
-    // We may have created the key with a reply we never saw: never leave it behind.
-    if (signal.aborted) await removeOwned(client, key, value)
+    // We may have created the key with a reply we never saw: never leave it behind (harmless
+    // otherwise: the delete compares against our own nonce).
+    await removeOwned(client, key, value)
     rethrow(err, signal)
   } finally {
     dispose()

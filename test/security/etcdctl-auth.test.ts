@@ -2,16 +2,14 @@
 // fresh raftkv member and a fresh real etcd 3.4 (--enable-v2, when installed): the same command
 // sequence must print the same stdout/stderr and exit with the same codes on both. Without etcd
 // the raftkv output is still checked against the key lines etcd prints.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type RunningServer } from '../../server/index.js'
-import { freePort, sleep } from './tls-fixture.js'
-
-const ETCD = process.env.ETCD_BIN ?? '/usr/bin/etcd'
+import { ETCD, haveEtcd, startEtcd } from './etcd.js'
 const ROOT = ['--username', 'root:rootpw']
 
 /** The command sequence (no shell: patterns like /* reach etcdctl as typed). */
@@ -82,28 +80,6 @@ async function runSequence(endpoint: string): Promise<Out[]> {
   return outs
 }
 
-async function startEtcd(dir: string): Promise<{ url: string; proc: ChildProcess }> {
-  const [c, p] = [await freePort(), await freePort()]
-  const url = `http://127.0.0.1:${c}`
-  const peer = `http://127.0.0.1:${p}`
-  const proc = spawn(ETCD, ['--enable-v2', '--name', 'e1', '--data-dir', path.join(dir, 'e1'), '--listen-client-urls', url, '--advertise-client-urls', url,
-    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `e1=${peer}`], { stdio: 'ignore' })
-  const until = Date.now() + 15_000
-  while (Date.now() < until) {
-    try {
-      const r = await fetch(url + '/health', { signal: AbortSignal.timeout(500) })
-      if (r.status === 200) {
-        // wait until the cluster version is known (the auth API refuses until then, AUTH-17)
-        const v = (await (await fetch(url + '/version')).json()) as { etcdcluster: string }
-        if (v.etcdcluster !== 'not_decided') return { url, proc }
-      }
-    } catch {}
-    await sleep(100)
-  }
-  proc.kill('SIGKILL')
-  throw new Error('etcd did not start')
-}
-
 const test = suite('etcdctl v2 user/role/auth')
 let server: RunningServer
 const dir = mkdtempSync(path.join(tmpdir(), 'raftkv-etcdctl-auth-'))
@@ -128,7 +104,7 @@ test('the same etcdctl user/role/auth session prints the same on raftkv as on et
   assert.is(find('--username alice:alicepw set /other 1').stderr, 'Error:  110: The request requires user authentication (Insufficient credentials) [0]\n')
   assert.is(find('--username root:rootpw user list').stdout, 'alice\nroot\n')
 
-  if (!existsSync(ETCD)) {
+  if (!haveEtcd()) {
     console.log(`SKIP etcd comparison: ${ETCD} not found`)
     return
   }

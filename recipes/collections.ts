@@ -47,7 +47,22 @@ export class JsonMap<T = unknown> {
 
   /** Sets (creates or replaces) an entry. */
   async set(k: string, v: T): Promise<void> {
-    guardFor(this.client).saw(await this.client.set(this.keyOf(k), JSON.stringify({ data: v, nonce: nonce() })))
+    const text = JSON.stringify({ data: v, nonce: nonce() })
+    for (let attempt = 0; ; attempt++) {
+      try {
+        guardFor(this.client).saw(await this.client.set(this.keyOf(k), text))
+        return
+      } catch (err) {
+        if (!(err instanceof OutcomeUnknownError) || attempt >= 3) throw err
+        if (await this.holds(k, text)) return // the lost reply's write landed
+      }
+    }
+  }
+
+  /** True if the entry's stored text is exactly `text` (our nonce makes it unique). */
+  private async holds(k: string, text: string): Promise<boolean> {
+    const cur = await guardFor(this.client).get(this.client, this.keyOf(k)).catch(() => undefined)
+    return cur?.node.value === text
   }
 
   /** Creates the entry only if absent; false when it already existed. */
@@ -80,16 +95,21 @@ export class JsonMap<T = unknown> {
         if (!(err instanceof KeyNotFoundError)) throw err
       }
       const next = fn(parse<T>(cur.value)?.data)
+      let text: string | undefined
       try {
         if (next === undefined) {
           if (cur.index !== 0) guard.saw(await this.client.compareAndDelete(key, { prevIndex: cur.index }))
           return undefined
         }
-        const text = JSON.stringify({ data: next, nonce: nonce() })
+        text = JSON.stringify({ data: next, nonce: nonce() })
         guard.saw(cur.index === 0 ? await this.client.create(key, text) : await this.client.compareAndSwap(key, text, { prevIndex: cur.index }))
         return next
       } catch (err) {
         if (err instanceof CompareFailedError || err instanceof NodeExistsError || err instanceof KeyNotFoundError) continue
+        if (err instanceof OutcomeUnknownError) {
+          if (text !== undefined && (await this.holds(k, text))) return next
+          continue // not applied (or a delete whose outcome the next round re-reads)
+        }
         throw err
       }
     }

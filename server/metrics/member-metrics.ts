@@ -63,13 +63,28 @@ const WRITE_ACTIONS: readonly [string, keyof StoreStats, keyof StoreStats][] = [
 /** Methods a keys request is counted under; QGET = GET with quorum=true (as etcd). */
 const HTTP_METHODS = ['GET', 'QGET', 'HEAD', 'PUT', 'POST', 'DELETE'] as const
 
+/**
+ * process_* / nodejs_* belong to the process, not to a member: one registry for them per process
+ * (never prom-client's global default one), created on first use and appended to every member's
+ * scrape. Per-member default collectors would leave a GC observer and an event-loop monitor behind
+ * for every member a test process ever started.
+ */
+let processRegistry: Registry | undefined
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry })
+  }
+  return processRegistry
+}
+
 /** Minimal child types (prom-client's cached label children). */
 interface IncChild { inc(v?: number): void }
 interface ObserveChild { observe(v: number): void }
 
 /** The metrics of one member. Create before the member boots, attach() once it is up. */
 export class MemberMetrics {
-  /** This member's registry; serve() renders it. */
+  /** This member's registry; serve() renders it (plus the process-wide process_* metrics). */
   readonly registry = new Registry()
   private src: MetricsSources | undefined
   private readonly history: RateSample[] = []
@@ -215,7 +230,7 @@ export class MemberMetrics {
       this.durationBy.set(m, this.httpDuration.labels(m))
     }
 
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
+    this.withProcess = opts.defaultMetrics !== false
 
     this.raftHooks = {
       leaderChanged: (lead) => {
@@ -231,6 +246,7 @@ export class MemberMetrics {
   }
 
   private walBytes = 0
+  private readonly withProcess: boolean
 
   /** WAL onSync option: one completed write + fdatasync. */
   readonly walSynced = (info: { ms: number; bytes: number; records: number }): void => {
@@ -276,7 +292,8 @@ export class MemberMetrics {
 
   /** Writes the Prometheus text exposition of this member. */
   async serve(res: ServerResponse): Promise<void> {
-    const body = await this.registry.metrics()
+    let body = await this.registry.metrics()
+    if (this.withProcess) body += '\n' + (await processMetrics().metrics())
     res.writeHead(200, { 'Content-Type': this.registry.contentType, 'Content-Length': Buffer.byteLength(body) })
     res.end(body)
   }

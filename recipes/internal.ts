@@ -4,8 +4,8 @@
 
 import { KeyNotFoundError, type Client, type GetOptions, type Response } from '../src/index.js'
 
-// `using` / `await using` look the symbol up at run time; runtimes without it get the registry
-// symbol that TypeScript's own helpers fall back to.
+// `await using` (as compiled by TypeScript) looks Symbol.asyncDispose up at run time; runtimes
+// that lack it (older browsers) get one defined here, so handles stay disposable everywhere.
 ;(Symbol as { asyncDispose?: symbol }).asyncDispose ??= Symbol.for('Symbol.asyncDispose')
 
 /** A random 128-bit id as 32 hex chars (crypto.getRandomValues where available). */
@@ -43,6 +43,7 @@ export function abortReason(signal: AbortSignal): Error {
 
 /** A minimal typed event emitter (Node's EventEmitter is not available in browsers). */
 export class Emitter<E extends Record<string, unknown[]>> {
+  // Storage is untyped; on/off/emit are what keep listeners and arguments matched.
   private readonly listeners = new Map<keyof E, Set<(...args: any[]) => void>>()
 
   /** Adds a listener; returns a function that removes it. */

@@ -79,7 +79,6 @@ function processMetrics(): Registry {
 }
 
 /** Minimal child types (prom-client's cached label children). */
-interface IncChild { inc(v?: number): void }
 interface ObserveChild { observe(v: number): void }
 
 /** The metrics of one member. Create before the member boots, attach() once it is up. */
@@ -99,12 +98,11 @@ export class MemberMetrics {
   private readonly snapSave: Histogram
   private readonly peerRtt: Histogram<'To'>
 
-  private readonly httpReceived: Counter<'method'>
-  private readonly httpFailed: Counter<'method' | 'code'>
   private readonly httpDuration: Histogram<'method'>
-  private readonly receivedBy = new Map<string, IncChild>()
+  /** Request counts by method (and by method + code for failures): plain numbers on the hot path, handed to prom-client at scrape time. */
+  private readonly receivedBy = new Map<string, number>()
   private readonly durationBy = new Map<string, ObserveChild>()
-  private readonly failedBy = new Map<string, IncChild>()
+  private readonly failedBy = new Map<string, { method: string; code: string; n: number }>()
 
   /** Hooks for RaftBackendOptions.metrics. */
   readonly raftHooks: RaftMetricsHooks
@@ -219,14 +217,25 @@ export class MemberMetrics {
     })
 
     // Client requests to /v2/keys (etcd's v2 HTTP metrics).
-    this.httpReceived = new Counter({ name: 'etcd_http_received_total', help: 'Counter of requests received into the system (successfully parsed and authd).', registers, labelNames: ['method'] })
-    this.httpFailed = new Counter({ name: 'etcd_http_failed_total', help: 'Counter of handle failures of requests (non-watches), by method (GET/PUT etc.) and code (400, 500 etc.).', registers, labelNames: ['method', 'code'] })
+    new Counter({
+      name: 'etcd_http_received_total', help: 'Counter of requests received into the system (successfully parsed and authd).', registers, labelNames: ['method'],
+      collect() {
+        this.reset()
+        for (const [method, n] of self.receivedBy) this.inc({ method }, n)
+      },
+    })
+    new Counter({
+      name: 'etcd_http_failed_total', help: 'Counter of handle failures of requests (non-watches), by method (GET/PUT etc.) and code (400, 500 etc.).', registers, labelNames: ['method', 'code'],
+      collect() {
+        this.reset()
+        for (const f of self.failedBy.values()) this.inc({ method: f.method, code: f.code }, f.n)
+      },
+    })
     this.httpDuration = new Histogram({
       name: 'etcd_http_successful_duration_seconds', help: 'Bucketed histogram of processing time (s) of successfully handled requests (non-watches), by method (GET/PUT etc.).', registers,
       labelNames: ['method'], buckets: exponential(0.0005, 2, 13),
     })
     for (const m of HTTP_METHODS) {
-      this.receivedBy.set(m, this.httpReceived.labels(m))
       this.durationBy.set(m, this.httpDuration.labels(m))
     }
 
@@ -262,9 +271,7 @@ export class MemberMetrics {
 
   /** A client request to /v2/keys arrived (`method` already QGET for quorum reads). */
   received(method: string): void {
-    const c = this.receivedBy.get(method)
-    if (c) c.inc()
-    else this.httpReceived.inc({ method })
+    this.receivedBy.set(method, (this.receivedBy.get(method) ?? 0) + 1)
   }
 
   /** A non-watch keys request succeeded after `seconds`. */
@@ -277,12 +284,9 @@ export class MemberMetrics {
   /** A keys request was answered with an error status. */
   failed(method: string, code: number): void {
     const key = method + code
-    let c = this.failedBy.get(key)
-    if (!c) {
-      c = this.httpFailed.labels(method, String(code))
-      this.failedBy.set(key, c)
-    }
-    c.inc()
+    const f = this.failedBy.get(key)
+    if (f) f.n++
+    else this.failedBy.set(key, { method, code: String(code), n: 1 })
   }
 
   /** Read/write counts sampled every second, oldest first (for the dashboard's charts). */

@@ -328,13 +328,25 @@ $('tree').addEventListener('click', async (ev) => {
 })
 $('tree-refresh').addEventListener('click', () => refreshTree())
 
-let treeTimer = null
-function treeChanged(key) {
-  // Reload the open directories on the event's path, once per burst of events.
-  if (treeTimer) return
-  treeTimer = setTimeout(() => { treeTimer = null; refreshTree() }, 100)
-  void key
+/**
+ * Runs `fn` soon after a change: `delay` ms after the first change of a burst, and at most once per
+ * `minGap` ms, so a busy cluster does not turn the page into a load generator.
+ */
+function throttled(fn, delay, minGap) {
+  let timer = null
+  let last = 0
+  return () => {
+    if (timer) return
+    const wait = Math.max(delay, last + minGap - Date.now())
+    timer = setTimeout(async () => {
+      last = Date.now()
+      try { await fn() } catch { /* member down: the loops retry */ }
+      timer = null
+    }, wait)
+  }
 }
+// The open directories are reloaded after changes (new keys show within ~0.1-0.5 s).
+const treeChanged = throttled(() => refreshTree(), 100, 500)
 
 // ---- event stream ----------------------------------------------------------------------------
 
@@ -374,7 +386,7 @@ async function watchLoop() {
       waitIndex = j.node.modifiedIndex + 1
       if (j.node && (j.action === 'create' || j.action === 'set')) firstSeen.set(j.node.key + '@' + j.node.createdIndex, Date.now())
       renderEvent(j)
-      treeChanged(j.node.key)
+      treeChanged()
       recipesChanged()
     } catch (e) {
       $('events-state').textContent = 'recursive watch on / · reconnecting (' + (e.message || e) + ')'
@@ -440,11 +452,8 @@ function rowsOrEmpty(rows, cols, what) {
   return rows.length ? rows.join('') : '<tr class="empty"><td colspan="' + cols + '">no ' + what + '</td></tr>'
 }
 
-let recipesTimer = null
-function recipesChanged() {
-  if (recipesTimer) return
-  recipesTimer = setTimeout(() => { recipesTimer = null; refreshRecipes() }, 200)
-}
+// The recipes panel reads the whole tree: at most every 2 s after changes.
+const recipesChanged = throttled(() => refreshRecipes(), 200, 2000)
 
 async function refreshRecipes() {
   const loadedAt = Date.now()

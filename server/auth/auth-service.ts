@@ -163,11 +163,6 @@ export function createAuth(backend: Backend, opts: AuthOptions = {}): AuthHooks 
     return body
   }
 
-  /** A role as etcd encodes it (field order role, permissions, grant, revoke). */
-  function roleJSON(r: Role): Role {
-    return r
-  }
-
   // ---- endpoints ----
 
   async function enableDisable(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -188,7 +183,7 @@ export function createAuth(backend: Backend, opts: AuthOptions = {}): AuthHooks 
       const roles: Role[] = []
       for (const rn of u.roles ?? []) {
         const r = s.getRole(rn)
-        if (r) roles.push(roleJSON(r))
+        if (r) roles.push(r)
       }
       return roles.length > 0 ? { user: u.user, roles } : { user: u.user }
     })
@@ -199,7 +194,7 @@ export function createAuth(backend: Backend, opts: AuthOptions = {}): AuthHooks 
     if (req.method !== 'GET') return writeMethodNotAllowed(res, 'GET')
     if (!(await passRoot(req, res, false))) return
     const s = state()
-    sendJSON(res, 200, { roles: s.roleNames().map((n) => roleJSON(s.getRole(n)!)) })
+    sendJSON(res, 200, { roles: s.roleNames().map((n) => s.getRole(n)!) })
   }
 
   async function forUser(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
@@ -214,7 +209,7 @@ export function createAuth(backend: Backend, opts: AuthOptions = {}): AuthHooks 
       for (const rn of u.roles ?? []) {
         const r = s.getRole(rn)
         if (!r) return writeMessageError(res, 404, `auth: Role ${rn} does not exist.`)
-        roles.push(roleJSON(r))
+        roles.push(r)
       }
       return sendJSON(res, 200, roles.length > 0 ? { user: u.user, roles } : { user: u.user })
     }
@@ -242,7 +237,7 @@ export function createAuth(backend: Backend, opts: AuthOptions = {}): AuthHooks 
     if (method === 'GET') {
       const r = state().getRole(name)
       if (!r) return writeMessageError(res, 404, `auth: Role ${name} does not exist.`)
-      return sendJSON(res, 200, roleJSON(r))
+      return sendJSON(res, 200, r)
     }
     if (method === 'DELETE') return proposeAndSend(res, { op: 'deleteRole', name })
     const body = await readJSONBody(req, res)

@@ -90,14 +90,6 @@ function guestRole(): Role {
   return { role: GUEST_ROLE, permissions: { kv: { read: ['/*'], write: ['/*'] } } }
 }
 
-/** An error as etcd's auth store words it: `auth: ` + text. */
-export class AuthError extends Error {
-  constructor(readonly status: number, message: string) {
-    super('auth: ' + message)
-    this.name = 'AuthError'
-  }
-}
-
 function err(status: number, message: string): AuthResult {
   return { status, message: 'auth: ' + message, changed: false }
 }

@@ -70,6 +70,33 @@ test('--peer-client-cert-auth: a certificate from another CA cannot send Raft me
   }
 })
 
+test('a member with a CA-signed peer certificate joins over https (join fetch + Raft), then leaves', async () => {
+  const [a] = cluster.members
+  const m = await cluster.newMember('s4')
+  const add = await request(a!.clientUrl + '/v2/members', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ peerURLs: [m.peerUrl] }),
+    tls: cluster.goodClient,
+  })
+  assert.is(add.status, 201, add.body)
+  const ic = cluster.members.map((x) => `${x.name}=${x.peerUrl}`).join(',')
+  cluster.spawn(m, 'existing', ic, cluster.tlsArgs())
+  const until = Date.now() + 20_000
+  let value: string | undefined
+  while (Date.now() < until && value !== 'over-tls') {
+    value = await request(m.clientUrl + '/v2/keys/tls/x', { tls: cluster.goodClient, timeoutMs: 1000 }).then((r) => r.json?.node?.value as string | undefined, () => undefined)
+    if (value !== 'over-tls') await sleep(200)
+  }
+  assert.is(value, 'over-tls', `the new member did not catch up\n${m.output().slice(-1500)}`)
+  const del = await request(`${a!.clientUrl}/v2/members/${add.json.id}`, { method: 'DELETE', tls: cluster.goodClient })
+  assert.is(del.status, 204, del.body)
+  const exited = await Promise.race([m.exited!, sleep(10_000).then(() => 'running' as const)])
+  assert.not.equal(exited, 'running', 'a removed member stops')
+  m.proc = undefined
+  cluster.members.splice(cluster.members.indexOf(m), 1)
+})
+
 test('a member with a peer certificate from another CA cannot join', async () => {
   const [a] = cluster.members
   const m = await cluster.newMember('rogue')

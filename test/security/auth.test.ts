@@ -3,7 +3,7 @@
 // the watched prefix, members changes root-only, stats open, password changes taking effect at
 // once despite the verified-password cache, the cache keeping authenticated requests fast, only
 // hashes stored, and the auth state surviving a restart (WAL replay) and a snapshot.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { suite } from 'uvu'
@@ -143,6 +143,26 @@ test('only password hashes are stored; the state is in snapshots', async () => {
   copy.restore(JSON.stringify(legacy), 11, 1)
   assert.is(copy.auth.enabled, false)
   assert.is(copy.auth.userNames().length, 0)
+})
+
+test('no plain-text password reaches the WAL or snapshots (the proposer hashes first)', async () => {
+  const files: string[] = []
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const f = path.join(d, e.name)
+      if (e.isDirectory()) walk(f)
+      else files.push(f)
+    }
+  }
+  walk(dataDir)
+  assert.ok(files.length > 0)
+  let sawHash = false
+  for (const f of files) {
+    const text = readFileSync(f).toString('latin1')
+    for (const pw of ['rootpw', 'alicepw', 'newpw', 'tmppw']) assert.not.ok(text.includes(pw), `${pw} found in ${f}`)
+    if (text.includes('$scrypt$')) sawHash = true
+  }
+  assert.ok(sawHash, 'the hashes are in the log')
 })
 
 test('auth state survives a restart (WAL replay)', async () => {

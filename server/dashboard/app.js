@@ -326,7 +326,7 @@ $('tree').addEventListener('click', async (ev) => {
   renderTree()
   showKey(key, true)
 })
-$('tree-refresh').addEventListener('click', () => refreshTree())
+$('tree-refresh').addEventListener('click', () => treeChanged())
 
 /**
  * Runs `fn` soon after a change: `delay` ms after the first change of a burst, and at most once per
@@ -334,16 +334,23 @@ $('tree-refresh').addEventListener('click', () => refreshTree())
  */
 function throttled(fn, delay, minGap) {
   let timer = null
+  let running = false
+  let again = false
   let last = 0
-  return () => {
+  const schedule = () => {
     if (timer) return
+    if (running) { again = true; return } // a change during a run gets a run of its own
     const wait = Math.max(delay, last + minGap - Date.now())
     timer = setTimeout(async () => {
+      timer = null
+      running = true
       last = Date.now()
       try { await fn() } catch { /* member down: the loops retry */ }
-      timer = null
+      running = false
+      if (again) { again = false; schedule() }
     }, wait)
   }
+  return schedule
 }
 // The open directories are reloaded after changes (new keys show within ~0.1-0.5 s).
 const treeChanged = throttled(() => refreshTree(), 100, 500)
@@ -478,21 +485,22 @@ async function refreshRecipes() {
     '/services/<service>/<id> = registrations. Refreshed on every event and every 5 s.'
 }
 
+// Periodic refreshes (TTL countdowns, missed events) go through the same throttles, so runs never
+// overlap and an older listing can never be drawn over a newer one.
 async function recipesLoop() {
   for (;;) {
-    try { await refreshRecipes() } catch { /* member down */ }
+    recipesChanged()
     await sleep(5000)
   }
 }
 
 async function treeLoop() {
   for (;;) {
+    treeChanged()
     await sleep(5000)
-    try { await refreshTree() } catch { /* member down */ }
   }
 }
 
-refreshTree()
 membersLoop()
 ratesLoop()
 watchLoop()

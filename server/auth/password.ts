@@ -46,12 +46,34 @@ export async function checkPassword(hash: string, password: string): Promise<boo
   }
 }
 
-/** Bounded cache of successful password checks, plus de-duplication of checks in flight. */
+/**
+ * Bounded cache of successful password checks, de-duplication of checks in flight, and a limit on
+ * concurrent KDF runs: scrypt runs on libuv's thread pool (4 threads by default), which the WAL's
+ * file I/O also needs, so a flood of wrong passwords must not occupy all of it.
+ */
 export class PasswordCache {
   private readonly ok = new Map<string, string>()
   private readonly inFlight = new Map<string, Promise<boolean>>()
+  private running = 0
+  private readonly waiting: (() => void)[] = []
 
-  constructor(private readonly maxEntries = 10_000) {}
+  constructor(
+    private readonly maxEntries = 10_000,
+    private readonly maxConcurrent = 2,
+  ) {}
+
+  private async limited(hash: string, password: string): Promise<boolean> {
+    // A finishing run hands its slot straight to the next waiter, so the limit holds exactly.
+    if (this.running >= this.maxConcurrent) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    else this.running++
+    try {
+      return await checkPassword(hash, password)
+    } finally {
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.running--
+    }
+  }
 
   private static key(user: string, password: string): string {
     return user + '\0' + createHash('sha256').update(password, 'utf8').digest('base64')
@@ -67,7 +89,7 @@ export class PasswordCache {
     const fk = k + '\0' + hash
     const pending = this.inFlight.get(fk)
     if (pending) return pending
-    const p = checkPassword(hash, password).then((good) => {
+    const p = this.limited(hash, password).then((good) => {
       this.inFlight.delete(fk)
       if (good) {
         if (this.ok.size >= this.maxEntries) this.ok.clear()

@@ -67,6 +67,17 @@ test('scrypt hashes: salted, verifiable, malformed ones never match; the cache f
   const b = cache.check('v', h1, 'pw')
   assert.is(a, b, 'concurrent checks share one KDF run')
   await a
+  // At most two KDF runs at a time (libuv's pool is shared with file I/O); all of them finish.
+  const limited = new PasswordCache(100, 2) as unknown as PasswordCache & { running: number; waiting: unknown[] }
+  let peak = 0
+  const runs = Array.from({ length: 6 }, (_, i) => limited.check('u' + i, h1, i % 2 ? 'pw' : 'x'))
+  const probe = setInterval(() => (peak = Math.max(peak, limited.running)), 1)
+  const results = await Promise.all(runs)
+  clearInterval(probe)
+  assert.equal(results, [false, true, false, true, false, true])
+  assert.ok(peak <= 2, `peak ${peak}`)
+  assert.is(limited.running, 0)
+  assert.is(limited.waiting.length, 0)
 })
 
 test('AuthState.apply is deterministic and round-trips through JSON', () => {

@@ -61,6 +61,10 @@ async function main(argv: string[]): Promise<void> {
   try {
     config = parseArgs(argv, process.env)
     if (isFreshDataDir(config) && config.initialClusterState === 'new' && !config.forceNewCluster) checkBootstrap(config)
+    // Refused rather than silently ignored (DISC-4: SRV discovery is optional and not implemented).
+    if (isFreshDataDir(config) && config.discoverySrv !== '') {
+      throw new ConfigError('--discovery-srv (DNS SRV discovery) is not supported by raftkv; use --discovery or --initial-cluster')
+    }
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`raftkv: error: ${e.message}\n`)

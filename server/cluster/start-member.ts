@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { readFileSync } from 'node:fs'
 import type { ServerConfig } from '../config.js'
-import { formatId, initialIds } from '../ids.js'
+import { formatId, initialIds, memberId } from '../ids.js'
 import { HttpTransport } from '../transport/http-transport.js'
 import type { Logger } from '../log.js'
 import type { NodeId } from '../raft/types.js'
@@ -16,6 +16,8 @@ import { RaftBackend } from './raft-backend.js'
 import type { PeerTransport } from './peer-transport.js'
 import type { Member } from './membership.js'
 import type { MemberMetrics } from '../metrics/member-metrics.js'
+import { DiscoveryError, joinDiscoveryCluster } from './discovery.js'
+import { forceNewCluster } from './force-new-cluster.js'
 
 /** The peer transport of a member: Raft messages plus the peer-port routes (GET /members). */
 function makeHttpTransport(config: ServerConfig, log: Logger, id: NodeId, clusterId: NodeId, hooks: TransportHooks): HttpTransport {
@@ -70,7 +72,11 @@ export async function startRaftMember(
     clusterId = meta.clusterId
     log.info({ memberId: id, clusterId }, 'restarting member from its data dir (--initial-* flags ignored)')
   } else if (config.initialClusterState === 'new') {
-    const ids = initialIds(config.initialCluster, config.initialClusterToken)
+    // --discovery: the initial cluster comes from the discovery service, and the discovery URL is
+    // the cluster token (as etcd), so ids differ between clusters bootstrapped with other tokens.
+    const discovered = config.discovery || config.discoverySrv ? await discoverInitialCluster(config, log) : undefined
+    const token = config.discovery || config.initialClusterToken
+    const ids = initialIds(discovered ?? config.initialCluster, token)
     const self = ids.members.find((m) => m.name === config.name)
     if (!self) throw new BootstrapError(`couldn't find local name "${config.name}" in the initial cluster configuration`)
     const want = [...config.initialAdvertisePeerUrls].sort().join(',')
@@ -84,6 +90,9 @@ export async function startRaftMember(
     bootstrap = ids.members.map((m) => ({ id: m.id, name: m.name, peerURLs: m.peerUrls }))
     log.info({ memberId: id, clusterId, members: bootstrap.length }, 'bootstrapping a new cluster')
   } else {
+    if (config.discovery || config.discoverySrv) {
+      throw new BootstrapError('--discovery/--discovery-srv bootstrap a new cluster; they cannot be used with --initial-cluster-state existing')
+    }
     const found = await fetchClusterMembers(config)
     const want = [...config.initialAdvertisePeerUrls].sort().join(',')
     const self = found.members.find((m) => [...m.peerURLs].sort().join(',') === want)
@@ -98,8 +107,26 @@ export async function startRaftMember(
     log.info({ memberId: id, clusterId }, 'joining an existing cluster')
   }
 
-  const durable = openDurableStorage(config.dataDir, { ...durableOpts, metadata: { memberId: id, clusterId } })
+  let durable = openDurableStorage(config.dataDir, { ...durableOpts, metadata: { memberId: id, clusterId } })
   if (durable.boot.repaired) log.warn({ repaired: durable.boot.repaired }, 'WAL tail was torn by a crash and has been repaired')
+  if (config.forceNewCluster && existing) {
+    const forced = await forceNewCluster(
+      durable,
+      { id, name: config.name, peerURLs: config.initialAdvertisePeerUrls },
+      () => openDurableStorage(config.dataDir, durableOpts),
+    )
+    durable = forced.durable
+    if (forced.lastIndex > 0) {
+      log.warn(
+        { memberId: id, clusterId, removed: forced.removed.map(formatId), lastIndex: forced.lastIndex },
+        `--force-new-cluster: committed the whole log and removed ${forced.removed.length} other member(s); restarting as a one-member cluster with the data kept`,
+      )
+    } else {
+      log.warn({ memberId: id }, '--force-new-cluster: this member already is the only voter; nothing to change')
+    }
+  } else if (config.forceNewCluster) {
+    log.warn('--force-new-cluster ignored: the data dir has no WAL to restart from (bootstrapping as usual)')
+  }
   const mlog = log.child({ memberId: id })
   let backend: RaftBackend | undefined
   const transport = makeHttpTransport(config, mlog, id, clusterId, {
@@ -134,6 +161,34 @@ export async function startRaftMember(
     },
   })
   return { backend, transport, id, clusterId }
+}
+
+/**
+ * DISC-1..4: registers at --discovery and waits for the initial cluster. A full cluster exits
+ * (raftkv has no proxy mode, so --discovery-fallback=proxy exits too, saying so).
+ */
+async function discoverInitialCluster(config: ServerConfig, log: Logger): Promise<{ name: string; peerUrls: string[] }[]> {
+  if (config.discoverySrv) throw new BootstrapError('--discovery-srv (DNS SRV discovery) is not supported by raftkv; use --discovery or --initial-cluster')
+  if (config.discoveryProxy) throw new BootstrapError('--discovery-proxy is not supported by raftkv; the discovery URL must be reachable directly')
+  const id = memberId(config.initialAdvertisePeerUrls, config.discovery)
+  try {
+    return await joinDiscoveryCluster({
+      url: config.discovery,
+      id,
+      name: config.name,
+      peerUrls: config.initialAdvertisePeerUrls,
+      log: log.child({ component: 'discovery' }),
+    })
+  } catch (e) {
+    if (e instanceof DiscoveryError) {
+      const fallback =
+        e.code === 'full' && config.discoveryFallback === 'proxy'
+          ? ' (--discovery-fallback=proxy: raftkv has no proxy mode, so it exits instead)'
+          : ''
+      throw new BootstrapError(`${e.message}${fallback}`)
+    }
+    throw e
+  }
 }
 
 /** Asks the other initial members (peer URLs) for the member list and cluster id. */

@@ -119,8 +119,10 @@ async function waitFormed(ms: Member[], size: number, timeoutMs = 20_000): Promi
 }
 
 async function expectExit(p: Proc, timeoutMs = 15_000): Promise<number | null> {
-  const t = sleep(timeoutMs).then(() => 'timeout' as const)
+  let timer: NodeJS.Timeout | undefined
+  const t = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))
   const r = await Promise.race([p.exited, t])
+  clearTimeout(timer)
   if (r === 'timeout') throw new Error(`process did not exit within ${timeoutMs} ms (log ${p.log})`)
   return r
 }

@@ -1,7 +1,8 @@
 // Acceptance test of the v2 auth API (spec section 18, MEM-9, HDR-1, ERR-4): a fresh member is
 // recorded with shared/spec's `record --only auth` and compared with the golden etcd 3.4
 // transcripts (11-auth.json): every one of the 59 cases must match. Run over a Raft member (auth
-// changes replicated through the log) and over the in-memory backend (member-local auth state).
+// changes replicated through the log), over the in-memory backend (member-local auth state) and
+// over an https client listener.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,6 +10,7 @@ import path from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { SingleMemberBackend, startServer, type RunningServer } from '../../server/index.js'
+import { makePki } from './tls-fixture.js'
 
 const repoRoot = path.resolve(new URL('../..', import.meta.url).pathname)
 // CI has a copy of shared/ next to the repository.
@@ -30,10 +32,10 @@ function run(args: string[], timeoutMs: number): Promise<{ code: number | null; 
   })
 }
 
-async function recordAndCompare(server: RunningServer): Promise<void> {
+async function recordAndCompare(server: RunningServer, extra: string[] = []): Promise<void> {
   const out = mkdtempSync(path.join(tmpdir(), 'raftkv-auth-transcripts-'))
   try {
-    const rec = await run([server.url, out, '--only', 'auth'], 60_000)
+    const rec = await run([server.url, out, '--only', 'auth', ...extra], 60_000)
     assert.is(rec.code, 0, `record failed:\n${rec.out}`)
     const cmp = await run(['compare', path.join(specDir, 'transcripts'), out, '--only', 'auth', '-q'], 30_000)
     const last = cmp.out.trim().split('\n').pop()
@@ -62,6 +64,23 @@ test('the same 59 cases over the in-memory single-member backend', async () => {
     await recordAndCompare(server)
   } finally {
     await server.close()
+  }
+})
+
+test('the same 59 cases over an https client listener (record --insecure)', async () => {
+  const pki = makePki()
+  const server = await startServer({
+    name: 'rec1',
+    listenClientUrls: ['https://127.0.0.1:0'],
+    cors: ['*'],
+    clientTls: { certFile: pki.server.cert, keyFile: pki.server.key, trustedCaFile: '', clientCertAuth: false },
+  })
+  try {
+    assert.match(server.url, /^https:/)
+    await recordAndCompare(server, ['--insecure'])
+  } finally {
+    await server.close()
+    pki.close()
   }
 })
 

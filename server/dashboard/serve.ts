@@ -25,7 +25,7 @@ export interface DashboardOptions {
   peers?: () => PeerStats[]
   /** For the read/write rate history. */
   metrics?: MemberMetrics
-  /** Timeout for asking another member for its status (default 700 ms). */
+  /** Timeout for asking another member for its status (default 900 ms). */
   peerTimeoutMs?: number
 }
 
@@ -92,7 +92,7 @@ function stateName(s: string): string {
 /** Builds the /dashboard route handler (HandlerOptions.dashboard). */
 export function createDashboard(opts: DashboardOptions): (req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string) => Promise<void> {
   const { backend } = opts
-  const timeoutMs = opts.peerTimeoutMs ?? 700
+  const timeoutMs = opts.peerTimeoutMs ?? 900
   let cached: { at: number; value: Promise<unknown> } | undefined
 
   function local(withHistory: boolean): MemberStatus {

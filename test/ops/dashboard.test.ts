@@ -51,11 +51,12 @@ test('three members, exactly one leader, served by a follower', async () => {
   const leader = await cluster.waitLeader()
   served = cluster.members.find((m) => m !== leader)!
   await page.goto(served.clientUrl + '/dashboard', { timeout: 10_000 })
-  await page.waitForFunction(() => document.querySelectorAll('#members tbody tr[data-state]').length === 3, undefined, { timeout: 10_000 })
-  await page.waitForFunction(() => document.querySelectorAll('#members tbody tr[data-state="leader"]').length === 1, undefined, { timeout: 10_000 })
+  // Three rows, one leader, two followers (polled: under load a member may answer late once).
+  await page.waitForFunction(() => {
+    const states = [...document.querySelectorAll('#members tbody tr[data-state]')].map((r) => (r as HTMLElement).dataset.state)
+    return states.length === 3 && states.filter((s) => s === 'leader').length === 1 && states.filter((s) => s === 'follower').length === 2
+  }, undefined, { timeout: 10_000 })
   assert.equal(await leaderRows(), [leader.name])
-  const states = await page.$$eval('#members tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.state))
-  assert.equal(states.filter((s) => s === 'follower').length, 2)
   assert.match(await page.textContent('#summary') ?? '', `served by ${served.name}`)
 })
 
@@ -65,13 +66,17 @@ test('a PUT through another member appears in the key browser and the event stre
   await v2(other.clientUrl, 'PUT', '/v2/keys/warmup', { value: '1' })
   await page.waitForSelector('#events li[data-key="/warmup"]', { timeout: 5000 })
   const key = '/greeting-' + Date.now().toString(36)
-  const t0 = Date.now()
   const r = await v2(other.clientUrl, 'PUT', '/v2/keys' + key, { value: 'hello from ' + other.name })
   assert.is(r.status, 201)
-  await page.waitForSelector(`#events li[data-key="${key}"]`, { timeout: 1000 })
-  await page.waitForSelector(`#tree li[data-key="${key}"]`, { timeout: Math.max(1, 1000 - (Date.now() - t0)) })
-  const elapsed = Date.now() - t0
-  assert.ok(elapsed <= 1000, `visible after ${elapsed} ms`)
+  // From the acknowledged write: both panels must show it within a second.
+  const t0 = Date.now()
+  const [inEvents, inTree] = await Promise.all(
+    [`#events li[data-key="${key}"]`, `#tree li[data-key="${key}"]`].map((sel) =>
+      page.waitForSelector(sel, { timeout: 1000 }).then(() => Date.now() - t0, () => -1),
+    ),
+  )
+  assert.ok(inEvents >= 0, `event stream did not show ${key} within 1 s`)
+  assert.ok(inTree >= 0, `key browser did not show ${key} within 1 s (event stream: ${inEvents} ms)`)
   assert.match(await page.textContent(`#tree li[data-key="${key}"]`) ?? '', 'hello from')
   // Clicking it shows value and indexes.
   await page.click(`#tree li[data-key="${key}"] > span`)

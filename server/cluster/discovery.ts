@@ -126,6 +126,7 @@ class DiscoveryClient {
     await this.retrying('registering this member', () => this.createSelf())
 
     let lastLogged = -1
+    let lastLoggedAt = 0
     for (;;) {
       const st = await this.retrying('waiting for other members', () => this.check())
       const members = this.classify(st)
@@ -133,8 +134,10 @@ class DiscoveryClient {
         log.info({ discoveryUrl: this.opts.url, members: members.map((m) => baseName(m.key)) }, `discovery: found all ${st.size} members`)
         return toCluster(members, st.size)
       }
-      if (st.nodes.length !== lastLogged) {
+      // On every change, and every 30 s while nothing changes, so a stuck boot says why.
+      if (st.nodes.length !== lastLogged || Date.now() - lastLoggedAt >= 30_000) {
         lastLogged = st.nodes.length
+        lastLoggedAt = Date.now()
         log.info(
           { discoveryUrl: this.opts.url, found: st.nodes.map((n) => baseName(n.key)), size: st.size },
           `discovery: waiting for ${st.size - st.nodes.length} more member(s) (${st.nodes.length}/${st.size} registered)`,

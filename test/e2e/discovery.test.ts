@@ -1,7 +1,8 @@
 // e2e: etcd v2 discovery (DISC-1..4, CLI-5). Three raftkv processes started at once with only
 // `--discovery <url>` (the URL is a directory in a real etcd 3.4's v2 keys API, or in a raftkv
 // member's) form one cluster; a fourth with the same URL is refused with "discovery: cluster is
-// full" and a non-zero exit; a restarted member ignores --discovery. Plus the client's error paths
+// full" and a non-zero exit; a restarted member ignores --discovery; a member whose data dir was
+// lost is not let back in under its old registration (duplicate id). Plus the client's error paths
 // (no size key, unreachable service) in-process.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -187,6 +188,15 @@ test('3 members started with only --discovery (etcd as the service) form one clu
   await waitFormed(members.slice(0, 3), 3)
   const r2 = await v2(m2.clientUrl, 'GET', '/v2/keys/disc-check?quorum=true')
   assert.is(r2.body.node?.value, 'ok')
+
+  // DISC-4: the same member with its data dir gone must not re-register under its old id.
+  const m3 = members[2]!
+  await kill(m3.p)
+  rmSync(m3.dataDir, { recursive: true, force: true })
+  const p3 = startMember(m3, ['--discovery', durl])
+  const c3 = await expectExit(p3)
+  assert.ok(c3 !== 0 && c3 !== null, `exit code ${c3}`)
+  assert.match(readFileSync(p3.log, 'utf8'), 'discovery: found duplicate id')
 })
 
 test('a raftkv member serves as the discovery service (DISC-1)', async () => {

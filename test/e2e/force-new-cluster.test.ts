@@ -79,4 +79,23 @@ test('kill all, restart one with --force-new-cluster: old data served, one membe
   assert.is(w2.status, 201)
 })
 
+test('without a snapshot (the whole membership history is in the log); cluster id unchanged', async () => {
+  await c?.close()
+  c = await ProcCluster.start({ size: 3 })
+  const leader = await c.waitLeader()
+  for (let i = 0; i < 5; i++) assert.is((await v2(leader.clientUrl, 'PUT', `/v2/keys/g/k${i}`, { value: `v${i}` })).status, 201)
+  const cid = (await v2(leader.clientUrl, 'GET', '/v2/keys/g/k0')).headers.get('x-etcd-cluster-id')
+  await Promise.all(c.members.map((m) => c!.kill(m)))
+  const m3 = c.members[2]!
+  m3.extraArgs = ['--force-new-cluster']
+  c.restart(m3)
+  await waitSelfLeader(m3.clientUrl)
+  const mem = await v2(m3.clientUrl, 'GET', '/v2/members')
+  assert.equal(mem.body.members.map((m: any) => m.name), [m3.name])
+  const r = await v2(m3.clientUrl, 'GET', '/v2/keys/g/k4?quorum=true')
+  assert.is(r.body.node?.value, 'v4')
+  assert.is(r.headers.get('x-etcd-cluster-id'), cid)
+  assert.is((await v2(m3.clientUrl, 'PUT', '/v2/keys/g/new', { value: 'n' })).status, 201)
+})
+
 test.run()

@@ -72,6 +72,7 @@ export class Transport {
   private readonly deadlineMs: number
   private readonly retry: RetryOptions | false
   private readonly baseHeaders: Record<string, string>
+  private readonly fetchOptions: Record<string, unknown> | undefined
 
   constructor(opts: ClientOptions) {
     this.endpointList = normalizeEndpoints(opts.endpoints)
@@ -80,6 +81,7 @@ export class Transport {
     this.deadlineMs = opts.deadline ?? 30_000
     this.retry = opts.retry === false ? false : { ...DEFAULT_RETRY, ...(opts.retry ?? {}) }
     this.baseHeaders = { ...(opts.headers ?? {}) }
+    this.fetchOptions = opts.fetchOptions
     if (opts.auth) this.baseHeaders.authorization = `Basic ${base64Utf8(`${opts.auth.username}:${opts.auth.password}`)}`
   }
 
@@ -201,7 +203,7 @@ export class Transport {
     const qs = req.query && Object.keys(req.query).length ? `?${new URLSearchParams(req.query).toString()}` : ''
     const url = endpoint + req.path + qs
     try {
-      const res = await ctx.fetchImpl(url, { method: req.method, headers, body, signal: ctl.signal })
+      const res = await ctx.fetchImpl(url, { ...this.fetchOptions, method: req.method, headers, body, signal: ctl.signal })
       if (req.longPollMs !== undefined) {
         clearTimeout(timer)
         timer = setTimeout(() => { why ??= 'poll'; ctl.abort() }, req.longPollMs)

@@ -260,6 +260,13 @@ export interface ClientOptions {
   retry?: RetryOptions | false
   /** Basic auth for the v2 auth API. */
   auth?: { username: string; password: string }
+  /**
+   * Extra fields merged into every fetch call's init, for runtime-specific settings such as TLS
+   * client certificates / private CAs: on Node with the default fetch (cross-fetch) pass
+   * `{ agent: new https.Agent({ ca, cert, key }) }`; with Node's built-in fetch, an undici
+   * `dispatcher`. Ignored by runtimes that do not know the field.
+   */
+  fetchOptions?: Record<string, unknown>
   /** Extra headers on every request. */
   headers?: Record<string, string>
   /** Refresh the endpoint list from /v2/members: true (every 5 min) or an interval. */

@@ -158,21 +158,40 @@ test('with auth on, a verified client certificate authenticates as the user name
   }
 })
 
-test('the SDK (custom fetch with an https agent) and recipes work over https', async () => {
+test('the SDK over https: `fetchOptions.agent` with the default fetch, or a custom fetch; recipes work', async () => {
   const agent = new https.Agent({ keepAlive: true, ca: readFileSync(pki.ca), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) })
-  // Node's fetch takes no agent; cross-fetch (node-fetch) does, through the `fetch` option.
+  const endpoints = cluster.members.map((m) => m.clientUrl)
+  // 1. The default fetch on Node (cross-fetch) takes an agent through `fetchOptions`.
+  const client = new Client({ endpoints, fetchOptions: { agent } })
+  // 2. Any fetch can be wrapped instead (here cross-fetch again, passing the agent itself).
   const tlsFetch: FetchLike = (url, init) => (crossFetch as unknown as (u: string, i: object) => ReturnType<FetchLike>)(url, { ...init, agent })
-  const client = new Client({ endpoints: cluster.members.map((m) => m.clientUrl), fetch: tlsFetch })
+  const wrapped = new Client({ endpoints, fetch: tlsFetch })
+  // Without the certificate the members refuse the client.
+  const bare = new Client({ endpoints, retry: false, timeout: 3000 })
   try {
     const set = await client.set('/sdk/k', 'v')
     assert.is(set.node.value, 'v')
-    assert.is((await client.get('/sdk/k', { quorum: true })).node.value, 'v')
+    assert.is((await wrapped.get('/sdk/k', { quorum: true })).node.value, 'v')
+    const refused = await bare.get('/sdk/k').then(() => 'answered', (e: unknown) => e)
+    assert.is.not(refused, 'answered')
+    // Recipes (lock: watches + CAS; counter) over https.
     const counter = new Counter(client, '/sdk/counter')
     const lock = new Lock(client, '/sdk/lock')
     await Promise.all([1, 2, 3].map(() => lock.withLock(() => counter.add(1))))
     assert.is(await counter.get(), 3)
+    // A watch stream over https sees a change made through another member.
+    const watcher = client.watch('/sdk/w')
+    const next = (async () => {
+      for await (const ev of watcher) return ev
+    })()
+    await sleep(200)
+    await wrapped.set('/sdk/w', 'changed')
+    const ev = await next
+    assert.is((ev as { node: { value: string } }).node.value, 'changed')
   } finally {
     client.close()
+    wrapped.close()
+    bare.close()
     agent.destroy()
   }
 })

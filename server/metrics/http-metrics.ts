@@ -35,11 +35,12 @@ export function instrumentHandler<H extends Handler>(handler: H, metrics: Member
     const url = req.url
     if (url !== undefined && url.startsWith('/v2/keys')) {
       const method = methodLabel(req.method ?? 'GET', url)
-      metrics.received(method)
+      const watch = url.includes('wait=true')
+      metrics.received(method, watch)
       const t = res as Tracked
       t._mStart = performance.now()
       t._mMethod = method
-      t._mWatch = url.includes('wait=true')
+      t._mWatch = watch
       t._mMetrics = metrics
       res.once('finish', onFinish)
     }

@@ -211,6 +211,10 @@ export class MemberMetrics {
       name: 'etcd_debugging_store_expires_total', help: 'Total number of expired keys.', registers,
       collect() { const s = self.storeStats(); this.reset(); this.inc(s ? s.expireCount : 0) },
     })
+    new Counter({
+      name: 'etcd_debugging_store_watch_requests_total', help: 'Total number of incoming watch requests (new or reestablished).', registers,
+      collect() { this.reset(); this.inc(self.watchRequests) },
+    })
     new Gauge({
       name: 'etcd_debugging_store_watchers', help: 'Count of currently active watchers.', registers,
       collect() { this.set(self.storeStats()?.watchers ?? 0) },
@@ -255,6 +259,7 @@ export class MemberMetrics {
   }
 
   private walBytes = 0
+  private watchRequests = 0
   private readonly withProcess: boolean
 
   /** WAL onSync option: one completed write + fdatasync. */
@@ -270,7 +275,8 @@ export class MemberMetrics {
   }
 
   /** A client request to /v2/keys arrived (`method` already QGET for quorum reads). */
-  received(method: string): void {
+  received(method: string, watch = false): void {
+    if (watch) this.watchRequests++
     this.receivedBy.set(method, (this.receivedBy.get(method) ?? 0) + 1)
   }
 

@@ -59,6 +59,7 @@ const TYPES: Record<string, string> = {
   etcd_debugging_store_reads_total: 'counter',
   etcd_debugging_store_writes_total: 'counter',
   etcd_debugging_store_watchers: 'gauge',
+  etcd_debugging_store_watch_requests_total: 'counter',
   etcd_debugging_store_expires_total: 'counter',
   etcd_http_received_total: 'counter',
   etcd_http_failed_total: 'counter',
@@ -131,6 +132,7 @@ test('names, types and moving counters on every member of a cluster under writes
   assert.ok(value(after.get(followers[1]!)!, 'etcd_http_failed_total{method="GET",code="404"}') >= 1, '404 counted as failed')
   assert.ok(value(after.get(followers[1]!)!, 'etcd_debugging_store_reads_total{action="get"}') >= 1, 'local read counted')
   assert.ok(value(after.get(followers[0]!)!, 'etcd_debugging_store_watchers') >= 1, 'open watch counted')
+  assert.ok(value(after.get(followers[0]!)!, 'etcd_debugging_store_watch_requests_total') >= 1, 'watch request counted')
   for (const f of followers) {
     const id = ids.get(f.name)!
     assert.ok(value(la, `etcd_network_peer_sent_bytes_total{To="${id}"}`) > value(before.get(leader)!, `etcd_network_peer_sent_bytes_total{To="${id}"}`), `leader sent to ${f.name}`)

@@ -247,9 +247,10 @@ export class MemberMetrics {
 
     this.raftHooks = {
       leaderChanged: (lead) => {
-        // Counted when a (new) leader becomes known, as etcd does; losing one is not a change.
+        // As etcd: counted whenever a leader becomes known that differs from the previous soft
+        // state's (so losing the leader and finding it again counts); losing one alone does not.
         if (lead !== '' && lead !== this.lastLead) this.leaderChanges.inc()
-        if (lead !== '') this.lastLead = lead
+        this.lastLead = lead
       },
       proposalsFailed: (n) => { if (n > 0) this.proposalsFailedTotal.inc(n) },
       snapshotSaved: (seconds) => this.snapSave.observe(seconds),

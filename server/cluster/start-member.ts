@@ -1,8 +1,9 @@
 // Boots one Raft member from a ServerConfig: decides whether this is a restart (data dir has a
 // WAL: the --initial-* flags are ignored, CLI-5), a new cluster (ids derived from
-// --initial-cluster and the token, MEM-8) or a join (`--initial-cluster-state existing`: ask the
-// running members who we are), opens the WAL and snapshots, starts the peer transport and the
-// RaftBackend. The client listeners are started by server/index.ts around it.
+// --initial-cluster and the token, MEM-8, or from --discovery: discovery.ts) or a join
+// (`--initial-cluster-state existing`: ask the running members who we are), opens the WAL and
+// snapshots (--force-new-cluster rewrites the recovered log first: force-new-cluster.ts), starts
+// the peer transport and the RaftBackend. The client listeners are started by server/index.ts around it.
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { readFileSync } from 'node:fs'

@@ -3,7 +3,9 @@
 // member that did the work, exactly one member says it leads, and a leader kill is counted.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { register as globalRegistry } from 'prom-client'
 import { ProcCluster, v2, sleep, type ProcMember } from '../e2e/procs.js'
+import { startServer } from '../../server/index.js'
 
 const test = suite('ops: prometheus metrics')
 let cluster: ProcCluster
@@ -153,6 +155,26 @@ test('killing the leader is counted as a leader change on the survivors', async 
     assert.ok(value(s, 'etcd_server_leader_changes_seen_total') > before[i]!, `${survivors[i]!.name} counted the change`)
     assert.is(value(s, 'etcd_server_is_leader'), survivors[i] === next ? 1 : 0)
   })
+})
+
+test('members in one process keep separate registries; prom-client\'s global registry stays empty', async () => {
+  const a = await startServer({ name: 'a', listenClientUrls: ['http://127.0.0.1:0'] })
+  const b = await startServer({ name: 'b', listenClientUrls: ['http://127.0.0.1:0'] })
+  try {
+    for (let i = 0; i < 5; i++) assert.is((await v2(a.url, 'PUT', `/v2/keys/only-a/${i}`, { value: 'x' })).status, 201)
+    const text = async (url: string): Promise<Scrape> => parse(await (await fetch(url + '/metrics')).text())
+    const sa = await text(a.url)
+    const sb = await text(b.url)
+    assert.is(value(sa, 'etcd_http_received_total{method="PUT"}'), 5)
+    assert.is(value(sb, 'etcd_http_received_total{method="PUT"}'), 0)
+    assert.is(value(sa, 'etcd_debugging_store_writes_total{action="set"}'), 5)
+    assert.is(value(sb, 'etcd_debugging_store_writes_total{action="set"}'), 0)
+    assert.ok(sb.has('process_cpu_user_seconds_total'), 'process metrics on every member')
+    assert.is((await globalRegistry.getMetricsAsJSON()).length, 0)
+  } finally {
+    await a.close()
+    await b.close()
+  }
 })
 
 test.run()

@@ -168,6 +168,34 @@ export class RawNode {
     this.raft.step(m)
   }
 
+  /**
+   * Follower: takes the requests it relays to the leader (proposals, ReadIndex) out of the pending
+   * messages, so the driver can send them at once, even while a Ready is being persisted: they carry
+   * no term, commit index or log position, nothing that depends on this node's durable state.
+   * Everything else stays for the next Ready. A leader has nothing to relay: returns [].
+   */
+  takeForwards(): Message[] {
+    const r = this.raft
+    if (r.role === Role.Leader || r.msgs.length === 0) return []
+    let out: Message[] | undefined
+    let keep: Message[] | undefined
+    for (let k = 0; k < r.msgs.length; k++) {
+      const m = r.msgs[k]!
+      const fwd = (m.type === MessageType.Prop || m.type === MessageType.ReadIndex) && m.from === r.id && m.term === 0
+      if (fwd) {
+        if (!out) {
+          out = []
+          keep = r.msgs.slice(0, k)
+        }
+        out.push(m)
+      } else if (keep) keep.push(m)
+    }
+    if (!out) return []
+    // A fresh array: a Ready handed out earlier may still hold the old one.
+    r.msgs = keep!
+    return out
+  }
+
   /** Whether ready() would return anything. */
   hasReady(): boolean {
     const r = this.raft

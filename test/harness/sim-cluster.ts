@@ -202,6 +202,14 @@ export class SimCluster {
    * a crash before the write completes loses it.
    */
   private processReady(n: SimNode): void {
+    if (n.up && n.persisting) {
+      // Like the server's driver: requests relayed to the leader need nothing durable, so they
+      // leave at once even while this node's Ready is being written.
+      for (const m of n.node.takeForwards()) {
+        this.log(`${shortId(n.id)} relay ${describeMessage(m)}`)
+        this.net.send(m)
+      }
+    }
     while (n.up && !n.persisting && n.node.hasReady()) {
       const rd = n.node.ready()
       this.log(`${shortId(n.id)} ready ${describeReady(rd)}`)

@@ -619,6 +619,25 @@ misc('reportUnreachable moves a replicating follower back to probing', () => {
   assert.ok(dataOf(net.get(2)).includes('y'))
 })
 
+misc('takeForwards: a follower relays proposals and ReadIndex requests at once, keeping everything else for the Ready', () => {
+  const net = new Network(3)
+  net.campaign(1)
+  const f = net.get(2)
+  f.node.propose('relayed')
+  f.node.readIndex('rr')
+  f.node.step({ type: MessageType.Heartbeat, from: nid(1), to: nid(2), term: f.raft.term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 })
+  const fwd = f.node.takeForwards()
+  assert.equal(fwd.map((m) => m.type), [MessageType.Prop, MessageType.ReadIndex])
+  assert.ok(fwd.every((m) => m.term === 0 && m.to === nid(1)))
+  const rest = f.drain()
+  assert.equal(rest.map((m) => m.type), [MessageType.HeartbeatResp])
+  net.send(fwd)
+  net.stabilize()
+  assert.ok(dataOf(net.get(1)).includes('relayed'))
+  assert.is(f.readStates.length, 1)
+  assert.equal(net.get(1).node.takeForwards(), [], 'a leader relays nothing')
+})
+
 misc('with no leader a proposal fails with ProposalDroppedError (retryable)', () => {
   const n = nodeWithLog(1, [1, 2, 3], [])
   let err: unknown

@@ -261,7 +261,10 @@ export class HttpTransport implements Transport {
       // Every App (even an empty one carrying only a commit index) stays on the append channel so
       // appends to a follower are never reordered among themselves (a reorder reads as a
       // rejection and knocks the follower back to probing); everything else takes the msg channel.
-      const ch = m.type === MessageType.App ? peer.app : peer.msg
+      // Proposals a follower relays to the leader ride the append channel too (a follower sends no
+      // appends, so it is idle there): an AppResp on the msg channel then never waits for a
+      // proposal batch's round trip, and the leader's commit is not delayed by it.
+      const ch = m.type === MessageType.App || m.type === MessageType.Prop ? peer.app : peer.msg
       if (ch.queue.length >= this.opts.maxQueuedMessages) {
         this.counters.get(peer.id)!.messagesDropped++
         // A full append queue means the peer is not keeping up; let Raft slow down and probe (etcd does the same).

@@ -11,7 +11,7 @@ import { startCluster, type Cluster, type Target } from './cluster.js'
 import type { ConnFactory } from './conn.js'
 import { nodeConnFactory } from './node-client.js'
 import { parseOptions, USAGE, type BenchOptions } from './options.js'
-import { cleanup, installSignalHandlers, trackDir } from './procs.js'
+import { cleanup, installSignalHandlers, recordPids, sweepStale, trackDir } from './procs.js'
 import { formatProfileSummary, summarizeProfiles, type ProfileSummary } from './profile-summary.js'
 import { rawConnFactory } from './raw-client.js'
 import { evaluateChecks, formatChecks, formatDetails, formatProblems, formatTable, merge, toRecord, withRatio, type Cell, type RunRecord } from './report.js'
@@ -130,6 +130,8 @@ async function main(): Promise<number> {
   mkdirSync(outDir, { recursive: true })
   const workDir = mkdtempSync(join(tmpdir(), 'raftkv-bench-'))
   trackDir(workDir)
+  recordPids(workDir)
+  for (const d of sweepStale(tmpdir(), 'raftkv-bench-', workDir)) progress.log(`removed the work dir of a bench run that was killed: ${d}`)
   const profileRoot = o.profile && targets.includes('raftkv') ? join(outDir, `profile-${runStamp}`) : undefined
   const plans = planCells(o)
   const totalRuns = o.members.length * plans.length * targets.length * o.rounds

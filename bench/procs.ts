@@ -2,15 +2,73 @@
 // directories (removed), on normal exit, on errors and on Ctrl-C. Never kills anything it did
 // not spawn itself.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { appendFileSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 
 const children = new Set<ChildProcess>()
 const dirs = new Set<string>()
+
+let pidFile: string | null = null
+
+/**
+ * Records this bench's pid, and from then on every child's pid, in `<workDir>/bench.pids`, so a
+ * later run can clean up after one that was killed with SIGKILL (see sweepStale).
+ */
+export function recordPids(workDir: string): void {
+  pidFile = join(workDir, 'bench.pids')
+  appendFileSync(pidFile, `bench ${process.pid}\n`)
+}
+
+/** Whether `pid` runs (a zombie, killed but not yet reaped, counts as gone). */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Removes work dirs (`<tmp>/<prefix>*`) of earlier bench runs whose bench process is gone, after
+ * SIGKILLing the servers that run reported and that still run from that very dir (checked in
+ * /proc/<pid>/cmdline, so a reused pid is never hit). Dirs without a pid file (older versions)
+ * are removed once 30 minutes old. Returns what it removed.
+ */
+export function sweepStale(tmp: string, prefix: string, own: string): string[] {
+  const removed: string[] = []
+  let names: string[] = []
+  try { names = readdirSync(tmp).filter((n) => n.startsWith(prefix)) } catch { return removed }
+  for (const n of names) {
+    const dir = join(tmp, n)
+    if (dir === own) continue
+    try {
+      let lines: string[] | null = null
+      try { lines = readFileSync(join(dir, 'bench.pids'), 'utf8').split('\n').filter((l) => l !== '') } catch { /* none */ }
+      if (lines === null) {
+        if (Date.now() - statSync(dir).mtimeMs < 30 * 60_000) continue
+      } else {
+        const bench = lines.find((l) => l.startsWith('bench '))
+        if (bench === undefined || isAlive(Number(bench.slice(6)))) continue
+        for (const l of lines.filter((x) => x.startsWith('server '))) {
+          const pid = Number(l.slice(7))
+          try {
+            if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL')
+          } catch { /* gone */ }
+        }
+      }
+      rmSync(dir, { recursive: true, force: true })
+      removed.push(dir)
+    } catch { /* raced with its owner: leave it */ }
+  }
+  return removed
+}
 
 /** Spawns a tracked child; it is stopped by cleanup() if still running. */
 export function spawnTracked(cmd: string, args: string[], options: SpawnOptions): ChildProcess {
   const child = spawn(cmd, args, options)
   children.add(child)
+  if (pidFile !== null && child.pid !== undefined) try { appendFileSync(pidFile, `server ${child.pid}\n`) } catch { /* best effort */ }
   child.once('exit', () => children.delete(child))
   return child
 }

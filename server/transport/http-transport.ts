@@ -19,6 +19,8 @@ import type { PeerStats, Transport } from './transport.js'
 /** Routes this transport mounts on the peer server. */
 export const RAFT_MSG_PATH = '/raft/msg'
 export const RAFT_SNAPSHOT_PATH = '/raft/snapshot'
+/** One long-lived POST per peer and channel: the body is an endless sequence of frames. */
+export const RAFT_STREAM_PATH = '/raft/stream'
 
 /** Headers on every peer request (etcd's names). Ids are hex without leading zeros. */
 export const HEADER_CLUSTER_ID = 'X-Etcd-Cluster-ID'
@@ -53,6 +55,15 @@ export interface HttpTransportOptions {
   snapshotIdleTimeoutMs?: number
   /** Characters of snapshot data per write. Default 65536. */
   snapshotChunkChars?: number
+  /**
+   * Stream messages: per peer and channel one long-lived chunked POST to RAFT_STREAM_PATH whose body
+   * is the frames of every batch, written as soon as send() is called (no reply per batch). false:
+   * one POST per batch to RAFT_MSG_PATH, one in flight per channel. A peer answering 404/405 to the
+   * stream route (an older member) is spoken to per batch. Default false.
+   */
+  streaming?: boolean
+  /** Bytes a stream may hold written but not yet on the wire; a batch beyond that is dropped. Default 4 MiB. */
+  maxStreamBufferBytes?: number
   /** Reconnect backoff after failures: min doubles per consecutive failure up to max. Defaults 50 / 1000. */
   backoffMinMs?: number
   backoffMaxMs?: number
@@ -70,6 +81,15 @@ interface Channel {
   failures: number
   /** Keep-alive agents by URL scheme (a peer's URLs may change scheme via updatePeer). */
   agents: AgentPair
+  /** The open stream (streaming mode), accepted once the peer answered 200. */
+  stream: Stream | undefined
+  /** Agents of the streams (no keep-alive: a stream owns its connection until it ends). */
+  streamAgents: AgentPair
+}
+
+interface Stream {
+  req: ClientRequest
+  accepted: boolean
 }
 
 /** Lazily created agents, one per scheme, so a request always gets an agent of its protocol. */
@@ -97,6 +117,8 @@ interface Peer {
   snapAgents: AgentPair
   /** Log "cluster ID mismatch" once per peer, not per request. */
   refusedLogged: boolean
+  /** The peer has no stream route (answered 404/405): talk to it per batch. */
+  noStream: boolean
 }
 
 /** Message types that only exist inside one member and must never reach the wire. */
@@ -121,6 +143,8 @@ export class HttpTransport implements Transport {
       | 'snapshotChunkChars'
       | 'backoffMinMs'
       | 'backoffMaxMs'
+      | 'streaming'
+      | 'maxStreamBufferBytes'
     >
   >
   private readonly peers = new Map<NodeId, Peer>()
@@ -145,11 +169,14 @@ export class HttpTransport implements Transport {
       snapshotChunkChars: options.snapshotChunkChars ?? 65_536,
       backoffMinMs: options.backoffMinMs ?? 50,
       backoffMaxMs: options.backoffMaxMs ?? 1000,
+      streaming: options.streaming ?? false,
+      maxStreamBufferBytes: options.maxStreamBufferBytes ?? 4 * 1024 * 1024,
     }
     this.ownsServer = options.peerServer === undefined
     this.peerServer = options.peerServer ?? new PeerServer({ listen: options.listen ?? [], tls: options.tls, log: this.log })
     this.peerServer.route('POST', RAFT_MSG_PATH, (req, res) => this.receiveBatch(req, res))
     this.peerServer.route('POST', RAFT_SNAPSHOT_PATH, (req, res) => this.receiveSnapshot(req, res))
+    this.peerServer.route('POST', RAFT_STREAM_PATH, (req, res) => this.receiveStream(req, res))
   }
 
   /** Peer URLs the peer server actually bound (port 0 replaced); [] before it started. */
@@ -195,6 +222,7 @@ export class HttpTransport implements Transport {
       snapshot: undefined,
       snapAgents: new AgentPair((tls) => this.newAgent(tls, false)),
       refusedLogged: false,
+      noStream: false,
     }
     this.peers.set(id, peer)
     if (!this.counters.has(id)) this.counters.set(id, new PeerCounters(id))
@@ -209,7 +237,10 @@ export class HttpTransport implements Transport {
       ch.queue = []
       if (ch.retryTimer) clearTimeout(ch.retryTimer)
       ch.inFlight?.destroy()
+      ch.stream?.req.destroy()
+      ch.stream = undefined
       ch.agents.destroy()
+      ch.streamAgents.destroy()
     }
     peer.snapshot?.destroy()
     peer.snapAgents.destroy()
@@ -224,6 +255,12 @@ export class HttpTransport implements Transport {
     if (urls.length === 0) throw new TypeError(`updatePeer(${id}): no URLs`)
     peer.urls = [...urls]
     peer.urlIndex = 0
+    peer.noStream = false
+    // Open streams go to the old URLs; end them so the next batch opens one to the new ones.
+    for (const ch of [peer.msg, peer.app]) {
+      ch.stream?.req.destroy()
+      ch.stream = undefined
+    }
   }
 
   /** Known peer ids. */
@@ -293,7 +330,17 @@ export class HttpTransport implements Transport {
   }
 
   private newChannel(name: ChannelName): Channel {
-    return { name, queue: [], inFlight: undefined, scheduled: false, retryTimer: undefined, failures: 0, agents: new AgentPair((tls) => this.newAgent(tls, true)) }
+    return {
+      name,
+      queue: [],
+      inFlight: undefined,
+      scheduled: false,
+      retryTimer: undefined,
+      failures: 0,
+      agents: new AgentPair((tls) => this.newAgent(tls, true)),
+      stream: undefined,
+      streamAgents: new AgentPair((tls) => this.newAgent(tls, false)),
+    }
   }
 
   /** Coalesce: everything sent in this tick goes out in one request (queueMicrotask runs after the caller's loop). */
@@ -317,6 +364,10 @@ export class HttpTransport implements Transport {
   }
 
   private flush(peer: Peer, ch: Channel, isRetry = false): void {
+    if (this.opts.streaming && !peer.noStream) {
+      this.flushStream(peer, ch)
+      return
+    }
     if (this.stopped || this.peers.get(peer.id) !== peer || ch.inFlight || ch.retryTimer || ch.queue.length === 0) return
     const frames: Buffer[] = []
     let bytes = 0
@@ -385,6 +436,102 @@ export class HttpTransport implements Transport {
     })
     req.on('close', () => finish(false, 'connection closed'))
     req.end(body)
+  }
+
+  /**
+   * Streaming mode: write everything queued to the channel's open stream at once (opening one if
+   * there is none; until the peer accepted it the messages wait in the bounded queue).
+   */
+  private flushStream(peer: Peer, ch: Channel): void {
+    if (this.stopped || this.peers.get(peer.id) !== peer || ch.retryTimer || ch.queue.length === 0) return
+    const s = ch.stream ?? this.openStream(peer, ch)
+    if (!s.accepted) return
+    const counters = this.counters.get(peer.id)!
+    const batch = ch.queue
+    ch.queue = []
+    // Backpressure: bytes Node holds for this request (its own buffer plus the socket's).
+    if (s.req.writableLength > this.opts.maxStreamBufferBytes) {
+      counters.messagesDropped += batch.length
+      // The peer (or the path to it) is not keeping up; let Raft slow down and probe, as with a full queue.
+      if (ch.name === 'app') this.unreachableHandler(peer.id)
+      return
+    }
+    const frames = batch.map((m) => encodeMessage(m))
+    const body = frames.length === 1 ? frames[0]! : Buffer.concat(frames)
+    counters.bytesSent += body.length
+    counters.messagesSent += batch.length
+    s.req.write(body)
+  }
+
+  /** Open a stream to the peer's current URL; frames are written only after the peer answered 200. */
+  private openStream(peer: Peer, ch: Channel): Stream {
+    const url = peer.urls[peer.urlIndex % peer.urls.length]!
+    const mod = url.startsWith('https:') ? https : http
+    const counters = this.counters.get(peer.id)!
+    const startedAt = performance.now()
+    const headers = this.headers(peer)
+    headers['Transfer-Encoding'] = 'chunked'
+    const req = mod.request(url + RAFT_STREAM_PATH, { method: 'POST', agent: ch.streamAgents.for(url), headers })
+    const s: Stream = { req, accepted: false }
+    ch.stream = s
+    let done = false
+    const end = (reason: string, status?: number, detail?: string): void => {
+      if (done) return
+      done = true
+      req.destroy()
+      if (ch.stream !== s) return // replaced (updatePeer) or removed
+      ch.stream = undefined
+      if (this.stopped || this.peers.get(peer.id) !== peer) return
+      if ((status === 404 || status === 405) && !peer.noStream) {
+        // An older member without the stream route: fall back to one request per batch.
+        peer.noStream = true
+        this.log.info({ peer: peer.id, url, status }, 'peer has no message stream route; sending per batch')
+        this.flush(peer, ch)
+        return
+      }
+      this.failed(peer, ch, url, reason, status, detail)
+    }
+    req.on('socket', (socket) => socket.setNoDelay(true))
+    guardSocket(req)
+    // Bound only the wait for the peer's acceptance; an accepted stream may idle indefinitely.
+    const acceptTimer = setTimeout(() => end(`stream not accepted within ${this.opts.requestTimeoutMs}ms`), this.opts.requestTimeoutMs)
+    acceptTimer.unref?.()
+    req.on('response', (res) => {
+      clearTimeout(acceptTimer)
+      const status = res.statusCode ?? 0
+      if (status !== 200) {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => {
+          if (chunks.length < 16) chunks.push(c)
+        })
+        res.on('end', () => end('refused', status, Buffer.concat(chunks).toString('utf8').trim().slice(0, 200)))
+        res.on('error', (e) => end(e.message, status))
+        res.on('close', () => end('refused', status))
+        return
+      }
+      // Accepted: the peer answers nothing more until the stream ends.
+      res.resume()
+      res.on('end', () => end('stream ended by peer'))
+      res.on('error', (e) => end(e.message))
+      res.on('close', () => end('stream closed by peer'))
+      if (ch.stream !== s || done) return
+      s.accepted = true
+      // The only round trip a stream has: request headers out, 200 back (connection setup included).
+      counters.recordSuccess(performance.now() - startedAt, Date.now())
+      if (ch.failures > 0) this.log.info({ peer: peer.id, channel: ch.name }, 'peer reachable again')
+      ch.failures = 0
+      this.flushStream(peer, ch)
+    })
+    req.on('error', (e) => {
+      clearTimeout(acceptTimer)
+      end(e.message)
+    })
+    req.on('close', () => {
+      clearTimeout(acceptTimer)
+      end('connection closed')
+    })
+    req.flushHeaders()
+    return s
   }
 
   /** A request failed: drop what is queued (Raft resends fresh state), tell Raft, back off, try the next URL. */
@@ -583,6 +730,56 @@ export class HttpTransport implements Transport {
       res.end()
       this.deliver(from, msgs)
     })
+  }
+
+  /**
+   * A peer's message stream: refused (412/410/...) before anything is read, else 200 at once and then
+   * every frame delivered as soon as it is complete; the answer ends only when the stream does.
+   */
+  private receiveStream(req: IncomingMessage, res: ServerResponse): void {
+    res.setHeader(HEADER_CLUSTER_ID, formatId(this.clusterId))
+    const from = this.admit(req, res)
+    if (from === undefined) {
+      req.resume()
+      return
+    }
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' })
+    res.flushHeaders()
+    req.socket.setNoDelay(true)
+    const decoder = new FrameDecoder()
+    let closed = false
+    const close = (): void => {
+      closed = true
+      req.destroy()
+      res.destroy()
+    }
+    req.on('data', (c: Buffer) => {
+      if (closed) return
+      // Stopped meanwhile, or the sender was removed since it connected: end the stream; its
+      // reconnect is then refused (410 tells a removed member it is out).
+      if (this.stopped || this.options.isRemoved?.(from)) {
+        close()
+        return
+      }
+      let msgs: Message[]
+      try {
+        msgs = decoder.push(c)
+      } catch (e) {
+        this.log.warn({ from, err: e }, 'undecodable message stream from peer; closed')
+        close()
+        return
+      }
+      const counters = this.counters.get(from)
+      if (counters) {
+        counters.bytesReceived += c.length
+        counters.messagesReceived += msgs.length
+      }
+      if (msgs.length > 0) this.deliver(from, msgs)
+    })
+    req.on('end', () => {
+      if (!closed) res.end()
+    })
+    req.on('error', () => {})
   }
 
   private receiveSnapshot(req: IncomingMessage, res: ServerResponse): void {

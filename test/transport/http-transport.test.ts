@@ -211,7 +211,7 @@ t('queues are bounded: a peer that never answers costs at most maxQueuedMessages
   const hang = http.createServer(() => {}) // accepts, never answers
   await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r))
   const port = (hang.address() as AddressInfo).port
-  const a = await transport(A, { maxQueuedMessages: 100, requestTimeoutMs: 300 })
+  const a = await transport(A, { maxQueuedMessages: 100, requestTimeoutMs: 300, streaming: false })
   a.addPeer(B, [`http://127.0.0.1:${port}`])
   const unreachable: NodeId[] = []
   a.onUnreachable((id) => unreachable.push(id))
@@ -236,7 +236,7 @@ t('a peer that answers early and resets the upload does not crash the sender', a
     })
   })
   await new Promise<void>((r) => rude.listen(0, '127.0.0.1', r))
-  const a = await transport(A)
+  const a = await transport(A, { streaming: false }) // the per-batch upload path
   a.addPeer(B, [`http://127.0.0.1:${(rude.address() as AddressInfo).port}`])
   const unreachable: NodeId[] = []
   a.onUnreachable((id) => unreachable.push(id))

@@ -1,6 +1,7 @@
 // Raft messages between members over HTTP on the peer port, as etcd does. Per peer: a "msg"
-// channel (heartbeats, votes, responses) and an "app" channel (all appends), each one keep-alive
-// connection with at most one batch in flight, plus one streamed request per snapshot.
+// channel (heartbeats, votes, responses) and an "app" channel (all appends), each by default one
+// long-lived streamed request carrying frames as they are sent (no reply per batch; see README),
+// else one keep-alive connection with at most one batch in flight; plus one request per snapshot.
 // Never blocks the caller and never queues without bound: Raft retransmits what is dropped.
 
 import { readFileSync } from 'node:fs'
@@ -59,7 +60,7 @@ export interface HttpTransportOptions {
    * Stream messages: per peer and channel one long-lived chunked POST to RAFT_STREAM_PATH whose body
    * is the frames of every batch, written as soon as send() is called (no reply per batch). false:
    * one POST per batch to RAFT_MSG_PATH, one in flight per channel. A peer answering 404/405 to the
-   * stream route (an older member) is spoken to per batch. Default false.
+   * stream route (an older member) is spoken to per batch. Default true.
    */
   streaming?: boolean
   /** Bytes a stream may hold written but not yet on the wire; a batch beyond that is dropped. Default 4 MiB. */
@@ -169,7 +170,7 @@ export class HttpTransport implements Transport {
       snapshotChunkChars: options.snapshotChunkChars ?? 65_536,
       backoffMinMs: options.backoffMinMs ?? 50,
       backoffMaxMs: options.backoffMaxMs ?? 1000,
-      streaming: options.streaming ?? false,
+      streaming: options.streaming ?? true,
       maxStreamBufferBytes: options.maxStreamBufferBytes ?? 4 * 1024 * 1024,
     }
     this.ownsServer = options.peerServer === undefined

@@ -167,6 +167,27 @@ t('a peer without the stream route (404) is spoken to per batch', async () => {
   assert.is(a.stats(B)!.fail, 0)
 })
 
+t('a member removed while its stream is open is cut off and then told 410', async () => {
+  let removedAtB = false
+  const b = await transport(B, { isRemoved: (id) => removedAtB && id === A })
+  let told = 0
+  const a = await transport(A, { onRemoved: () => told++ })
+  a.addPeer(B, b.urls)
+  b.addPeer(A, a.urls)
+  let n = 0
+  b.onMessage(() => n++)
+  a.send([msg(A, B)])
+  await until(() => n === 1)
+  removedAtB = true
+  const end = Date.now() + 3000
+  while (told === 0 && Date.now() < end) {
+    a.send([msg(A, B)])
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  assert.ok(told > 0, 'onRemoved called')
+  assert.is(n, 1, 'nothing delivered after the removal')
+})
+
 t('the stream reopens after the peer restarts', async () => {
   let b = await transport(B)
   const port = Number(new URL(b.urls[0]!).port)

@@ -424,8 +424,10 @@ export class HttpTransport implements Transport {
     req.setTimeout(this.opts.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${this.opts.requestTimeoutMs}ms`)))
     req.on('error', (e: NodeJS.ErrnoException) => {
       // A keep-alive connection the peer closed meanwhile (idle timeout, restart) fails on first
-      // use; that says nothing about the peer, so resend once on a fresh connection.
-      if (!done && !isRetry && req.reusedSocket && e.code === 'ECONNRESET') {
+      // use; that says nothing about the peer, so resend once on a fresh connection. Never a batch
+      // with proposals: the peer may have taken it before the reset, and a proposal is not
+      // idempotent (applied twice = a duplicated write). Raft messages proper are idempotent.
+      if (!done && !isRetry && req.reusedSocket && e.code === 'ECONNRESET' && !batch.some((m) => m.type === MessageType.Prop)) {
         done = true
         ch.inFlight = undefined
         if (this.peers.get(peer.id) !== peer) return

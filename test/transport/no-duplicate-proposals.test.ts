@@ -40,13 +40,14 @@ async function resettingPeer(): Promise<{ url: string; requests: () => number; c
   }
 }
 
-async function scenario(second: Message): Promise<number> {
+/** Sends `first`, then `second` on the same channel's reused keep-alive socket; returns requests the peer read. */
+async function scenario(first: Message, second: Message): Promise<number> {
   const peer = await resettingPeer()
   const t = new HttpTransport({ id: A, clusterId: CLUSTER, listen: [], streaming: false, backoffMinMs: 5000, backoffMaxMs: 5000 })
   await t.start()
   t.addPeer(B, [peer.url])
   try {
-    t.send([msg(MessageType.Heartbeat)])
+    t.send([first])
     const until = Date.now() + 2000
     while (peer.requests() < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 5))
     await new Promise((r) => setTimeout(r, 50)) // let the keep-alive socket go back to the agent
@@ -60,12 +61,12 @@ async function scenario(second: Message): Promise<number> {
 }
 
 test('a batch with a proposal is not resent after a reset: the peer sees it once', async () => {
-  const prop = msg(MessageType.Prop, { term: 0, entries: [{ term: 0, index: 0, type: EntryType.Normal, data: '{"k":"cmd"}' }] })
-  assert.is(await scenario(prop), 2)
+  const prop = (data: string): Message => msg(MessageType.Prop, { term: 0, entries: [{ term: 0, index: 0, type: EntryType.Normal, data }] })
+  assert.is(await scenario(prop('{"r":"1"}'), prop('{"r":"2"}')), 2)
 })
 
 test('a batch of plain Raft messages is resent once on a fresh connection (idempotent)', async () => {
-  assert.is(await scenario(msg(MessageType.Heartbeat, { commit: 3 })), 3)
+  assert.is(await scenario(msg(MessageType.Heartbeat), msg(MessageType.Heartbeat, { commit: 3 })), 3)
 })
 
 test.run()

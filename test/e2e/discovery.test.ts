@@ -8,6 +8,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { freePort, repoRoot, sleep, v2 } from './procs.js'
@@ -227,7 +228,10 @@ test('discovery client errors: no size key, unreachable service (bounded retries
     assert.instance(e, DiscoveryError)
     assert.is((e as DiscoveryError).code, 'size-not-found')
   }
-  const dead = `http://127.0.0.1:${await freePort()}/v2/keys/discovery/t`
+  // A port we hold that drops every connection: "free" ports can be taken by parallel tests.
+  const dropper = net.createServer((sock) => sock.destroy())
+  await new Promise<void>((r) => dropper.listen(0, '127.0.0.1', r))
+  const dead = `http://127.0.0.1:${(dropper.address() as net.AddressInfo).port}/v2/keys/discovery/t`
   const started = Date.now()
   let warned = 0
   try {
@@ -241,6 +245,7 @@ test('discovery client errors: no size key, unreachable service (bounded retries
     assert.is((e as DiscoveryError).code, 'too-many-retries')
     assert.match((e as Error).message, 'discovery: too many retries')
   }
+  dropper.close()
   assert.is(warned, 3)
   assert.ok(Date.now() - started < 5000)
 })

@@ -36,6 +36,9 @@ for (const backend of backends()) {
     const seen: (LeaderInfo | undefined)[] = []
     const stop = new AbortController()
     const observing = (async () => { for await (const l of a!.observe({ signal: stop.signal })) seen.push(l) })().catch(() => {})
+    // The observer's first value is the state it read; campaign only after that read (else a fast
+    // server lets 'a' win before the observer looked, and the initial "nobody" is never seen).
+    await within(3000, (async () => { while (seen.length === 0) await sleep(5) })(), 'observer initial state')
     const elected: string[] = []
     a!.on('elected', () => elected.push('a'))
     const la = await a!.campaign('a-v1')

@@ -5,7 +5,7 @@
 // kills the test's process group they go with it. It must never signal a process it did not start.
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import { cpSync, mkdtempSync, mkdirSync, openSync, closeSync, rmSync, symlinkSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import net from 'node:net'
 import os from 'node:os'
@@ -77,6 +77,9 @@ function signal(p: ChildProcess, sig: NodeJS.Signals): void {
 }
 
 /** A free loopback TCP port (bound and released; a small race is acceptable for tests). */
+/** A member could not bind a port picked as free (another process took it first). */
+class PortTakenError extends Error {}
+
 export async function freePort(): Promise<number> {
   const s = net.createServer()
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
@@ -107,8 +110,23 @@ export class Cluster {
     this.log = opts.log ?? (() => {})
   }
 
-  /** Allocates ports, starts proxies and all members, and waits until every member serves a quorum read. */
+  /**
+   * Allocates ports, starts proxies and all members, and waits until every member serves a quorum
+   * read. A "free" port can be taken by a parallel test between picking and binding it: a start
+   * that failed that way is retried with new ports (up to 3 times).
+   */
   static async start(opts: ClusterOptions, healthTimeoutMs = 30_000): Promise<Cluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Cluster.startOnce(opts, healthTimeoutMs)
+      } catch (err) {
+        if (attempt >= 3 || !(err instanceof PortTakenError)) throw err
+        opts.log?.(`a port was taken before a member could bind it; starting again (attempt ${attempt + 1})`)
+      }
+    }
+  }
+
+  private static async startOnce(opts: ClusterOptions, healthTimeoutMs: number): Promise<Cluster> {
     const c = new Cluster(opts)
     try {
       if (opts.server === 'raftkv') c.snapshotSource()
@@ -126,8 +144,9 @@ export class Cluster {
       await c.waitHealthy(healthTimeoutMs)
       return c
     } catch (err) {
-      await c.shutdown(true)
-      throw err
+      const taken = c.members.some((m) => existsSync(m.logFile) && /address already in use|EADDRINUSE/.test(readFileSync(m.logFile, 'utf8')))
+      await c.shutdown(!taken)
+      throw taken ? new PortTakenError(String(err)) : err
     }
   }
 

@@ -130,6 +130,8 @@ export class RaftBackend implements Backend {
   private lastPublishAttempt = 0
   private removed = false
   private readonly runBound = (): void => void this.run()
+  /** Peer URLs the transport was last given, per member (never ourselves). */
+  private readonly knownPeerUrls = new Map<NodeId, string[]>()
 
   constructor(private readonly opts: RaftBackendOptions) {
     this.now = opts.now ?? Date.now
@@ -166,7 +168,11 @@ export class RaftBackend implements Backend {
       checkQuorum: true,
       preVote: true,
     })
-    for (const p of opts.knownPeers ?? []) if (p.id !== opts.id) opts.transport.addPeer(p.id, p.peerURLs)
+    for (const p of opts.knownPeers ?? []) {
+      if (p.id === opts.id) continue
+      opts.transport.addPeer(p.id, p.peerURLs)
+      this.knownPeerUrls.set(p.id, [...p.peerURLs])
+    }
     this.syncPeers()
 
     opts.transport.onMessage((m) => this.onPeerMessage(m))
@@ -719,12 +725,15 @@ export class RaftBackend implements Backend {
       const had = this.knownPeerUrls.get(id)
       if (!had) t.addPeer(id, urls)
       else if (!sameList(had, urls)) t.updatePeer(id, urls)
+      this.knownPeerUrls.set(id, [...urls])
     }
-    for (const id of this.knownPeerUrls.keys()) if (!want.has(id) && this.sm.membership.isRemoved(id)) t.removePeer(id)
-    for (const [id, urls] of want) this.knownPeerUrls.set(id, [...urls])
-    for (const id of [...this.knownPeerUrls.keys()]) if (!want.has(id) && this.sm.membership.isRemoved(id)) this.knownPeerUrls.delete(id)
+    // Peers not (yet) in the table stay: a joining member learns them before the log tells it.
+    for (const id of [...this.knownPeerUrls.keys()]) {
+      if (want.has(id) || !this.sm.membership.isRemoved(id)) continue
+      t.removePeer(id)
+      this.knownPeerUrls.delete(id)
+    }
   }
-  private readonly knownPeerUrls = new Map<NodeId, string[]>()
 
   private stopError(): ProposalError | undefined {
     if (this.closed || this.removed) return new ProposalError(300, STOPPED)

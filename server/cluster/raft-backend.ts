@@ -479,21 +479,42 @@ export class RaftBackend implements Backend {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState)
-    // A leader replicates while it writes its own disk (Raft thesis 10.2.1): its entries count for
-    // a commit only after this Ready is advanced, i.e. after they are durable here too, and nothing
-    // is applied or acknowledged before that. Everyone else must persist before answering.
-    const sendFirst = this.raw.raft.role === Role.Leader
-    if (sendFirst) this.sendMessages(rd)
-    await this.opts.durable.persist(rd)
-    if (rd.snapshot) this.installSnapshot(rd.snapshot)
-    if (rd.hardState) this.storage.setHardState(rd.hardState)
-    if (rd.entries.length > 0) this.storage.append(rd.entries)
-    if (!sendFirst) this.sendMessages(rd)
+    // A leader replicates while it writes its own disk (Raft thesis 10.2.1). It counts its own copy
+    // towards a commit as soon as it appended, so an entry of this Ready may already be committed:
+    // such entries are applied (and acknowledged) only after persist() returned, i.e. once they are
+    // durable here as well as on the follower(s) that made the quorum. Followers persist before
+    // they answer.
+    const leader = this.raw.raft.role === Role.Leader
     for (const rs of rd.readStates) {
       const b = this.readsInFlight.get(rs.context)
       if (b) b.index = rs.index
     }
-    if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries)
+    // Committed entries that were already durable here before this Ready (every one below its
+    // first new entry) are applied and answered now, not after this Ready's fsync: under load the
+    // batch committed by the last round trip no longer waits for the next batch's write. Entries
+    // of this Ready itself (a leader counts its own unwritten copy towards a commit) and anything
+    // after a snapshot from the leader still wait until persist() returned.
+    let committed = rd.committedEntries
+    if (committed.length > 0 && !rd.snapshot) {
+      const firstNew = rd.entries.length > 0 ? rd.entries[0].index : Infinity
+      let n = 0
+      while (n < committed.length && committed[n].index < firstNew) n++
+      if (n > 0) {
+        // A leader with nothing new to replicate answers its clients before it broadcasts the
+        // commit index (those messages only tell followers what to apply).
+        if (leader && rd.entries.length > 0) this.sendMessages(rd)
+        this.applyEntries(n === committed.length ? committed : committed.slice(0, n))
+        this.serveReads()
+        committed = n === committed.length ? [] : committed.slice(n)
+        if (leader && rd.entries.length === 0) this.sendMessages(rd)
+      } else if (leader) this.sendMessages(rd)
+    } else if (leader) this.sendMessages(rd)
+    await this.opts.durable.persist(rd)
+    if (rd.snapshot) this.installSnapshot(rd.snapshot)
+    if (rd.hardState) this.storage.setHardState(rd.hardState)
+    if (rd.entries.length > 0) this.storage.append(rd.entries)
+    if (!leader) this.sendMessages(rd)
+    if (committed.length > 0) this.applyEntries(committed)
     this.serveReads()
     await this.maybeSnapshot()
   }

@@ -5,6 +5,8 @@ import type { Message, NodeId } from '../raft/types.js'
 export interface PeerTransport {
   /** Queues messages for their `to` peers; never blocks, may drop when a peer's queue is full. */
   send(msgs: Message[]): void
+  /** Optional: writes what send() queued to the network now rather than later in this tick. */
+  flushNow?(): void
   addPeer(id: NodeId, urls: string[]): void
   removePeer(id: NodeId): void
   updatePeer(id: NodeId, urls: string[]): void

@@ -509,6 +509,8 @@ export class RaftBackend implements Backend {
         if (leader && rd.entries.length === 0) this.sendMessages(rd)
       } else if (leader) this.sendMessages(rd)
     } else if (leader) this.sendMessages(rd)
+    // The appends must be on the wire before our own write starts (it may block the thread).
+    if (leader && rd.mustSync) this.opts.transport.flushNow?.()
     await this.opts.durable.persist(rd)
     if (rd.snapshot) this.installSnapshot(rd.snapshot)
     if (rd.hardState) this.storage.setHardState(rd.hardState)

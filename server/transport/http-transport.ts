@@ -344,6 +344,21 @@ export class HttpTransport implements Transport {
     }
   }
 
+  /**
+   * Writes what send() queued to the sockets now instead of at the end of the tick: the member
+   * calls it before it blocks on its own fdatasync, so followers start their writes meanwhile.
+   */
+  flushNow(): void {
+    if (this.stopped) return
+    for (const peer of this.peers.values()) {
+      for (const ch of [peer.app, peer.msg]) {
+        if (!ch.scheduled) continue
+        ch.scheduled = false
+        this.flush(peer, ch)
+      }
+    }
+  }
+
   /** Coalesce: everything sent in this tick goes out in one request (queueMicrotask runs after the caller's loop). */
   private schedule(peer: Peer, ch: Channel): void {
     if (ch.scheduled || ch.inFlight || ch.retryTimer) return
@@ -464,6 +479,9 @@ export class HttpTransport implements Transport {
     counters.bytesSent += body.length
     counters.messagesSent += batch.length
     s.req.write(body)
+    // Node corks a request's socket until the next tick; hand the frames to the kernel right away.
+    const sock = s.req.socket
+    if (sock && sock.writableCorked > 0) sock.uncork()
   }
 
   /** Open a stream to the peer's current URL; frames are written only after the peer answered 200. */

@@ -17,9 +17,12 @@
 //   `watcher.remove()` when the client goes away. `wait=true&quorum=true` is a GET (WATCH-11).
 // - Expiry: while `hasTtlKeys()`, the leader proposes `{op:'expire'}` (e.g. every 500 ms, or at
 //   `nextExpiryMs()`); applying it removes every node with expiration <= nowMs (TTL-6).
-// - Snapshots: `toSnapshot()` / `Store.fromSnapshot()` / `store.recover()` (in place, keeps watchers).
+// - Snapshots: `toSnapshot()` / `Store.fromSnapshot()` / `store.recover()` (in place, keeps watchers;
+//   `recoverParsed()` takes the parsed JSON). Without stalling: `captureSnapshot()` (a cheap copy),
+//   then `new SnapshotEncoder(capture).next()` until `done`; the pieces join to toSnapshot()'s text.
 
 export { Store } from './store.js'
+export { SnapshotEncoder, SLICE_ITEMS, SLICE_CHARS, encodeCapture, type StoreCapture } from './snapshot.js'
 export { StoreEvent } from './event.js'
 export { StoreError, ErrorCode, ERROR_TABLE } from './errors.js'
 export { goJSON } from './json.js'

@@ -1,5 +1,10 @@
 // Store snapshot format (CONS-4): the tree with absolute expirations, the etcd index and the
 // retained event history, as compact deterministic JSON. Pure data conversion; no I/O.
+//
+// Two ways to encode: encodeSnapshot (one synchronous JSON.stringify of the whole tree), and
+// captureTree + SnapshotEncoder: a cheap point-in-time copy of the fields the format needs, then
+// encoding in bounded slices while the store keeps changing. Both give byte-equal text. Running
+// the slices (timers, yielding) is the caller's business: the store has no timers (purity).
 
 import { StoreEvent } from './event.js'
 import { Node } from './node.js'
@@ -47,29 +52,256 @@ function encodeChildren(d: Node): SnapNode[] {
   return out
 }
 
+function snapEvent(e: StoreEvent): SnapEvent {
+  const o: SnapEvent = { a: e.action, n: e.node, i: e.etcdIndex }
+  if (e.prevNode !== undefined) o.p = e.prevNode
+  if (e.refresh) o.r = 1
+  return o
+}
+
 /** Serialises a store state. Equal states give byte-equal output. */
 export function encodeSnapshot(root: Node, index: number, events: StoreEvent[]): string {
   const snap: SnapshotV1 = {
     version: 1,
     index,
     root: encodeChildren(root),
-    history: events.map((e) => {
-      const o: SnapEvent = { a: e.action, n: e.node, i: e.etcdIndex }
-      if (e.prevNode !== undefined) o.p = e.prevNode
-      if (e.refresh) o.r = 1
-      return o
-    }),
+    history: events.map(snapEvent),
   }
   return JSON.stringify(snap)
 }
 
+/**
+ * A point-in-time copy of a store state for SnapshotEncoder: the tree in pre-order (a directory is
+ * followed by its children, in insertion order) as parallel arrays of the fields the format holds,
+ * the index and the retained events. Later changes to the store do not show in it: the mutable node
+ * fields are copied (names and values are immutable strings, shared), and so is the event list; the
+ * StoreEvent objects themselves are shared, as they never change after creation (readonly fields;
+ * their node JSON is treated as immutable, being shared with every watcher and response).
+ * Numbers go into typed arrays and strings into plain arrays: a capture of N nodes is a handful of
+ * big objects, not N small ones that the young-generation GC would have to copy while they stay
+ * alive during the encoding (measured for 100k nodes: ~7-10 ms to capture this way, ~12 ms with
+ * one object per node).
+ */
+export interface StoreCapture {
+  readonly index: number
+  /** Number of tree nodes (the root not counted). */
+  readonly size: number
+  /** Number of children of the root. */
+  readonly rootKids: number
+  readonly names: readonly string[]
+  /** File value ('' for a directory). */
+  readonly values: readonly string[]
+  /** createdIndex, modifiedIndex of node i at 2i, 2i+1. */
+  readonly indexes: Float64Array
+  /** -1 for a file, else the directory's number of children. */
+  readonly kids: Int32Array
+  /** Nodes with an expiration, ascending, and their expirations (ms since the epoch). */
+  readonly expPos: readonly number[]
+  readonly expMs: readonly number[]
+  /** Retained history, oldest first. */
+  readonly events: readonly StoreEvent[]
+}
+
+/** One pass over the tree: O(nodes), no string work. */
+export function captureTree(root: Node, index: number, events: StoreEvent[]): StoreCapture {
+  let cap = 1024
+  let indexes = new Float64Array(2 * cap)
+  let kids = new Int32Array(cap)
+  const names: string[] = []
+  const values: string[] = []
+  const expPos: number[] = []
+  const expMs: number[] = []
+  let len = 0
+  const walk = (d: Map<string, Node>): void => {
+    for (const n of d.values()) {
+      if (len === cap) {
+        cap *= 2
+        const ix = new Float64Array(2 * cap)
+        ix.set(indexes)
+        indexes = ix
+        const k = new Int32Array(cap)
+        k.set(kids)
+        kids = k
+      }
+      names.push(n.name)
+      indexes[2 * len] = n.createdIndex
+      indexes[2 * len + 1] = n.modifiedIndex
+      if (n.expireMs !== undefined) {
+        expPos.push(len)
+        expMs.push(n.expireMs)
+      }
+      const ch = n.children
+      if (ch === null) {
+        values.push(n.value)
+        kids[len++] = -1
+      } else {
+        values.push('')
+        kids[len++] = ch.size
+        if (ch.size > 0) walk(ch)
+      }
+    }
+  }
+  const top = root.children as Map<string, Node>
+  walk(top)
+  return { index, size: len, rootKids: top.size, names, values, indexes, kids, expPos, expMs, events }
+}
+
+/** A node as encodeChildren builds it; JSON.stringify leaves the undefined fields out. */
+interface NodeOut {
+  k: string
+  c: number
+  m: number
+  v: string | undefined
+  e: number | undefined
+}
+
+/** Default bound of one SnapshotEncoder.next() slice: tree nodes (or history events)... */
+export const SLICE_ITEMS = 1000
+/** ...and characters of output, roughly (whichever is reached first). */
+export const SLICE_CHARS = 256 * 1024
+
+/**
+ * Encodes a StoreCapture in slices: the concatenation of every next() result is exactly
+ * encodeSnapshot's output for the captured state. Each call does a bounded amount of work.
+ */
+export class SnapshotEncoder {
+  /** 0: nothing written yet, 1: in the tree, 2: in the history, 3: done. */
+  private phase = 0
+  /** Next tree node (pre-order position). */
+  private pos = 0
+  /** Next history event. */
+  private ev = 0
+  /** Next entry of cap.expPos. */
+  private exp = 0
+  /** Open arrays (the snapshot's `root` at the bottom, then `d`s): children still to write, and in all. */
+  private readonly rem: number[] = []
+  private readonly tot: number[] = []
+
+  constructor(private readonly cap: StoreCapture) {}
+
+  get done(): boolean {
+    return this.phase === 3
+  }
+
+  /** Tree nodes written so far (for progress and tests). */
+  get nodesWritten(): number {
+    return this.pos
+  }
+
+  /**
+   * The next piece of the text: at most `maxItems` tree nodes or history events, stopping early
+   * once the piece reaches about `maxChars` characters. '' once done.
+   */
+  next(maxItems = SLICE_ITEMS, maxChars = SLICE_CHARS): string {
+    const cap = this.cap
+    let out = ''
+    let items = 0
+    let chars = 0
+    if (this.phase === 0) {
+      out = '{"version":1,"index":' + JSON.stringify(cap.index) + ',"root":['
+      this.rem.push(cap.rootKids)
+      this.tot.push(cap.rootKids)
+      this.phase = 1
+    }
+    if (this.phase === 1) {
+      const { names, values, indexes, kids, expPos, expMs } = cap
+      const rem = this.rem
+      const tot = this.tot
+      const n = cap.size
+      let i = this.pos
+      let x = this.exp
+      let top = rem.length - 1
+      // Consecutive files of one directory, stringified together (their commas come with them).
+      let run: NodeOut[] = []
+      let runComma = false
+      while (i < n && items < maxItems && chars < maxChars) {
+        const comma = rem[top] !== tot[top]
+        rem[top]--
+        const k = kids[i]
+        let e: number | undefined
+        if (x < expPos.length && expPos[x] === i) e = expMs[x++]
+        const name = names[i]
+        if (k < 0) {
+          const v = values[i]
+          if (run.length === 0) runComma = comma
+          run.push({ k: name, c: indexes[2 * i], m: indexes[2 * i + 1], v, e })
+          chars += name.length + v.length + 48
+        } else {
+          if (run.length > 0) {
+            out += (runComma ? ',' : '') + JSON.stringify(run).slice(1, -1)
+            run = []
+          }
+          // `{"k":..,"c":..,"m":..,"e":..}` without its '}', then the children: encodeChildren's order.
+          const s = JSON.stringify({ k: name, c: indexes[2 * i], m: indexes[2 * i + 1], v: undefined, e } satisfies NodeOut)
+          out += (comma ? ',' : '') + s.slice(0, -1) + ',"d":['
+          chars += s.length + 8
+          rem.push(k)
+          tot.push(k)
+          top++
+        }
+        i++
+        items++
+        while (top > 0 && rem[top] === 0) {
+          if (run.length > 0) {
+            out += (runComma ? ',' : '') + JSON.stringify(run).slice(1, -1)
+            run = []
+          }
+          rem.pop()
+          tot.pop()
+          top--
+          out += ']}'
+        }
+      }
+      if (run.length > 0) out += (runComma ? ',' : '') + JSON.stringify(run).slice(1, -1)
+      this.pos = i
+      this.exp = x
+      if (i < n) return out
+      out += '],"history":['
+      this.phase = 2
+    }
+    if (this.phase === 2) {
+      const events = cap.events
+      const from = this.ev
+      const batch: SnapEvent[] = []
+      let j = from
+      while (j < events.length && items < maxItems && chars < maxChars) {
+        const e = snapEvent(events[j])
+        batch.push(e)
+        chars += (e.n.value?.length ?? 0) + (e.p?.value?.length ?? 0) + 2 * (e.n.key?.length ?? 0) + 160
+        j++
+        items++
+      }
+      if (batch.length > 0) out += (from > 0 ? ',' : '') + JSON.stringify(batch).slice(1, -1)
+      this.ev = j
+      if (j < events.length) return out
+      out += ']}'
+      this.phase = 3
+    }
+    return out
+  }
+}
+
+/** All of a capture at once (tests; the same text as encodeSnapshot of the captured state). */
+export function encodeCapture(cap: StoreCapture): string {
+  const enc = new SnapshotEncoder(cap)
+  let s = ''
+  while (!enc.done) s += enc.next()
+  return s
+}
+
+/** Checks a parsed snapshot's shape and version. Throws on anything but version 1. */
+export function checkSnapshot(snap: unknown): SnapshotV1 {
+  const o = snap as SnapshotV1 | null
+  if (o === null || typeof o !== 'object' || o.version !== 1) {
+    throw new Error(`unsupported store snapshot version ${String((o as { version?: unknown } | null)?.version)}`)
+  }
+  if (!Array.isArray(o.root) || !Array.isArray(o.history)) throw new Error('malformed store snapshot (no root or history)')
+  return o
+}
+
 /** Parses and checks the version. Throws on anything but version 1. */
 export function decodeSnapshot(s: string): SnapshotV1 {
-  const snap = JSON.parse(s) as SnapshotV1
-  if (snap === null || typeof snap !== 'object' || snap.version !== 1) {
-    throw new Error(`unsupported store snapshot version ${String((snap as { version?: unknown } | null)?.version)}`)
-  }
-  return snap
+  return checkSnapshot(JSON.parse(s))
 }
 
 /** Rebuilds the tree under a new root; `onTtl` is called for every node with an expiration. */

@@ -9,7 +9,7 @@ import { EventHistory } from './event-history.js'
 import { Node, cleanKey, nodeJSON, renderForGet, renderPlain } from './node.js'
 import { emptyCounters, type Counters } from './stats.js'
 import { TtlHeap } from './ttl-heap.js'
-import { buildTree, decodeEvents, decodeSnapshot, encodeSnapshot } from './snapshot.js'
+import { buildTree, captureTree, checkSnapshot, decodeEvents, decodeSnapshot, encodeSnapshot, type SnapshotV1, type StoreCapture } from './snapshot.js'
 import type { Action, Command, GetOptions, NodeJSON, StoreStats, WatchOptions } from './types.js'
 import { WatcherHub, type Watcher } from './watcher-hub.js'
 
@@ -430,6 +430,15 @@ export class Store {
     return encodeSnapshot(this.root, this.currentIndex, this.history.events())
   }
 
+  /**
+   * A point-in-time copy of the snapshot state (one pass over the tree, no string work), for
+   * encoding in slices with SnapshotEncoder while the store keeps applying commands: the text is
+   * byte-equal to what toSnapshot() returned at the time of the capture.
+   */
+  captureSnapshot(): StoreCapture {
+    return captureTree(this.root, this.currentIndex, this.history.events())
+  }
+
   /** Rebuilds a store from toSnapshot() output (indexes continue from the snapshot's). */
   static fromSnapshot(s: string): Store {
     const st = new Store()
@@ -444,7 +453,18 @@ export class Store {
    * Throws on a snapshot of an unknown version (nothing is changed then).
    */
   recover(s: string): void {
-    const snap = decodeSnapshot(s)
+    this.install(decodeSnapshot(s))
+  }
+
+  /**
+   * recover() from the already parsed JSON of a snapshot (one embedded in a larger document, so
+   * the text is parsed once). Throws on an unknown version (nothing is changed then).
+   */
+  recoverParsed(snap: unknown): void {
+    this.install(checkSnapshot(snap))
+  }
+
+  private install(snap: SnapshotV1): void {
     const heap = new TtlHeap<Node>()
     this.root = buildTree(snap.root, (n) => heap.push(n))
     this.heap = heap

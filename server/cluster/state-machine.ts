@@ -1,7 +1,8 @@
 // The replicated state machine: the v2 store plus the membership table, fed committed Raft
 // entries in log order. Deterministic: time comes from the proposer's stamp inside each entry.
-// No I/O here; the driver (node.ts) persists and snapshots.
-import { Store, StoreError, type StoreEvent, type Command } from '../store/index.js'
+// No I/O here; the driver (raft-backend.ts) persists and snapshots. snapshotDataAsync() only
+// yields to the event loop (setImmediate) between its encoding slices.
+import { SnapshotEncoder, Store, StoreError, type StoreEvent, type Command } from '../store/index.js'
 import { EntryType, type ConfChange, type Entry, type NodeId } from '../raft/types.js'
 import { Membership, type MemberContext, type MembershipJSON } from './membership.js'
 import { AuthState, type AuthJSON, type AuthMutation, type AuthResult } from '../auth/auth-state.js'
@@ -18,11 +19,46 @@ export type Payload =
 /** The outcome of applying one entry, handed to whoever waits on the entry's request id. */
 export type ApplyResult = StoreEvent | StoreError | AuthResult | null
 
+/**
+ * Snapshot data. Format 2 (written now): `{"v":2,"membership":...,"auth":...,"store":<store JSON>}`,
+ * the store's snapshot embedded as JSON, built by concatenation (never re-encoded) and parsed in one
+ * go. Format 1 (data dirs written before): `{"store":"<store JSON as a string>",...}` without `v`.
+ */
 interface SnapshotData {
-  store: string
+  v?: 2
+  /** Format 1: the store snapshot text; format 2: its parsed JSON. */
+  store: string | object
   membership: MembershipJSON
   /** Absent in snapshots written before auth existed. */
   auth?: AuthJSON
+}
+
+/** What snapshotDataAsync() produced. */
+export interface SnapshotText {
+  /** The snapshot data (a rope of `pieces`: not flattened into one buffer yet). */
+  data: string
+  /** The data in pieces (concatenated they are `data`): lets a writer avoid flattening it. */
+  pieces: string[]
+  /** Synchronous capture at the call, ms. */
+  captureMs: number
+  /** Encoding slices run (each followed by a turn of the event loop). */
+  slices: number
+  /** Longest single slice (or the capture, if longer), ms. */
+  longestSliceMs: number
+  /** Time spent encoding, ms (without the waits between slices). */
+  encodeMs: number
+}
+
+export interface SnapshotAsyncOptions {
+  /** Checked between slices: true abandons the encoding (the promise resolves undefined). */
+  cancelled?: () => boolean
+  /** Bounds of one slice (defaults: the store's SLICE_ITEMS / SLICE_CHARS). */
+  sliceItems?: number
+  sliceChars?: number
+}
+
+function dataHead(membership: Membership, auth: AuthState): string {
+  return '{"v":2,"membership":' + JSON.stringify(membership.toJSON()) + ',"auth":' + JSON.stringify(auth.toJSON()) + ',"store":'
 }
 
 export class StateMachine {
@@ -91,16 +127,58 @@ export class StateMachine {
     this.appliedTerm = e.term
   }
 
-  /** Serialises store and membership for a Raft snapshot. */
+  /** Serialises store, membership and auth for a Raft snapshot (synchronously: stalls on a big store). */
   snapshotData(): string {
-    const d: SnapshotData = { store: this.store.toSnapshot(), membership: this.membership.toJSON(), auth: this.auth.toJSON() }
-    return JSON.stringify(d)
+    return dataHead(this.membership, this.auth) + this.store.toSnapshot() + '}'
   }
 
-  /** Replaces the state with a snapshot's (a follower installing one, or a restart). */
+  /**
+   * The same data as snapshotData() returns now, without stalling: the state is captured
+   * synchronously in this call (a cheap copy; later applies do not change the result), then encoded
+   * in bounded slices with a turn of the event loop (setImmediate) after each.
+   */
+  snapshotDataAsync(opts: SnapshotAsyncOptions = {}): Promise<SnapshotText | undefined> {
+    const t0 = performance.now()
+    const head = dataHead(this.membership, this.auth)
+    const enc = new SnapshotEncoder(this.store.captureSnapshot())
+    const captureMs = performance.now() - t0
+    const pieces = [head]
+    let data = head
+    let slices = 0
+    let longest = captureMs
+    let encodeMs = 0
+    return new Promise((resolve, reject) => {
+      const step = (): void => {
+        try {
+          if (opts.cancelled?.()) return resolve(undefined)
+          const t = performance.now()
+          const piece = enc.next(opts.sliceItems, opts.sliceChars)
+          const ms = performance.now() - t
+          slices++
+          encodeMs += ms
+          if (ms > longest) longest = ms
+          if (piece !== '') {
+            pieces.push(piece)
+            data += piece
+          }
+          if (!enc.done) return void setImmediate(step)
+          pieces.push('}')
+          data += '}'
+          resolve({ data, pieces, captureMs, slices, longestSliceMs: longest, encodeMs })
+        } catch (e) {
+          reject(e)
+        }
+      }
+      setImmediate(step)
+    })
+  }
+
+  /** Replaces the state with a snapshot's (a follower installing one, or a restart). Reads both formats. */
   restore(data: string, index: number, term: number): void {
     const d = JSON.parse(data) as SnapshotData
-    this.store.recover(d.store) // in place: registered watchers survive (CONS-4)
+    if (typeof d.store === 'string') this.store.recover(d.store) // format 1; in place: registered watchers survive (CONS-4)
+    else if (d.v === 2) this.store.recoverParsed(d.store)
+    else throw new Error(`unsupported snapshot data version ${String(d.v)}`)
     this.membership = Membership.fromJSON(d.membership)
     this.auth = AuthState.fromJSON(d.auth)
     this.appliedIndex = index

@@ -52,17 +52,86 @@ export function snapFileName(term: number, index: number): string {
   return `${hex16(term)}-${hex16(index)}.snap`
 }
 
-/** Encodes a snapshot into the file format above. */
+/** Encodes a snapshot into the file format above (in one go; save() writes it in pieces). */
 export function encodeSnapshotFile(snap: Snapshot): Buffer {
-  const meta = Buffer.from(JSON.stringify(snap.metadata), 'utf8')
-  const data = Buffer.from(snap.data, 'utf8')
-  const buf = Buffer.allocUnsafe(16 + meta.length + data.length)
-  MAGIC.copy(buf, 0)
-  buf.writeUInt32LE(meta.length, 12)
-  meta.copy(buf, 16)
-  data.copy(buf, 16 + meta.length)
+  const head = fileHead(snap)
+  const dataLen = Buffer.byteLength(snap.data, 'utf8')
+  const buf = Buffer.allocUnsafe(head.length + dataLen)
+  head.copy(buf, 0)
+  buf.write(snap.data, head.length, dataLen, 'utf8')
   buf.writeUInt32LE(crc32(buf.subarray(12)), 8)
   return buf
+}
+
+/** Magic, crc 0 (to be filled in), metaLen, metadata JSON. */
+function fileHead(snap: Snapshot): Buffer {
+  const meta = JSON.stringify(snap.metadata)
+  const metaLen = Buffer.byteLength(meta, 'utf8')
+  const head = Buffer.alloc(16 + metaLen)
+  MAGIC.copy(head, 0)
+  head.writeUInt32LE(metaLen, 12)
+  head.write(meta, 16, metaLen, 'utf8')
+  return head
+}
+
+/** Characters of data encoded per file write (about 1 MiB of ASCII): one bounded synchronous step. */
+const WRITE_CHARS = 1 << 20
+
+export interface SaveOptions {
+  /**
+   * snap.data in pieces (concatenated they must equal it), e.g. as an encoder produced them: the
+   * file is written piece by piece, so a data string built by concatenation is never flattened
+   * into one copy. Default: snap.data cut into pieces.
+   */
+  dataChunks?: readonly string[]
+}
+
+async function writeAll(fh: fsp.FileHandle, buf: Buffer, len: number, pos: number): Promise<void> {
+  let off = 0
+  while (off < len) {
+    const { bytesWritten } = await fh.write(buf, off, len - off, pos + off)
+    off += bytesWritten
+  }
+}
+
+/**
+ * Writes the file format to fh: the data in steps of at most ~2 * WRITE_CHARS characters (each one
+ * utf8 encoding into a reused buffer, a crc32 update and an awaited write), then the head with the
+ * crc. The bytes equal encodeSnapshotFile(snap).
+ */
+async function writeSnapshotFile(fh: fsp.FileHandle, snap: Snapshot, chunks: readonly string[]): Promise<void> {
+  const head = fileHead(snap)
+  let crc = crc32(head.subarray(12))
+  let pos = head.length
+  let scratch = Buffer.allocUnsafe(0)
+  let acc = ''
+  const flush = async (): Promise<void> => {
+    const s = acc
+    acc = ''
+    if (s.length === 0) return
+    if (scratch.length < 3 * s.length) scratch = Buffer.allocUnsafe(3 * Math.max(s.length, WRITE_CHARS))
+    const n = scratch.write(s, 0, 'utf8')
+    crc = crc32(scratch.subarray(0, n), crc)
+    await writeAll(fh, scratch, n, pos)
+    pos += n
+  }
+  for (const piece of chunks) {
+    for (let off = 0; off < piece.length; off += WRITE_CHARS) {
+      acc += off === 0 && piece.length <= WRITE_CHARS ? piece : piece.slice(off, off + WRITE_CHARS)
+      if (acc.length < WRITE_CHARS) continue
+      // Never cut a surrogate pair in two (each half alone would encode as U+FFFD).
+      const last = acc.charCodeAt(acc.length - 1)
+      if (last >= 0xd800 && last <= 0xdbff) {
+        const keep = acc.slice(-1)
+        acc = acc.slice(0, -1)
+        await flush()
+        acc = keep
+      } else await flush()
+    }
+  }
+  await flush()
+  head.writeUInt32LE(crc >>> 0, 8)
+  await writeAll(fh, head, head.length, 0)
 }
 
 /** Decodes and checks a snapshot file's bytes; throws SnapCorruptError naming file. */
@@ -107,14 +176,16 @@ export class Snapshotter {
 
   /**
    * Writes snap durably: to `<name>.tmp`, fsync, rename, fsync the directory; then prunes old
-   * files down to `keep`. Resolves with the file's path once it is durable.
+   * files down to `keep`. Resolves with the file's path once it is durable. The data is encoded and
+   * written in bounded pieces (awaiting each write), so a big snapshot never blocks the event loop
+   * for long.
    */
-  async save(snap: Snapshot): Promise<string> {
+  async save(snap: Snapshot, opts: SaveOptions = {}): Promise<string> {
     const file = path.join(this.dir, snapFileName(snap.metadata.term, snap.metadata.index))
     const tmp = file + '.tmp'
     const fh = await fsp.open(tmp, 'w')
     try {
-      await fh.writeFile(encodeSnapshotFile(snap))
+      await writeSnapshotFile(fh, snap, opts.dataChunks ?? [snap.data])
       await fh.sync()
     } finally {
       await fh.close()

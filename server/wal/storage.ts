@@ -15,10 +15,16 @@
 //   every --snapshot-count applied entries (raftkv default 10000, spec CLI-3):
 //     await ds.saveSnapshot({ metadata: { index: applied, term, conf }, data: store.save() })
 //     then compact MemoryStorage; old WAL segments and snapshot files are released here.
+//     It may run beside the Ready loop: persist() calls made meanwhile do not wait for it.
 //   await ds.close() on shutdown.
-// Order: records reach the WAL in call order even when persist()/saveSnapshot() calls overlap (a
-// snapshot's file is written before its marker and everything after it waits). Overlapping calls
-// share fsyncs; awaiting each in turn is fine too (Raft batches proposals into one Ready per fsync).
+// Order: records of persist() calls reach the WAL in call order even when the calls overlap (a
+// snapshot from the leader has its file written before its reset marker, and every later persist()
+// waits for that). A snapshot of our own state (saveSnapshot) is outside that order: its file is
+// written while later persist() calls go on, and its marker is appended once the file is durable,
+// possibly after entries with higher indexes. That is fine because the reader takes a non-reset
+// marker independently of where it sits among the entries (it only says "a durable snapshot file
+// at index/term exists"; entries are never dropped for it). Overlapping calls share fsyncs;
+// awaiting each in turn is fine too (Raft batches proposals into one Ready per fsync).
 // For manual control: ds.wal.save()/saveSnapshot() per Ready in order, then ds.wal.sync() once.
 // After a WalFailedError from persist()/saveSnapshot() the member must stop acknowledging writes
 // and exit: the disk could not be written, nothing unpersisted was acknowledged.
@@ -26,7 +32,7 @@
 
 import path from 'node:path'
 import type { Entry, HardState, Snapshot } from '../raft/types.js'
-import { Snapshotter } from '../snap/snapshotter.js'
+import { Snapshotter, type SaveOptions } from '../snap/snapshotter.js'
 import { Wal, type TailRepair, type WalMetadata, type WalOptions } from './wal.js'
 
 export interface DurableStorageOptions {
@@ -88,10 +94,12 @@ export interface DurableStorage {
   /**
    * Saves a snapshot of our own applied state: file, WAL marker, sync; then prunes snapshot files
    * and deletes WAL segments wholly covered by the previous snapshot (so a damaged newest snapshot
-   * can still fall back to the one before it).
+   * can still fall back to the one before it). Does not hold up persist() calls made while the
+   * file is written (see the header); calls of saveSnapshot() run one after another.
+   * opts.dataChunks: snap.data in pieces (see Snapshotter.save).
    */
-  saveSnapshot(snap: Snapshot): Promise<void>
-  /** Syncs what is pending and closes the WAL. */
+  saveSnapshot(snap: Snapshot, opts?: SaveOptions): Promise<void>
+  /** Waits for a saveSnapshot() in flight, syncs what is pending and closes the WAL. */
   close(): Promise<void>
 }
 
@@ -161,6 +169,9 @@ class DurableStorageImpl implements DurableStorage {
     private readonly maxWals: number,
   ) {}
 
+  /** Own snapshots being saved, one after another (never rejects; close() waits for it). */
+  private local: Promise<void> = Promise.resolve()
+
   /** Record-appending steps still waiting for a snapshot file write; they run in call order. */
   private queue: Promise<void> = Promise.resolve()
   private queued = 0
@@ -197,16 +208,22 @@ class DurableStorageImpl implements DurableStorage {
     if (snap) this.release()
   }
 
-  async saveSnapshot(snap: Snapshot): Promise<void> {
-    await this.inOrder(async () => {
-      await this.snapshotter.save(snap)
+  saveSnapshot(snap: Snapshot, opts: SaveOptions = {}): Promise<void> {
+    // Not through inOrder(): persist() calls go on while this file is written (see the header).
+    // Durability order as before: file (fsynced, renamed, directory fsynced), then the marker,
+    // then sync, and only then release segments (releaseTo also never passes a non-durable marker).
+    const run = this.local.then(async () => {
+      await this.snapshotter.save(snap, opts)
       this.wal.saveSnapshot(snap.metadata)
+      await this.wal.sync()
+      this.release()
     })
-    await this.wal.sync()
-    this.release()
+    this.local = run.catch(() => {})
+    return run
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.local
     return this.wal.close()
   }
 

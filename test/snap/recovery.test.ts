@@ -160,4 +160,113 @@ test('--wal-dir puts the WAL elsewhere; mustSync=false records ride with the nex
   cleanup(base)
 })
 
+/** Holds ds.snapshotter.save() calls until the returned release() is called. */
+function gateSnapshotWrites(ds: ReturnType<typeof openDurableStorage>): { release: () => void; started: () => number } {
+  const orig = ds.snapshotter.save.bind(ds.snapshotter)
+  let open!: () => void
+  const gate = new Promise<void>((r) => (open = r))
+  let n = 0
+  ds.snapshotter.save = async (snap, o) => {
+    n++
+    await gate
+    return orig(snap, o)
+  }
+  return { release: () => open(), started: () => n }
+}
+
+test('saveSnapshot() of our own state does not hold up persist(); its marker may follow higher entries', async () => {
+  const dataDir = path.join(tempDir('rec-own-async'), 'd')
+  const ds = openDurableStorage(dataDir, { ...opts, metadata: META })
+  for (let i = 1; i <= 100; i += 5) await ds.persist({ hardState: { term: 1, vote: '', commit: i + 4 }, entries: entries(i, i + 4), mustSync: true })
+  await ds.saveSnapshot(snapAt(50))
+  const gate = gateSnapshotWrites(ds)
+  let saved = false
+  const saving = ds.saveSnapshot(snapAt(100)).then(() => (saved = true))
+  // While the snapshot file is being written, later Readys persist (and are durable) at once.
+  const persisting = (async () => {
+    for (let i = 101; i <= 160; i += 5) {
+      await ds.persist({ hardState: { term: 1, vote: '', commit: i + 4 }, entries: entries(i, i + 4), mustSync: true })
+    }
+    return 'persisted'
+  })()
+  const first = await Promise.race([persisting, new Promise((res) => setTimeout(() => res('timed out'), 5000))])
+  if (first !== 'persisted') gate.release()
+  assert.is(first, 'persisted', 'persist() did not wait for the snapshot file')
+  assert.is(gate.started(), 1)
+  assert.not.ok(saved, 'the snapshot is still being written')
+  const segsBefore = ds.wal.segmentPaths().length
+  gate.release()
+  await saving
+  assert.ok(ds.wal.segmentPaths().length < segsBefore, 'segments covered by the previous snapshot released after the marker')
+  await ds.close()
+  const r = openDurableStorage(dataDir, opts)
+  assert.equal(r.boot.snapshot, snapAt(100))
+  assert.equal(r.boot.entries, entries(101, 160), 'entries after the snapshot, though its marker came after them')
+  assert.equal(r.boot.hardState, { term: 1, vote: '', commit: 160 })
+  await r.close()
+  cleanup(path.dirname(dataDir))
+})
+
+test('a crash before the own snapshot\'s marker: recovery uses the previous snapshot', async () => {
+  const dataDir = path.join(tempDir('rec-own-crash'), 'd')
+  const ds = openDurableStorage(dataDir, { ...opts, metadata: META })
+  for (let i = 1; i <= 100; i += 5) await ds.persist({ hardState: { term: 1, vote: '', commit: i + 4 }, entries: entries(i, i + 4), mustSync: true })
+  await ds.saveSnapshot(snapAt(50))
+  await ds.saveSnapshot(snapAt(80))
+  const gate = gateSnapshotWrites(ds)
+  void ds.saveSnapshot(snapAt(100)).catch(() => {})
+  for (let i = 101; i <= 120; i += 5) await ds.persist({ hardState: { term: 1, vote: '', commit: i + 4 }, entries: entries(i, i + 4), mustSync: true })
+  // "Crash": the snapshot file was not written yet, so no marker either. Recover a copy of the
+  // directory as it is now.
+  const copy = path.join(path.dirname(dataDir), 'copy')
+  fs.cpSync(dataDir, copy, { recursive: true })
+  const r = openDurableStorage(copy, opts)
+  assert.equal(r.boot.snapshot, snapAt(80))
+  assert.equal(r.boot.entries, entries(81, 120))
+  await r.close()
+  gate.release()
+  await ds.close()
+  cleanup(path.dirname(dataDir))
+})
+
+test('close() waits for an own snapshot in flight: file, marker and sync complete first', async () => {
+  const dataDir = path.join(tempDir('rec-own-close'), 'd')
+  const ds = openDurableStorage(dataDir, { ...opts, metadata: META })
+  await ds.persist({ hardState: { term: 1, vote: '', commit: 30 }, entries: entries(1, 30), mustSync: true })
+  const gate = gateSnapshotWrites(ds)
+  const saving = ds.saveSnapshot(snapAt(30))
+  let closed = false
+  const closing = ds.close().then(() => (closed = true))
+  await new Promise((res) => setTimeout(res, 20))
+  assert.not.ok(closed, 'close() waits for the snapshot')
+  gate.release()
+  await saving
+  await closing
+  const r = openDurableStorage(dataDir, opts)
+  assert.equal(r.boot.snapshot, snapAt(30))
+  await r.close()
+  cleanup(path.dirname(dataDir))
+})
+
+test('a snapshot from the leader still orders strictly: later persist() calls wait for its file and reset marker', async () => {
+  const dataDir = path.join(tempDir('rec-leader-gate'), 'd')
+  const ds = openDurableStorage(dataDir, { ...opts, metadata: META })
+  await ds.persist({ hardState: { term: 1, vote: '', commit: 5 }, entries: entries(1, 8, 1), mustSync: true })
+  const gate = gateSnapshotWrites(ds)
+  const order: string[] = []
+  const a = ds.persist({ snapshot: snapAt(40, 3), hardState: { term: 3, vote: '', commit: 40 }, entries: [], mustSync: true }).then(() => order.push('snap'))
+  const b = ds.persist({ hardState: { term: 3, vote: '', commit: 41 }, entries: [entry(41, 3)], mustSync: true }).then(() => order.push('41'))
+  await new Promise((res) => setTimeout(res, 20))
+  assert.equal(order, [], 'the entry after the leader snapshot waits for its file')
+  gate.release()
+  await Promise.all([a, b])
+  assert.equal(order, ['snap', '41'])
+  await ds.close()
+  const r = openDurableStorage(dataDir, opts)
+  assert.equal(r.boot.snapshot, snapAt(40, 3))
+  assert.equal(r.boot.entries.map((e) => `${e.index}/${e.term}`), ['41/3'])
+  await r.close()
+  cleanup(path.dirname(dataDir))
+})
+
 test.run()

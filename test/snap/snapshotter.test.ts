@@ -4,7 +4,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fs from 'node:fs'
 import path from 'node:path'
-import { Snapshotter, snapFileName, SnapCorruptError } from '../../server/snap/snapshotter.js'
+import { Snapshotter, encodeSnapshotFile, snapFileName, SnapCorruptError } from '../../server/snap/snapshotter.js'
 import type { Snapshot } from '../../server/raft/types.js'
 import { cleanup, tempDir } from '../wal/helpers.js'
 
@@ -83,6 +83,54 @@ test('a file whose name disagrees with its content is corrupt', async () => {
   fs.renameSync(f, renamed)
   assert.throws(() => s.load(renamed), (e: unknown) => e instanceof SnapCorruptError)
   assert.is(s.loadNewest(), undefined)
+  cleanup(dir)
+})
+
+test('save() writes in pieces: bytes equal encodeSnapshotFile, given pieces or not, surrogate pairs never cut', async () => {
+  const dir = tempDir('snap-pieces')
+  const s = new Snapshotter(dir, { keep: 0, warn: () => {} })
+  // > 2 MiB chars of mixed ASCII / 2-, 3- and 4-byte UTF-8, so the 1 Mi-char write steps fall
+  // inside multi-byte characters and between the halves of surrogate pairs.
+  const unit = 'abc"\\ é ✓ 😀 \u2028'
+  let big = ''
+  while (big.length < 2.5 * 1024 * 1024) big += unit
+  big += '\ud83d' // a lone high surrogate at the very end encodes as U+FFFD, as Buffer.from does
+  const cases: [string, string[] | undefined][] = [
+    ['plain', undefined],
+    ['one piece', [big]],
+    // Cut at every odd place, including between the two halves of each 😀.
+    ['ragged', (() => {
+      const out: string[] = []
+      for (let i = 0, n = 1; i < big.length; i += n, n = (n * 7 + 3) % 300_001 + 1) out.push(big.slice(i, i + n))
+      return out
+    })()],
+    ['split pairs', (() => {
+      const out: string[] = []
+      for (let i = 0; i < big.length; ) {
+        let j = Math.min(big.length, i + 1 + Math.floor((i * 31) % 200_000))
+        while (j < big.length && big.charCodeAt(j - 1) !== 0xd83d) j++ // end each piece on a high surrogate
+        out.push(big.slice(i, j))
+        i = j
+      }
+      return out
+    })()],
+    ['empty pieces', ['', big.slice(0, 10), '', big.slice(10), '']],
+  ]
+  let index = 1
+  for (const [name, pieces] of cases) {
+    if (pieces) assert.is(pieces.join(''), big, name)
+    const sn = snap(index++, 1, big)
+    const file = await s.save(sn, { dataChunks: pieces })
+    assert.ok(fs.readFileSync(file).equals(encodeSnapshotFile(sn)), `${name}: same bytes as encodeSnapshotFile`)
+    assert.equal(s.load(file), { ...sn, data: Buffer.from(big).toString() }, name)
+  }
+  // Small data and empty data.
+  for (const data of ['', 'x', '{"a":1}']) {
+    const sn = snap(index++, 2, data)
+    const file = await s.save(sn, { dataChunks: [data] })
+    assert.ok(fs.readFileSync(file).equals(encodeSnapshotFile(sn)))
+    assert.equal(s.load(file), sn)
+  }
   cleanup(dir)
 })
 

@@ -123,6 +123,8 @@ export class RaftBackend implements Backend {
   private tickTimer: NodeJS.Timeout | undefined
   private sweepTimer: NodeJS.Timeout | undefined
   private lastSnapshotIndex = 0
+  /** Our own snapshot being encoded and written (at most one; see maybeSnapshot). Never rejects. */
+  private snapshotInFlight: Promise<void> | undefined
   private role: Role = Role.Follower
   private lead: NodeId = NONE
   private leaderSince = 0
@@ -404,6 +406,8 @@ export class RaftBackend implements Backend {
     this.failAll(new ProposalError(300, STOPPED))
     // Let a Ready in flight finish its write before closing the WAL.
     while (this.busy) await sleep(1)
+    // Likewise our own snapshot (its encoding stops at the next slice once closed).
+    await this.snapshotInFlight
     await this.opts.transport.stop()
     await this.opts.durable.close()
   }
@@ -576,17 +580,43 @@ export class RaftBackend implements Backend {
     this.log('info', 'installed snapshot from leader', { index: snap.metadata.index, term: snap.metadata.term })
   }
 
+  /**
+   * Every snapshotCount applied entries, snapshots our own state. Not awaited by the Ready loop
+   * (it returns at once): the state at `applied` is captured now, synchronously and cheaply, then
+   * encoded in slices that yield to the event loop and written to disk while the loop keeps
+   * persisting, applying and answering (later WAL writes do not wait for the file). At most one at
+   * a time. A failure to write it is fatal like any WAL failure.
+   */
   private async maybeSnapshot(): Promise<void> {
     const applied = this.sm.appliedIndex
-    if (applied - this.lastSnapshotIndex < this.opts.snapshotCount) return
+    if (this.snapshotInFlight !== undefined || applied - this.lastSnapshotIndex < this.opts.snapshotCount) return
     const started = this.now()
-    const snap = this.storage.createSnapshot(applied, { voters: this.raw.status().voters }, this.sm.snapshotData())
-    await this.opts.durable.saveSnapshot(snap)
-    this.opts.metrics?.snapshotSaved((this.now() - started) / 1000)
-    this.lastSnapshotIndex = applied
-    const keep = this.opts.snapshotCatchUpEntries ?? Math.min(5000, Math.max(10, Math.floor(this.opts.snapshotCount / 2)))
-    if (applied - keep > this.storage.firstIndex()) this.storage.compact(applied - keep)
-    this.log('info', 'saved snapshot', { index: applied, ms: this.now() - started })
+    const conf = { voters: this.raw.status().voters }
+    const encoding = this.sm.snapshotDataAsync({ cancelled: () => this.closed || this.fatal !== undefined })
+    const round = (ms: number): number => Math.round(ms * 10) / 10
+    this.snapshotInFlight = (async () => {
+      const text = await encoding
+      if (text === undefined || this.closed || this.fatal !== undefined) return
+      if (this.storage.snapshot().metadata.index >= applied) {
+        // A snapshot from the leader was installed meanwhile: it covers ours.
+        this.log('info', 'dropped own snapshot: a newer one was installed meanwhile', { index: applied })
+        return
+      }
+      const snap = this.storage.createSnapshot(applied, conf, text.data)
+      await this.opts.durable.saveSnapshot(snap, { dataChunks: text.pieces })
+      this.opts.metrics?.snapshotSaved((this.now() - started) / 1000)
+      if (applied > this.lastSnapshotIndex) this.lastSnapshotIndex = applied
+      const keep = this.opts.snapshotCatchUpEntries ?? Math.min(5000, Math.max(10, Math.floor(this.opts.snapshotCount / 2)))
+      if (applied - keep > this.storage.firstIndex()) this.storage.compact(applied - keep)
+      this.log('info', 'saved snapshot', {
+        index: applied, ms: this.now() - started, captureMs: round(text.captureMs), longestSliceMs: round(text.longestSliceMs),
+        slices: text.slices, encodeMs: round(text.encodeMs), chars: text.data.length,
+      })
+    })()
+      .catch((e) => this.die(e))
+      .finally(() => {
+        this.snapshotInFlight = undefined
+      })
   }
 
   private serveReads(): void {

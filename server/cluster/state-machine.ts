@@ -43,7 +43,7 @@ export interface SnapshotText {
   captureMs: number
   /** Encoding slices run (each followed by a turn of the event loop). */
   slices: number
-  /** Longest single slice (or the capture, if longer), ms. */
+  /** Longest single encoding slice, ms (the capture is captureMs). */
   longestSliceMs: number
   /** Time spent encoding, ms (without the waits between slices). */
   encodeMs: number
@@ -145,7 +145,7 @@ export class StateMachine {
     const pieces = [head]
     let data = head
     let slices = 0
-    let longest = captureMs
+    let longest = 0
     let encodeMs = 0
     return new Promise((resolve, reject) => {
       const step = (): void => {

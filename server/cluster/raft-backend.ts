@@ -505,12 +505,18 @@ export class RaftBackend implements Backend {
       while (n < committed.length && committed[n].index < firstNew) n++
       if (n > 0) {
         // A leader with nothing new to replicate answers its clients before it broadcasts the
-        // commit index (those messages only tell followers what to apply).
-        if (leader && rd.entries.length > 0) this.sendMessages(rd)
+        // commit index (those messages only tell followers what to apply), unless watchers are
+        // registered: then followers hear of the commit first, so their watchers are not served
+        // only after all of ours (answers are written in microtasks, after this synchronous part).
+        const answerFirst = leader && rd.entries.length === 0 && this.sm.store.watcherCount === 0
+        if (leader && !answerFirst) {
+          this.sendMessages(rd)
+          this.opts.transport.flushNow?.()
+        }
         this.applyEntries(n === committed.length ? committed : committed.slice(0, n))
         this.serveReads()
         committed = n === committed.length ? [] : committed.slice(n)
-        if (leader && rd.entries.length === 0) this.sendMessages(rd)
+        if (answerFirst) this.sendMessages(rd)
       } else if (leader) this.sendMessages(rd)
     } else if (leader) this.sendMessages(rd)
     // The appends must be on the wire before our own write starts (it may block the thread).

@@ -157,6 +157,11 @@ export class Store {
     return this.hub.watch(cleanKey(key), opts.recursive === true, opts.stream === true, since, this.currentIndex)
   }
 
+  /** Registered watchers (cheap; the Raft loop asks on every commit). */
+  get watcherCount(): number {
+    return this.hub.count
+  }
+
   /** Current store counters in etcd's order (STATS-3). */
   stats(): StoreStats {
     return { ...this.counters, watchers: this.hub.count }

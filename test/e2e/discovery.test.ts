@@ -102,7 +102,7 @@ async function leaderOf(m: Member): Promise<string> {
 }
 
 /** Waits until every member lists `size` members and all agree on one leader. */
-async function waitFormed(ms: Member[], size: number, timeoutMs = 20_000): Promise<{ members: any[]; leader: string }> {
+async function waitFormed(ms: Member[], size: number, timeoutMs = 45_000): Promise<{ members: any[]; leader: string }> {
   const until = Date.now() + timeoutMs
   let last = ''
   while (Date.now() < until) {
@@ -114,7 +114,9 @@ async function waitFormed(ms: Member[], size: number, timeoutMs = 20_000): Promi
           leads[0] && leads.every((l) => l === leads[0])) {
         return { members: lists[0]!.body.members, leader: leads[0]! }
       }
-    } catch {}
+    } catch (e) {
+      last = String(e)
+    }
     await sleep(100)
   }
   throw new Error(`cluster of ${size} not formed within ${timeoutMs} ms: ${last} (logs in ${dir})`)

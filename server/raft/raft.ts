@@ -7,7 +7,7 @@ import { CompactedError, type DropReason, SnapshotTemporarilyUnavailableError } 
 import { RaftLog } from './log.js'
 import { Progress } from './progress.js'
 import { committedIndex, majority, voteResult } from './quorum.js'
-import { CAMPAIGN_TRANSFER, newMessage, NO_ENTRIES, voteRespType } from './message.js'
+import { CAMPAIGN_TRANSFER, COMMIT_NOTICE, newMessage, NO_ENTRIES, voteRespType } from './message.js'
 import { ReadOnly } from './read-only.js'
 import { stepFollower, stepCandidate } from './step-follower.js'
 import { stepLeader } from './step-leader.js'
@@ -219,6 +219,7 @@ export class Raft {
     m.entries = ents
     m.commit = this.log.committed
     if (ents.length > 0) pr.sentEntries(ents.length, ents[ents.length - 1]!.index)
+    else if (pr.state === 'replicate' && pr.match === prevIndex) m.context = COMMIT_NOTICE
     this.send(m)
     return true
   }

@@ -2,7 +2,7 @@
 // conflict hints, heartbeats, snapshots, forwarding proposals/ReadIndex/transfer to the leader.
 // Part of the pure core: no I/O; output goes to r.msgs / r.readStates.
 import type { DropReason } from './errors.js'
-import { newMessage } from './message.js'
+import { COMMIT_NOTICE, newMessage } from './message.js'
 import type { Raft } from './raft.js'
 import { type Message, MessageType, NONE, Role, type Snapshot } from './types.js'
 
@@ -104,6 +104,7 @@ function handleAppendEntries(r: Raft, m: Message): void {
   }
   const lastNew = r.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries)
   if (lastNew >= 0) {
+    if (m.context === COMMIT_NOTICE && m.entries.length === 0) return // nothing to tell (message.ts)
     resp.index = lastNew
     r.send(resp)
     return

@@ -499,28 +499,25 @@ export class RaftBackend implements Backend {
     // of this Ready itself (a leader counts its own unwritten copy towards a commit) and anything
     // after a snapshot from the leader still wait until persist() returned.
     let committed = rd.committedEntries
-    if (committed.length > 0 && !rd.snapshot) {
+    let n = 0
+    if (!rd.snapshot) {
       const firstNew = rd.entries.length > 0 ? rd.entries[0].index : Infinity
-      let n = 0
       while (n < committed.length && committed[n].index < firstNew) n++
-      if (n > 0) {
-        // A leader with nothing new to replicate answers its clients before it broadcasts the
-        // commit index (those messages only tell followers what to apply), unless watchers are
-        // registered: then followers hear of the commit first, so their watchers are not served
-        // only after all of ours (answers are written in microtasks, after this synchronous part).
-        const answerFirst = leader && rd.entries.length === 0 && this.sm.store.watcherCount === 0
-        if (leader && !answerFirst) {
-          this.sendMessages(rd)
-          this.opts.transport.flushNow?.()
-        }
-        this.applyEntries(n === committed.length ? committed : committed.slice(0, n))
-        this.serveReads()
-        committed = n === committed.length ? [] : committed.slice(n)
-        if (answerFirst) this.sendMessages(rd)
-      } else if (leader) this.sendMessages(rd)
-    } else if (leader) this.sendMessages(rd)
-    // The appends must be on the wire before our own write starts (it may block the thread).
-    if (leader && rd.mustSync) this.opts.transport.flushNow?.()
+    }
+    // A leader with nothing new to replicate answers its clients before it broadcasts the commit
+    // index (those messages only tell followers what to apply), unless watchers are registered:
+    // then followers hear of the commit first, so their watchers are not served only after all of
+    // ours. Answers are written in microtasks, i.e. after this synchronous part.
+    const answerFirst = leader && n > 0 && rd.entries.length === 0 && this.sm.store.watcherCount === 0
+    if (leader && !answerFirst) this.sendMessages(rd)
+    if (n > 0) {
+      this.applyEntries(n === committed.length ? committed : committed.slice(0, n))
+      this.serveReads()
+      committed = n === committed.length ? [] : committed.slice(n)
+    }
+    if (answerFirst) this.sendMessages(rd)
+    // On the wire now: before our own write (it may block the thread) and before those answers.
+    else if (leader) this.opts.transport.flushNow?.()
     await this.opts.durable.persist(rd)
     if (rd.snapshot) this.installSnapshot(rd.snapshot)
     if (rd.hardState) this.storage.setHardState(rd.hardState)

@@ -19,7 +19,7 @@ export interface QueueItem<T> {
   /** The item's key (its name is the in-order index). */
   key: string
   data: T
-  /** Removes the item for good. */
+  /** Removes the item for good: once it resolves, no consumer receives this item again. */
   ack(): Promise<void>
   /** Releases the claim: the item is delivered again. */
   nack(): Promise<void>
@@ -117,15 +117,41 @@ export class WorkQueue<T = unknown> {
       const claimKey = joinKey(this.claims, name)
       const value = encodeOwner({ nonce: nonce() })
       const sent = now()
+      let created: number
       try {
-        const res = guardFor(this.client).saw(await this.client.create(claimKey, value, { ttl: this.visibilityTimeout, signal }))
-        return { item: this.makeItem(it, claimKey, value, res.node.createdIndex, sent), index }
+        created = guardFor(this.client).saw(await this.client.create(claimKey, value, { ttl: this.visibilityTimeout, signal })).node.createdIndex
       } catch (err) {
         if (err instanceof NodeExistsError) continue
         throw err
       }
+      // The listing may predate another consumer's claim and ack of this item (ack deletes the
+      // item, then the claim, so our create could succeed on a freed name). The item must still
+      // exist after our claim is in place; otherwise it was acked: drop the claim, move on.
+      let there: boolean
+      try {
+        there = await this.stillThere(it, signal)
+      } catch (err) {
+        await removeOwned(this.client, claimKey, value)
+        throw err
+      }
+      if (!there) {
+        await removeOwned(this.client, claimKey, value)
+        continue
+      }
+      return { item: this.makeItem(it, claimKey, value, created, sent), index }
     }
     return { index }
+  }
+
+  /** Quorum read of a listed item after claiming it: true if it is still the same item. */
+  private async stillThere(it: Node, signal?: AbortSignal): Promise<boolean> {
+    try {
+      const res = await guardFor(this.client).get(this.client, it.key, { signal })
+      return res.node.createdIndex === it.createdIndex
+    } catch (err) {
+      if (err instanceof KeyNotFoundError) return false
+      throw err
+    }
   }
 
   private makeItem(it: Node, claimKey: string, claimValue: string, createdIndex: number, sent: number): QueueItem<T> {

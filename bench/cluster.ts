@@ -29,6 +29,8 @@ export interface ClusterSpec {
   /** When set, raftkv members run under `node --cpu-prof` writing here. */
   profileDir?: string
   startTimeoutMs?: number
+  /** Server log level (default warn). */
+  logLevel?: 'info' | 'warn'
 }
 
 /** One running member. */
@@ -45,6 +47,10 @@ export interface Member {
 export interface Cluster {
   target: Target
   members: Member[]
+  /** Each member's data dir, in member order. */
+  dataDirs: string[]
+  /** Stops every member (SIGTERM) and starts it again on its data dir; resolves with the ms until all accept a write. */
+  restart(): Promise<number>
   /** Stops every member (SIGTERM, then SIGKILL). Data dirs stay until the caller removes workDir. */
   stop(): Promise<void>
 }
@@ -79,7 +85,7 @@ export function memberFlags(spec: ClusterSpec, names: string[], clientPorts: num
     '--snapshot-count', String(spec.snapshotCount),
     '--enable-v2',
     '--logger', 'zap',
-    '--log-level', 'warn',
+    '--log-level', spec.logLevel ?? 'warn',
   ]
 }
 
@@ -95,6 +101,8 @@ export async function startCluster(spec: ClusterSpec): Promise<Cluster> {
   const base = join(spec.workDir, `${spec.target}-${n}m-${++clusterSeq}`)
   mkdirSync(base, { recursive: true })
   const members: Member[] = []
+  const dataDirs: string[] = []
+  const launches: (() => ChildProcess)[] = []
   for (let i = 0; i < n; i++) {
     const dataDir = join(base, `${names[i]}.data`)
     const logFile = join(base, `${names[i]}.log`)
@@ -113,14 +121,27 @@ export async function startCluster(spec: ClusterSpec): Promise<Cluster> {
         args = ['--cpu-prof', `--cpu-prof-dir=${spec.profileDir}`, '--import', exitHook, ...args]
       }
     }
-    const fd = openSync(logFile, 'a')
-    const child = spawnTracked(cmd, args, { cwd: spec.repoRoot, stdio: ['ignore', fd, fd], env: { ...process.env, FORCE_COLOR: '0' } })
-    closeSync(fd)
-    members.push({ name: names[i], host: '127.0.0.1', clientPort: clientPorts[i], peerPort: peerPorts[i], logFile, process: child })
+    const launch = (): ChildProcess => {
+      const fd = openSync(logFile, 'a')
+      const child = spawnTracked(cmd, args, { cwd: spec.repoRoot, stdio: ['ignore', fd, fd], env: { ...process.env, FORCE_COLOR: '0' } })
+      closeSync(fd)
+      return child
+    }
+    launches.push(launch)
+    dataDirs.push(dataDir)
+    members.push({ name: names[i], host: '127.0.0.1', clientPort: clientPorts[i], peerPort: peerPorts[i], logFile, process: launch() })
   }
   const cluster: Cluster = {
     target: spec.target,
     members,
+    dataDirs,
+    async restart() {
+      await this.stop()
+      const t0 = performance.now()
+      members.forEach((m, i) => { m.process = launches[i]() })
+      await waitReady(members, spec.startTimeoutMs ?? 30000)
+      return performance.now() - t0
+    },
     async stop() { await Promise.all(members.map((m) => stopChild(m.process, spec.profileDir !== undefined ? 15000 : 5000))) },
   }
   try {

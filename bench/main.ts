@@ -17,6 +17,7 @@ import { rawConnFactory } from './raw-client.js'
 import { evaluateChecks, formatChecks, formatDetails, formatProblems, formatTable, merge, toRecord, withRatio, type Cell, type RunRecord } from './report.js'
 import { runOnce, type RunResult } from './runner.js'
 import { WORKLOADS, type Workload } from './workloads.js'
+import { formatScale, runScale, type ScaleResult } from './scale.js'
 
 const repoRoot = resolve(new URL('..', import.meta.url).pathname)
 
@@ -136,10 +137,28 @@ async function main(): Promise<number> {
   const plans = planCells(o)
   const totalRuns = o.members.length * plans.length * targets.length * o.rounds
   const estS = (totalRuns * (o.durationMs + o.warmupMs + 300)) / 1000 + o.members.length * targets.length * 4
-  progress.log(`bench: targets ${targets.join(', ')}; members ${o.members.join(',')}; ${plans.length} cells x ${o.rounds} round(s) = ${totalRuns} runs of ${(o.durationMs / 1000).toFixed(1)} s (+${(o.warmupMs / 1000).toFixed(1)} s warm-up); about ${Math.ceil(estS / 60)} min`)
+  if (o.scale === null) progress.log(`bench: targets ${targets.join(', ')}; members ${o.members.join(',')}; ${plans.length} cells x ${o.rounds} round(s) = ${totalRuns} runs of ${(o.durationMs / 1000).toFixed(1)} s (+${(o.warmupMs / 1000).toFixed(1)} s warm-up); about ${Math.ceil(estS / 60)} min`)
 
   let factory: ConnFactory & { destroy?(): void } = rawConnFactory
   if (o.generator === 'http') factory = nodeConnFactory()
+
+  if (o.scale !== null) {
+    const members = o.members.length === 2 && o.members[0] === 1 && o.members[1] === 3 ? 1 : o.members[0]
+    const results: ScaleResult[] = []
+    for (const t of targets) {
+      progress.log(`scale: ${t}, ${members} member(s), loading ${o.scale} keys`)
+      results.push(await runScale(t, {
+        keys: o.scale, members, loadClients: 64, listings: o.listings, probeMs: o.probeMs, durationMs: o.durationMs, warmupMs: o.warmupMs, factory,
+        spec: { workDir, heartbeatMs: o.heartbeatMs, electionMs: o.electionMs, snapshotCount: o.snapshotCount, raftkvCommand: rkCmd?.cmd ?? [], etcdPath: o.etcdPath, repoRoot },
+        log: (line) => progress.update(line),
+      }))
+    }
+    progress.clear()
+    const file = join(outDir, `scale-${runStamp}.json`)
+    writeFileSync(file, JSON.stringify({ version: 1, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), options: { ...o, targets }, loadAverage1m: { start: loadBefore, end: loadavg()[0] }, results }, null, 2) + '\n')
+    process.stdout.write(`${formatScale(results)}\nresults: ${file}\n`)
+    return 0
+  }
 
   const runs: RunRecord[] = []
   const cells: Cell[] = []

@@ -25,6 +25,12 @@ export interface BenchOptions {
   etcdPath: string
   quick: boolean
   help: boolean
+  /** Scale mode: keys to load (null = the normal workload table). */
+  scale: number | null
+  /** Scale mode: concurrent recursive listings while small requests are timed. */
+  listings: number
+  /** Scale mode: how long the small-request probe runs, ms. */
+  probeMs: number
 }
 
 export const USAGE = `usage: npm run bench -- [flags]
@@ -45,7 +51,12 @@ export const USAGE = `usage: npm run bench -- [flags]
   --etcd <path>           etcd binary (default /usr/bin/etcd)
   --heartbeat-interval <ms> --election-timeout <ms> --snapshot-count <n>  (default 100, 1000, 10000)
   --out <dir>             where the JSON result goes (default bench-results)
-  --keep                  keep data dirs and logs (printed at the end)`
+  --keep                  keep data dirs and logs (printed at the end)
+  --scale <keys>          scale mode: load <keys> keys of 256 B into each target (first --members
+                          size, default 1), then report RSS, data dir, snapshots, restart, GET/PUT
+                          on the loaded store and small-request latency during big listings
+  --listings <n>          scale mode: concurrent recursive listings in the probe (default 5)
+  --probe <s>             scale mode: seconds the probe runs (default 5)`
 
 function list(v: string, flag: string): string[] {
   const items = v.split(',').map((x) => x.trim()).filter((x) => x !== '')
@@ -68,6 +79,7 @@ export function parseOptions(argv: string[], knownWorkloads: string[]): BenchOpt
     durationMs: 2000, warmupMs: 500, rounds: 2, maxOps: 1_000_000, generator: 'raw', profile: false,
     outDir: 'bench-results', keep: false, heartbeatMs: 100, electionMs: 1000, snapshotCount: 10000,
     raftkvCommand: null, etcdPath: '/usr/bin/etcd', quick: false, help: false,
+    scale: null, listings: 5, probeMs: 5000,
   }
   let durationSet = false, warmupSet = false, roundsSet = false, dist = false
   for (let i = 0; i < argv.length; i++) {
@@ -118,6 +130,9 @@ export function parseOptions(argv: string[], knownWorkloads: string[]): BenchOpt
       case '--heartbeat-interval': o.heartbeatMs = positiveNumbers(value(), a, true)[0]; break
       case '--election-timeout': o.electionMs = positiveNumbers(value(), a, true)[0]; break
       case '--snapshot-count': o.snapshotCount = positiveNumbers(value(), a, true)[0]; break
+      case '--scale': o.scale = positiveNumbers(value(), a, true)[0]; break
+      case '--listings': o.listings = positiveNumbers(value(), a, true)[0]; break
+      case '--probe': o.probeMs = positiveNumbers(value(), a, false)[0] * 1000; break
       default: throw new Error(`unknown flag ${a}\n${USAGE}`)
     }
   }

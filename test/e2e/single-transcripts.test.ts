@@ -1,9 +1,9 @@
 // Acceptance test of the HTTP v2 API of one member: a fresh in-process member (port 0, --cors '*')
-// is recorded with shared/spec's `record` tool and compared with the golden etcd 3.4 transcripts
-// (v2-api.md appendix A). Every case of the single-member sections must match.
+// is recorded (test/fixtures/recorder.ts) and compared with the golden etcd 3.4 transcripts in
+// test/fixtures/transcripts. Every case of the single-member sections must match.
 import { suite } from 'uvu'
 import { SingleMemberBackend, startServer, type RunningServer } from '../../server/index.js'
-import { recordAndCompare as record } from './record.js'
+import { recordAndCompare as record } from '../fixtures/replay.js'
 
 const SECTIONS = 'misc,keys,params,ttl,cas,dirs,order,hidden,stats,watch'
 

@@ -30,7 +30,7 @@ export function raw(base: string, method: string, path: string, opts: { body?: s
 }
 
 /**
- * Waits until a freshly started member is ready for clients the way shared/spec's `record` checks
+ * Waits until a freshly started member is ready for clients the way the transcript recorder (test/fixtures/recorder.ts) checks
  * it: healthy (leader + quorum read), member published, and the store index no longer moving
  * (start-up bookkeeping writes done). Throws after `ms`.
  */

@@ -1,18 +1,18 @@
 // Acceptance test of the v2 auth API (spec section 18, MEM-9, HDR-1, ERR-4): a fresh member is
-// recorded with shared/spec's `record --only auth` and compared with the golden etcd 3.4
+// recorded (test/fixtures/recorder.ts, auth section) and compared with the golden etcd 3.4
 // transcripts (11-auth.json): every one of the 59 cases must match. Run over a Raft member (auth
 // changes replicated through the log), over the in-memory backend (member-local auth state) and
 // over an https client listener.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { SingleMemberBackend, startServer, type RunningServer } from '../../server/index.js'
-import { recordAndCompare as record } from '../e2e/record.js'
+import { recordAndCompare as record } from '../fixtures/replay.js'
 import { makePki } from './tls-fixture.js'
 
 const test = suite('auth golden transcripts')
 
-function recordAndCompare(server: RunningServer, extra: string[] = []): Promise<void> {
-  return record(server.url, 'auth', '59 passed, 0 failed', extra, 60_000)
+function recordAndCompare(server: RunningServer, o: { insecure?: boolean } = {}): Promise<void> {
+  return record(server.url, 'auth', '59 passed, 0 failed', o)
 }
 
 test('record --only auth against a fresh Raft member: 59 passed, 0 failed', async () => {
@@ -35,7 +35,7 @@ test('the same 59 cases over the in-memory single-member backend', async () => {
   }
 })
 
-test('the same 59 cases over an https client listener (record --insecure)', async () => {
+test('the same 59 cases over an https client listener (certificate not verified)', async () => {
   const pki = makePki()
   const server = await startServer({
     name: 'rec1',
@@ -45,7 +45,7 @@ test('the same 59 cases over an https client listener (record --insecure)', asyn
   })
   try {
     assert.match(server.url, /^https:/)
-    await recordAndCompare(server, ['--insecure'])
+    await recordAndCompare(server, { insecure: true })
   } finally {
     await server.close()
     pki.close()

@@ -1,14 +1,14 @@
-// Replays the keys-API cases of the golden etcd 3.4 transcripts (shared/spec/transcripts) against
+// Replays the keys-API cases of the golden etcd 3.4 transcripts (test/fixtures/transcripts) against
 // the store alone and compares action, node/prevNode JSON, error code/message/cause/index, HTTP
 // status and X-Etcd-Index. Absolute indexes match because the store starts at etcd's fresh index 3.
 // Request parsing here is a minimal stand-in for the HTTP layer (parameter errors are skipped).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readFileSync } from 'node:fs'
 import { Store, StoreError, StoreEvent, type Command, type NodeJSON } from '../../server/store/index.js'
 
-const DIR = '/work/shared/spec/transcripts'
-const FILES = ['01-misc', '02-keys', '03-params', '04-ttl', '05-cas', '06-dirs', '07-order', '08-hidden', '09-stats', '10-watch']
+import { casesOf, loadTranscripts } from '../fixtures/transcripts.js'
+
+const SECTIONS = ['misc', 'keys', 'params', 'ttl', 'cas', 'dirs', 'order', 'hidden', 'stats', 'watch']
 
 interface Req { method: string; path: string; query?: string; headers?: Record<string, string>; body?: string }
 interface Resp { status: number; headers?: Record<string, string>; body?: any; events?: any[]; clientAborted?: boolean }
@@ -107,8 +107,8 @@ function checkResult(id: string, r: StoreEvent | StoreError, resp: Resp, sorted:
   if (resp.body !== undefined && resp.body !== null) compareBody(id, JSON.parse(r.body(noValue)), resp.body, sorted)
 }
 
-for (const f of FILES) {
-  const cases = (JSON.parse(readFileSync(`${DIR}/${f}.json`, 'utf8')) as { cases: Case[] }).cases
+{
+  const cases = casesOf(loadTranscripts(), SECTIONS) as Case[]
   for (const c of cases) {
     const req = c.request
     if (req.path === '/v2/stats/store' && req.method === 'GET') {

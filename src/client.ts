@@ -37,7 +37,7 @@ export class Client {
   }
 
   constructor(options: ClientOptions) {
-    this.transport = new Transport(options)
+    this.transport = new Transport(options, options.auth)
     this.stats = {
       self: (o) => this.getJsonEndpoint<SelfStats>('/v2/stats/self', o),
       leader: (o) => this.getJsonEndpoint<LeaderStats>('/v2/stats/leader', o),

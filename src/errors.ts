@@ -22,6 +22,18 @@ export type ErrorCode =
   | 'ABORTED'
   | 'UNAVAILABLE'
   | 'OUTCOME_UNKNOWN'
+  // v3 API (ClientV3)
+  | 'LEASE_NOT_FOUND'
+  | 'COMPACTED'
+  | 'FUTURE_REVISION'
+  | 'AUTH_FAILED'
+  | 'AUTH_REQUIRED'
+  | 'INVALID_AUTH_TOKEN'
+  | 'PERMISSION_DENIED'
+  | 'AUTH_NOT_ENABLED'
+  | 'INVALID_ARGUMENT'
+  | 'SERVER_UNAVAILABLE'
+  | 'GRPC_ERROR'
 
 /** Base class of every error the SDK throws. Narrow with `instanceof` or on `code`. */
 export class RaftkvError extends Error {

@@ -53,4 +53,62 @@ export type {
   FetchResponseLike,
   RetryOptions,
   ClientOptions,
+  TransportOptions,
 } from './types.js'
+
+// ---- etcd v3 API (JSON gateway of etcd 3.4+) ----
+export { ClientV3 } from './v3/client.js'
+export { WatchV3 } from './v3/watch.js'
+export { KeyValue, leaseIdHex, prefixRangeEnd } from './v3/kv.js'
+export { utf8Bytes, utf8Text } from './bytes.js'
+export {
+  EtcdV3Error,
+  LeaseNotFoundError,
+  CompactedError,
+  FutureRevisionError,
+  AuthFailedError,
+  AuthRequiredError,
+  InvalidAuthTokenError,
+  PermissionDeniedError,
+  AuthNotEnabledError,
+  InvalidArgumentError,
+  ServerUnavailableError,
+  GrpcCode,
+} from './v3/errors.js'
+export type {
+  Bytes,
+  Int64,
+  ResponseHeader,
+  WriteOptions,
+  KeyRange,
+  SortOrder,
+  SortTarget,
+  RangeOptions,
+  RangeResponse,
+  PutOptions,
+  PutResponse,
+  DeleteOptions as DeleteOptionsV3,
+  DeleteResponse,
+  CompareOp,
+  Compare,
+  RequestOp,
+  TxnRequest,
+  ResponseOp,
+  TxnResponse,
+  TxnOptions,
+  LeaseGrantResponse,
+  LeaseKeepAliveResponse,
+  LeaseTimeToLiveResponse,
+  LeaseKeeper,
+  KeepAliveOptions,
+  WatchOptions as WatchOptionsV3,
+  WatchChange as WatchChangeV3,
+  WatchProgress,
+  WatchResync as WatchResyncV3,
+  WatchEvent as WatchEventV3,
+  Member as MemberV3,
+  MemberListResponse,
+  StatusResponse,
+  AuthenticateResponse,
+  ClientV3Options,
+} from './v3/types.js'

@@ -2,6 +2,7 @@
 // serverless/edge), link abort signals, encode Basic auth. Must not import Node built-ins: the
 // fallbacks (cross-fetch, abort-controller) are loaded lazily and only when the runtime lacks them.
 
+import { bytesToBase64, utf8Bytes } from './bytes.js'
 import type { FetchLike } from './types.js'
 
 /** Constructor of an AbortController (native or the abort-controller polyfill). */
@@ -81,10 +82,7 @@ export function linkSignal(source: AbortSignal | undefined, onAbort: () => void)
 
 /** Base64 of a UTF-8 string without Buffer (works in browsers, Node and edge runtimes). */
 export function base64Utf8(text: string): string {
-  const bytes = new TextEncoder().encode(text)
-  let bin = ''
-  for (const b of bytes) bin += String.fromCharCode(b)
-  return btoa(bin)
+  return bytesToBase64(utf8Bytes(text))
 }
 
 /** setTimeout that does not keep a Node process alive (unref when the runtime supports it). */
@@ -92,4 +90,23 @@ export function unrefTimer(fn: () => void, ms: number): ReturnType<typeof setTim
   const t = setTimeout(fn, ms)
   ;(t as { unref?: () => void }).unref?.()
   return t
+}
+
+/** Delay before the n-th consecutive reconnect of a watch: 100 ms doubling to 5 s, jittered in [50%, 100%]. */
+export function backoffMs(n: number): number {
+  const base = Math.min(5000, 100 * 2 ** Math.min(n, 10))
+  return base / 2 + Math.random() * (base / 2)
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms)
+    const unlink = linkSignal(signal, done)
+    function done(): void {
+      clearTimeout(t)
+      unlink()
+      resolve()
+    }
+  })
 }

@@ -5,7 +5,7 @@
 import pRetry from 'p-retry'
 import { AbortError, OutcomeUnknownError, RaftkvError, TimeoutError, UnavailableError, isRetryable } from './errors.js'
 import { base64Utf8, ensureAbortController, linkSignal, newAbortController, resolveDefaultFetch } from './runtime.js'
-import type { ClientOptions, FetchLike, RetryOptions } from './types.js'
+import type { FetchLike, RetryOptions, TransportOptions } from './types.js'
 
 /**
  * How a request may be repeated after a failure whose outcome is unknown:
@@ -25,6 +25,13 @@ export interface HttpRequest {
   form?: Record<string, string>
   /** Sent as application/json. */
   json?: unknown
+  /** Headers of this request (on top of the client's). */
+  headers?: Record<string, string>
+  /**
+   * Streamed answer (v3 watch): a 2xx answer is returned as soon as its headers arrive, with the
+   * unread body in `stream`; it stays open until `signal` aborts. `timeout` covers the headers only.
+   */
+  stream?: boolean
   safety: Safety
   signal?: AbortSignal
   timeout?: number
@@ -41,6 +48,8 @@ export interface HttpResult {
   headers: { get(name: string): string | null }
   body: string
   endpoint: string
+  /** The unread body of a 2xx answer to a `stream` request (see FetchResponseLike.body). */
+  stream?: unknown
 }
 
 /** Error codes (Node, undici, node-fetch) meaning the request was never delivered to a server. */
@@ -74,7 +83,8 @@ export class Transport {
   private readonly baseHeaders: Record<string, string>
   private readonly fetchOptions: Record<string, unknown> | undefined
 
-  constructor(opts: ClientOptions) {
+  /** @param basicAuth v2 auth: sent as `Authorization: Basic ...` on every request. */
+  constructor(opts: TransportOptions, basicAuth?: { username: string; password: string }) {
     this.endpointList = normalizeEndpoints(opts.endpoints)
     this.fetchImpl = opts.fetch
     this.timeoutMs = opts.timeout ?? 10_000
@@ -82,7 +92,7 @@ export class Transport {
     this.retry = opts.retry === false ? false : { ...DEFAULT_RETRY, ...(opts.retry ?? {}) }
     this.baseHeaders = { ...(opts.headers ?? {}) }
     this.fetchOptions = opts.fetchOptions
-    if (opts.auth) this.baseHeaders.authorization = `Basic ${base64Utf8(`${opts.auth.username}:${opts.auth.password}`)}`
+    if (basicAuth) this.baseHeaders.authorization = `Basic ${base64Utf8(`${basicAuth.username}:${basicAuth.password}`)}`
   }
 
   /** The current endpoint list, the preferred (last good) one first. */
@@ -191,7 +201,7 @@ export class Transport {
     const unlink = linkSignal(ctx.callSignal, () => { why ??= 'call'; ctl.abort() })
     const timeoutMs = req.timeout ?? this.timeoutMs
     let timer = setTimeout(() => { why ??= 'timeout'; ctl.abort() }, timeoutMs)
-    const headers: Record<string, string> = { ...this.baseHeaders }
+    const headers: Record<string, string> = { ...this.baseHeaders, ...req.headers }
     let body: string | undefined
     if (req.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded'
@@ -204,6 +214,11 @@ export class Transport {
     const url = endpoint + req.path + qs
     try {
       const res = await ctx.fetchImpl(url, { ...this.fetchOptions, method: req.method, headers, body, signal: ctl.signal })
+      if (req.stream && res.status >= 200 && res.status < 300) {
+        // The stream outlives this call: it is closed through the request's own signal.
+        linkSignal(req.signal, () => ctl.abort())
+        return { status: res.status, headers: res.headers, body: '', endpoint, stream: res.body }
+      }
       if (req.longPollMs !== undefined) {
         clearTimeout(timer)
         timer = setTimeout(() => { why ??= 'poll'; ctl.abort() }, req.longPollMs)

@@ -227,6 +227,11 @@ export interface FetchResponseLike {
   status: number
   headers: { get(name: string): string | null }
   text(): Promise<string>
+  /**
+   * The body as a stream, for watches that stream (v3): a WHATWG ReadableStream (browsers, Node's
+   * fetch) or an async iterable of byte chunks (node-fetch, used by cross-fetch on Node).
+   */
+  body?: unknown
 }
 
 /** Retry policy: jittered exponential backoff between rounds over all endpoints. */
@@ -247,7 +252,8 @@ export interface RetryOptions {
   guardedWrites?: boolean
 }
 
-export interface ClientOptions {
+/** Endpoint, fetch and retry settings shared by the v2 {@link Client} and the v3 client. */
+export interface TransportOptions {
   /** Base URLs of the members, e.g. `['http://127.0.0.1:2379']`. */
   endpoints: string[] | string
   /** fetch implementation; default: the runtime's fetch, else cross-fetch. */
@@ -258,8 +264,6 @@ export interface ClientOptions {
   deadline?: number
   /** Retry policy, or false to try each endpoint once. */
   retry?: RetryOptions | false
-  /** Basic auth for the v2 auth API. */
-  auth?: { username: string; password: string }
   /**
    * Extra fields merged into every fetch call's init, for runtime-specific settings such as TLS
    * client certificates / private CAs: on Node with the default fetch (cross-fetch) pass
@@ -269,6 +273,11 @@ export interface ClientOptions {
   fetchOptions?: Record<string, unknown>
   /** Extra headers on every request. */
   headers?: Record<string, string>
+}
+
+export interface ClientOptions extends TransportOptions {
+  /** Basic auth for the v2 auth API. */
+  auth?: { username: string; password: string }
   /** Refresh the endpoint list from /v2/members: true (every 5 min) or an interval. */
   autoSync?: boolean | { intervalMs: number }
 }

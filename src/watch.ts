@@ -4,7 +4,7 @@
 
 import { AbortError, EventIndexClearedError, isRetryable } from './errors.js'
 import { errorFromResult, parseJson, toNode } from './keys-codec.js'
-import { ensureAbortController, linkSignal, newAbortController } from './runtime.js'
+import { backoffMs, ensureAbortController, linkSignal, newAbortController, sleep } from './runtime.js'
 import type { HttpResult } from './transport.js'
 import type { Action, Node, WatchEvent, WatchOptions } from './types.js'
 
@@ -22,12 +22,6 @@ export interface WatchHost {
   currentIndex(key: string, signal: AbortSignal): Promise<number>
   /** Called once when the watch ends. */
   onClose(w: Watch): void
-}
-
-/** Delay before the n-th consecutive reconnect: 100 ms doubling to 5 s, with full jitter in [50%, 100%]. */
-function backoffMs(n: number): number {
-  const base = Math.min(5000, 100 * 2 ** Math.min(n, 10))
-  return base / 2 + Math.random() * (base / 2)
 }
 
 /** True if `eventKey` lies below `watched` through a hidden (`_`) segment (spec HID-3). */
@@ -148,16 +142,4 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
       this.close()
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms)
-    const unlink = linkSignal(signal, done)
-    function done(): void {
-      clearTimeout(t)
-      unlink()
-      resolve()
-    }
-  })
 }

@@ -1,4 +1,4 @@
-// KEYS, NODE and ACT requirements (docs/compatibility.md) at the store level.
+// KEYS, NODE and ACT requirements (docs/v2-reference.md) at the store level.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Store, StoreEvent } from '../../server/store/index.js'

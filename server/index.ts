@@ -188,8 +188,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     throw e
   }
 
-  // Advertise what was asked for; a listen URL with port 0 is advertised with its real port.
-  const advertised = overrides.advertiseClientUrls && overrides.advertiseClientUrls.length > 0 ? overrides.advertiseClientUrls : bound
+  // Advertise what was asked for; a listen URL with port 0 is advertised with its real port, and
+  // so is an advertised URL with port 0 (the one listener at its position, or the first).
+  const asked = overrides.advertiseClientUrls && overrides.advertiseClientUrls.length > 0 ? overrides.advertiseClientUrls : bound
+  const advertised = asked.map((u, i) => (new URL(u).port === '0' ? withPort(u, Number(new URL(bound[Math.min(i, bound.length - 1)]!).port)) : u))
   config.advertiseClientUrls = advertised
   raft?.setClientURLs(advertised)
   // Like etcd, a member is ready for clients once it has published its client URLs. A lone member

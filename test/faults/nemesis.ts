@@ -3,7 +3,7 @@
 // made progress (a write commits) before the next fault. Must leave the cluster healed on return.
 
 import type { Cluster } from './cluster.js'
-import type { Prng } from './prng.js'
+import type { Prng } from '../support/prng.js'
 import { v2Request } from './v2-client.js'
 
 export type FaultKind = 'kill' | 'kill-all' | 'pause' | 'partition' | 'isolate-leader' | 'bridge' | 'slow' | 'mixed'
@@ -69,12 +69,12 @@ export class Nemesis {
 
   async run(): Promise<void> {
     const s = this.schedule
-    await this.nap(s.int(1000, 2000))
+    await this.nap(s.range(1000, 2000))
     while (!this.stopping) {
       const kind = s.pick(this.o.faults ?? ALL_FAULTS)
-      const quietMs = s.int(500, 2000)
+      const quietMs = s.range(500, 2000)
       // Targets and shapes come from a per-fault stream: leader lookups may add draws.
-      await this.inject(kind, s.int(1000, 4000), this.o.rand.fork(`fault-${this.records.length + 1}`))
+      await this.inject(kind, s.range(1000, 4000), this.o.rand.fork(`fault-${this.records.length + 1}`))
       if (!this.stopping) await this.nap(quietMs)
     }
   }
@@ -100,7 +100,7 @@ export class Nemesis {
     switch (kind) {
       case 'kill': {
         const v = await this.victim(rand, 0.6)
-        rec.holdMs = rand.int(200, 3000)
+        rec.holdMs = rand.range(200, 3000)
         rec.description = `kill -9 ${name(v)}, restart after ${rec.holdMs} ms`
         await c.kill(v)
         heal = () => c.restart(v)
@@ -108,7 +108,7 @@ export class Nemesis {
       }
       case 'kill-all': {
         // Whole-cluster crash: every acknowledged write must survive recovery from disk alone.
-        rec.holdMs = rand.int(200, 2000)
+        rec.holdMs = rand.range(200, 2000)
         rec.description = `kill -9 all ${n} members, restart after ${rec.holdMs} ms`
         await Promise.all(all.map((i) => c.kill(i)))
         heal = () => {
@@ -119,15 +119,15 @@ export class Nemesis {
       case 'pause': {
         const v = await this.victim(rand, 0.6)
         // Longer than the election timeout, so the others must elect without it.
-        rec.holdMs = rand.int(1000, 3000)
+        rec.holdMs = rand.range(1000, 3000)
         rec.description = `SIGSTOP ${name(v)} for ${rec.holdMs} ms`
         c.pause(v)
         heal = () => c.resume(v)
         break
       }
       case 'partition': {
-        const order = rand.shuffle(all)
-        const minority = order.slice(0, rand.int(1, Math.floor((n - 1) / 2)))
+        const order = rand.shuffle([...all])
+        const minority = order.slice(0, rand.range(1, Math.floor((n - 1) / 2)))
         const majority = order.filter((i) => !minority.includes(i))
         rec.description = `partition {${minority.map(name)}} | {${majority.map(name)}} for ${rec.holdMs} ms`
         c.net.partition([minority, majority])
@@ -143,7 +143,7 @@ export class Nemesis {
       }
       case 'bridge': {
         // Two halves that only talk through one bridge member (n=3: a - b - c).
-        const order = rand.shuffle(all)
+        const order = rand.shuffle([...all])
         const bridge = order[0]!
         const rest = order.slice(1)
         const left = rest.slice(0, Math.floor(rest.length / 2))
@@ -156,11 +156,11 @@ export class Nemesis {
       case 'mixed': {
         // Two faults overlapping: a partition, and part-way through it a kill -9 of any member
         // (often on the majority side, so the cluster also loses its quorum for a while).
-        const order = rand.shuffle(all)
-        const minority = order.slice(0, rand.int(1, Math.floor((n - 1) / 2)))
+        const order = rand.shuffle([...all])
+        const minority = order.slice(0, rand.range(1, Math.floor((n - 1) / 2)))
         const majority = order.filter((i) => !minority.includes(i))
         const v = rand.pick(all)
-        const killAfterMs = rand.int(0, Math.floor(rec.holdMs / 2))
+        const killAfterMs = rand.range(0, Math.floor(rec.holdMs / 2))
         rec.description = `partition {${minority.map(name)}} | {${majority.map(name)}} for ${rec.holdMs} ms, kill -9 ${name(v)} after ${killAfterMs} ms`
         c.net.partition([minority, majority])
         let killed: Promise<void> | undefined
@@ -177,7 +177,7 @@ export class Nemesis {
       }
       case 'slow': {
         const v = rand.pick(all)
-        const ms = rand.int(50, 300)
+        const ms = rand.range(50, 300)
         for (const j of all) if (j !== v) c.net.slow(v, j, ms)
         rec.description = `slow links of ${name(v)} by ${ms} ms each way for ${rec.holdMs} ms`
         heal = () => c.net.heal()

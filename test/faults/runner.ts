@@ -6,7 +6,7 @@ import { Cluster, type ServerKind } from './cluster.js'
 import { checkAppends, checkClusterFormed, checkConverged, checkLinearizable, checkNoCrash, checkProgress, type CheckLine } from './end-checks.js'
 import { History } from './history.js'
 import { ALL_FAULTS, Nemesis, type FaultKind, type FaultRecord } from './nemesis.js'
-import { Prng } from './prng.js'
+import { Prng } from '../support/prng.js'
 import { v2Request } from './v2-client.js'
 import { finalReads, Workload } from './workload.js'
 
@@ -86,7 +86,7 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
     )
 
     await finalReads(cluster.members.map((m) => cluster.clientUrl(m.index)), history, rand.fork('final-reads'))
-    const final = await v2Request(cluster.clientUrl(rand.int(0, o.nodes - 1)), 'PUT', `${prefix}/progress`, { value: 'final' }, 5000)
+    const final = await v2Request(cluster.clientUrl(rand.range(0, o.nodes - 1)), 'PUT', `${prefix}/progress`, { value: 'final' }, 5000)
     checks.push(checkLinearizable(history))
     checks.push(await checkAppends(cluster, history, prefix))
     checks.push(await checkConverged(cluster, prefix, o.convergeTimeoutMs))

@@ -7,7 +7,7 @@
 import { Cluster, type ServerKind } from './cluster.js'
 import { checkHistory, type CheckResult } from './checker.js'
 import { History } from './history.js'
-import { Prng } from './prng.js'
+import { Prng } from '../support/prng.js'
 import { Workload } from './workload.js'
 
 export interface StaleReadResult {

@@ -4,7 +4,7 @@
 // unique per write, which the checker relies on. Must not retry: one op = one request.
 
 import { History, type RegisterOp } from './history.js'
-import { Prng } from './prng.js'
+import { Prng } from '../support/prng.js'
 import { v2Request } from './v2-client.js'
 
 export interface WorkloadOptions {
@@ -78,9 +78,9 @@ export class Workload {
         // Mostly the current generation; sometimes the previous one, so that reads after a fault
         // still meet the values written during it.
         const g = gen > 0 && rand.chance(0.3) ? gen - 1 : gen
-        const key = registerKey(o.prefix, g, rand.int(0, o.keys - 1))
+        const key = registerKey(o.prefix, g, rand.range(0, o.keys - 1))
         const last = known.get(key)
-        const roll = rand.next()
+        const roll = rand.float()
         const value = `v${c}-${seq++}`
         let op: RegisterOp
         let params: Record<string, string | number | boolean>
@@ -113,7 +113,7 @@ export class Workload {
             // Key not found is a successful read of "absent".
             e.readValue = null
             o.history.complete(e, 'ok', r.detail)
-            await sleep(rand.int(tmin, tmax))
+            await sleep(rand.range(tmin, tmax))
             continue
           }
         } else if (r.outcome === 'ok' && r.node?.modifiedIndex !== undefined) {
@@ -132,7 +132,7 @@ export class Workload {
         } else if (outcome === 'fail' && op.f === 'cas') known.delete(key)
       }
       // Back off from a member that is down, so a dead member does not dominate the history.
-      await sleep(lastRefused ? rand.int(100, 200) : rand.int(tmin, tmax))
+      await sleep(lastRefused ? rand.range(100, 200) : rand.range(tmin, tmax))
     }
   }
 }
@@ -146,7 +146,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export async function finalReads(urls: string[], history: History, rand: Prng, client = 1000): Promise<void> {
   const keys = [...new Set(history.registers.map((e) => e.key))].sort()
   for (const key of keys) {
-    const m = rand.int(0, urls.length - 1)
+    const m = rand.range(0, urls.length - 1)
     const e = history.invokeRegister(client, key, `n${m + 1}`, { f: 'read' })
     const r = await v2Request(urls[m]!, 'GET', key, { quorum: true }, 5000)
     if (r.outcome === 'ok') {

@@ -5,7 +5,7 @@ import { MemoryStorage } from '../../server/raft/storage.js'
 import { RawNode, type RaftConfig } from '../../server/raft/raw-node.js'
 import { decodeConfChange } from '../../server/raft/raft.js'
 import { type Entry, EntryType, type Message, type MessageType, type NodeId, type ReadState } from '../../server/raft/types.js'
-import { Prng } from './prng.js'
+import { Prng } from '../support/prng.js'
 
 /** "0000000000000001"-style ids for tests. */
 export function nid(n: number): NodeId {

@@ -11,7 +11,7 @@ import { type Entry, EntryType, type HardState, type Message, MessageType, type 
 import { Checkers, fnv, Violation } from './checkers.js'
 import { FakeClock } from './fake-clock.js'
 import { nid } from './network.js'
-import { Prng } from './prng.js'
+import { Prng } from '../support/prng.js'
 import { NO_FAULTS, SimNetwork } from './sim-network.js'
 import { Trace } from './trace.js'
 

@@ -3,7 +3,7 @@
 // stream, so a seed replays exactly.
 import type { Message, NodeId } from '../../server/raft/types.js'
 import type { FakeClock } from './fake-clock.js'
-import type { Prng } from './prng.js'
+import type { Prng } from '../support/prng.js'
 
 export interface NetworkFaults {
   dropRate: number

@@ -7,7 +7,7 @@ import { RawNode } from '../../server/raft/raw-node.js'
 import { MemoryStorage } from '../../server/raft/storage.js'
 import { EntryType, type Message, type NodeId, Role } from '../../server/raft/types.js'
 import { decodeConfChange } from '../../server/raft/raft.js'
-import { Prng } from '../harness/prng.js'
+import { Prng } from '../support/prng.js'
 
 interface BNode { id: NodeId; node: RawNode; st: MemoryStorage; applied: number }
 

@@ -2,7 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { committedIndex, majority, voteResult } from '../../server/raft/quorum.js'
-import { Prng } from '../harness/prng.js'
+import { Prng } from '../support/prng.js'
 
 /** Naive: the largest index i such that a majority has match >= i. */
 function naiveCommitted(matches: number[]): number {

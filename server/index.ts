@@ -13,6 +13,7 @@ import { startRaftMember } from './cluster/start-member.js'
 import type { RaftBackend } from './cluster/raft-backend.js'
 import { silentLogger, type Logger } from './log.js'
 import { createHandler, onClientError, type ClientHandler, type HandlerOptions } from './http/handler.js'
+import { frontDoor } from './http/front-door.js'
 import { createAuth } from './auth/auth-service.js'
 import { MemberMetrics } from './metrics/member-metrics.js'
 import { instrumentHandler } from './metrics/http-metrics.js'
@@ -152,8 +153,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     dashboard: config.dashboard === false ? undefined : createDashboard({ backend, raft, peers, metrics }),
     ...hooks,
   })
-  // Keys requests are counted for etcd_http_* on the way in (the handler itself stays metric-free).
-  const served = instrumentHandler(handler, metrics)
+  // Keys requests are counted for etcd_http_* on the way in (the handler itself stays metric-free);
+  // malformed requests are refused and pipelined ones ordered before that (server/http/front-door).
+  const served = frontDoor(instrumentHandler(handler, metrics))
 
   try {
     for (const addr of config.listenClient) {

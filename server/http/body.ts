@@ -3,11 +3,12 @@
 import type { IncomingMessage } from 'node:http'
 
 /**
- * Reads the whole body as UTF-8 (invalid sequences become U+FFFD). Resolves undefined when it is
+ * Reads the whole body as UTF-8 (invalid sequences become U+FFFD), or as `encoding` (`latin1`:
+ * one character per byte, for callers that check the bytes themselves). Resolves undefined when it is
  * (or announces itself via Content-Length as) larger than `limit` bytes; the rest is not read, so
  * the caller should answer with `Connection: close`. Rejects if the client aborts.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+export function readBody(req: IncomingMessage, limit: number, encoding: 'utf8' | 'latin1' = 'utf8'): Promise<string | undefined> {
   const declared = req.headers['content-length']
   if (declared !== undefined && Number(declared) > limit) return Promise.resolve(undefined)
   if (declared === '0') return Promise.resolve('')
@@ -30,7 +31,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string | 
       if (done) return
       done = true
       cleanup()
-      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'))
+      resolve(chunks.length === 1 ? chunks[0]!.toString(encoding) : Buffer.concat(chunks, size).toString(encoding))
     }
     const onError = (e: Error): void => {
       if (done) return

@@ -1,12 +1,18 @@
 // URL query and x-www-form-urlencoded parsing with Go's net/url semantics (PARAM-1, PARAM-2,
 // PARAM-8): `+` is a space, a bad `%` escape is an error naming the escape, pairs without `=` have
 // an empty value, and for every name only the first value is kept. Pure functions, no I/O.
+// Unlike Go, decoded text must be UTF-8: JavaScript strings cannot hold arbitrary bytes, and
+// decoding invalid bytes to U+FFFD would make different byte strings (keys, values) the same.
+import { isUtf8 } from 'node:buffer'
 
 /** Parameter name -> first value seen. Created with a null prototype (no `__proto__` surprises). */
 export type Params = Record<string, string>
 
 /** Thrown (and caught by the keys handler) for unparsable input; message is Go's text. */
 export class FormError extends Error {}
+
+/** Thrown by unescapeComponent when the decoded bytes are not valid UTF-8. */
+export class InvalidUtf8Error extends Error {}
 
 /** A fresh, empty parameter map. */
 export function newParams(): Params {
@@ -28,13 +34,14 @@ function goQuote(s: string): string {
 
 /**
  * Decodes one query component (Go `url.QueryUnescape`; with `plusIsSpace` false, Go's path
- * unescaping, where `+` stays a plus). Throws FormError on a malformed escape. Invalid UTF-8
- * produced by escapes becomes U+FFFD.
+ * unescaping, where `+` stays a plus). `binary`: `s` holds one byte per character (a body read
+ * as latin1) rather than text. Throws FormError on a malformed escape and InvalidUtf8Error when
+ * the decoded bytes are not UTF-8.
  */
-export function unescapeComponent(s: string, plusIsSpace = true): string {
+export function unescapeComponent(s: string, plusIsSpace = true, binary = false): string {
   const pct = s.indexOf('%')
-  if (pct < 0) return !plusIsSpace || s.indexOf('+') < 0 ? s : s.replace(/\+/g, ' ')
-  const src = Buffer.from(s, 'utf8')
+  if (pct < 0 && !(binary && NON_ASCII.test(s))) return !plusIsSpace || s.indexOf('+') < 0 ? s : s.replace(/\+/g, ' ')
+  const src = Buffer.from(s, binary ? 'latin1' : 'utf8')
   const out = Buffer.allocUnsafe(src.length)
   let n = 0
   for (let i = 0; i < src.length; i++) {
@@ -51,16 +58,22 @@ export function unescapeComponent(s: string, plusIsSpace = true): string {
       out[n++] = c
     }
   }
-  return out.toString('utf8', 0, n)
+  const bytes = out.subarray(0, n)
+  if (!isUtf8(bytes)) throw new InvalidUtf8Error('not valid UTF-8')
+  return bytes.toString('utf8')
 }
+
+const NON_ASCII = /[^\x00-\x7f]/
 
 /**
  * Adds the pairs of a raw query/form string to `into`, keeping existing (earlier) values. Like Go
  * (1.17+, as etcd 3.4.23 is built), it skips bad pairs, keeps parsing, and throws at the end: the
  * first escape error, except that a pair containing `;` always reports `invalid semicolon
- * separator in query`.
+ * separator in query`. A value that is not UTF-8 is kept as U+FFFD (so typed parameters fail their
+ * own checks) and its name added to `invalid`; a name that is not UTF-8 names no parameter and is
+ * skipped. `binary`: `raw` holds one byte per character (see unescapeComponent).
  */
-export function parseQueryInto(raw: string, into: Params): void {
+export function parseQueryInto(raw: string, into: Params, invalid?: Set<string>, binary = false): void {
   if (raw.length === 0) return
   let error: FormError | undefined
   let start = 0
@@ -75,12 +88,22 @@ export function parseQueryInto(raw: string, into: Params): void {
         const eq = raw.indexOf('=', start)
         const hasEq = eq >= 0 && eq < end
         try {
-          const name = unescapeComponent(raw.slice(start, hasEq ? eq : end))
-          const value = hasEq ? unescapeComponent(raw.slice(eq + 1, end)) : ''
+          const name = unescapeComponent(raw.slice(start, hasEq ? eq : end), true, binary)
+          let value = ''
+          try {
+            if (hasEq) value = unescapeComponent(raw.slice(eq + 1, end), true, binary)
+          } catch (e) {
+            if (!(e instanceof InvalidUtf8Error)) throw e
+            value = '\ufffd'
+            if (!(name in into)) invalid?.add(name)
+          }
           if (!(name in into)) into[name] = value
         } catch (e) {
-          if (!(e instanceof FormError)) throw e
-          error ??= e
+          // A name that is not UTF-8 names no parameter: the pair is skipped.
+          if (!(e instanceof InvalidUtf8Error)) {
+            if (!(e instanceof FormError)) throw e
+            error ??= e
+          }
         }
       }
     }

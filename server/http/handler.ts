@@ -9,8 +9,9 @@ import { serveKeys, type KeyAccessCheck, type KeysContext } from './keys-handler
 import { serveMembers } from './members.js'
 import { serveHealth, serveMachines, serveMetrics, serveVersion } from './misc.js'
 import { serveLeaderStats, serveSelfStats, serveStoreStats } from './stats.js'
-import { BadPathError, cleanPath, decodePath, escapePath, htmlEscape, needsCleaning } from './path.js'
-import { writeInternalError, writeMessageError, writeMethodNotAllowed, writeNotFound } from './write-error.js'
+import { BadPathError, NonUtf8PathError, cleanPath, decodePath, escapePath, htmlEscape, needsCleaning } from './path.js'
+import { writeInternalError, writeKeyError, writeMessageError, writeMethodNotAllowed, writeNotFound } from './write-error.js'
+import { StoreError } from '../store/index.js'
 
 /** Options of the client handler. */
 export interface HandlerOptions {
@@ -162,6 +163,15 @@ export function createHandler(backend: Backend, opts: HandlerOptions = {}): Clie
       try {
         path = decodePath(rawPath)
       } catch (e) {
+        if (e instanceof NonUtf8PathError) {
+          // Keys are compared byte for byte: refuse what cannot be kept as it was sent.
+          if (rawPath.startsWith('/v2/keys') && (rawPath.length === 8 || rawPath.charCodeAt(8) === 47)) {
+            writeKeyError(res, new StoreError(209, 'key is not valid UTF-8', 0), method === 'HEAD', backend.clusterId())
+          } else {
+            writeMessageError(res, 400, 'path is not valid UTF-8')
+          }
+          return
+        }
         if (!(e instanceof BadPathError)) throw e
         // Go's server rejects an unparsable request URI before any handler (CORS included).
         const body = '400 Bad Request'

@@ -25,6 +25,8 @@ export interface KeysContext {
 }
 
 const FORM_TYPE = 'application/x-www-form-urlencoded'
+/** Parameters whose text is stored or compared as is. */
+const TEXT_PARAMS = ['value', 'prevValue'] as const
 
 /**
  * Whether the body of this request holds parameters (PARAM-1): only PUT/POST with a form content
@@ -47,28 +49,36 @@ function hasFormBody(req: IncomingMessage, method: string): boolean {
  */
 function collectParams(body: string | undefined, rawQuery: string): Params {
   const params = newParams()
+  const invalid = new Set<string>()
   let err: string | undefined
   if (body !== undefined) {
     try {
-      parseQueryInto(body, params)
+      parseQueryInto(body, params, invalid, true)
     } catch (e) {
       if (!(e instanceof FormError)) throw e
       err = e.message
     }
   }
   try {
-    parseQueryInto(rawQuery, params)
+    parseQueryInto(rawQuery, params, invalid)
   } catch (e) {
     if (!(e instanceof FormError)) throw e
     err ??= e.message
   }
   if (err !== undefined) throw new StoreError(210, err, 0)
+  // Values are compared byte for byte, so text that is not UTF-8 is refused rather than decoded
+  // to U+FFFD (two different values would become one). Other parameters fail their own checks.
+  for (const name of TEXT_PARAMS) {
+    if (invalid.has(name)) throw new StoreError(209, `invalid value for "${name}": not valid UTF-8`, 0)
+  }
   return params
 }
 
 /** Reads a form body up to MAX_FORM_BYTES (GEN-8); too large -> 210 and the connection closes. */
 async function readForm(req: IncomingMessage, res: ServerResponse): Promise<string> {
-  const body = await readBody(req, MAX_FORM_BYTES)
+  // latin1: one character per byte, so the form decoder sees the bytes as sent (UTF-8 is checked
+  // per parameter after unescaping).
+  const body = await readBody(req, MAX_FORM_BYTES, 'latin1')
   if (body === undefined) {
     res.setHeader('Connection', 'close')
     throw new StoreError(210, 'http: POST too large', 0)

@@ -2,18 +2,25 @@
 // and the 301 redirect target (GEN-2), key derivation (KEYS-1). Pure functions, no I/O.
 
 import { cleanKey } from '../store/node.js'
-import { FormError, unescapeComponent } from './form.js'
+import { FormError, InvalidUtf8Error, unescapeComponent } from './form.js'
 
 /** Thrown for a path Go's URL parser rejects (bad `%` escape); answered `400 Bad Request`. */
 export class BadPathError extends Error {}
 
-/** Decodes `%XX` escapes of a raw path (`+` stays a plus). Invalid UTF-8 becomes U+FFFD. */
+/**
+ * Thrown for a path whose escapes decode to bytes that are not UTF-8. Go keeps such keys as
+ * bytes; a JavaScript string cannot, and decoding them to U+FFFD would make different keys one.
+ */
+export class NonUtf8PathError extends Error {}
+
+/** Decodes `%XX` escapes of a raw path (`+` stays a plus). Throws BadPathError or NonUtf8PathError. */
 export function decodePath(raw: string): string {
   if (raw.indexOf('%') < 0) return raw
   try {
     return unescapeComponent(raw, false)
   } catch (e) {
     if (e instanceof FormError) throw new BadPathError(e.message)
+    if (e instanceof InvalidUtf8Error) throw new NonUtf8PathError('path is not valid UTF-8')
     throw e
   }
 }

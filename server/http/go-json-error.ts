@@ -3,6 +3,8 @@
 // I/O, no decoding.
 
 const EOF_MSG = 'unexpected end of JSON input'
+/** Go's encoding/json maxNestingDepth. */
+const MAX_DEPTH = 10_000
 
 class SyntaxErr extends Error {}
 
@@ -107,71 +109,93 @@ export function goJsonSyntaxError(text: string): string | undefined {
       digits()
     }
   }
+  // Nesting is tracked on an explicit stack (no recursion): a body of 40,000 `[` must get Go's
+  // answer, not a stack overflow. Go's decoder refuses more than 10,000 levels.
+  const OBJ = 0
+  const ARR = 1
+  const stack: number[] = []
+  const open = (kind: number): void => {
+    if (stack.length >= MAX_DEPTH) fail('exceeded max depth')
+    stack.push(kind)
+    pos++
+  }
   const value = (): void => {
-    eof()
-    const c = text[pos]!
-    if (c === '{') {
-      pos++
-      ws()
+    for (;;) {
+      // At the start of a value.
       eof()
-      if (text[pos] === '}') {
-        pos++
-        return
-      }
-      for (;;) {
-        if (text[pos] !== '"') fail('looking for beginning of object key string')
-        string()
+      const c = text[pos]!
+      if (c === '{') {
+        open(OBJ)
         ws()
         eof()
-        if (text[pos] !== ':') fail('after object key')
-        pos++
-        ws()
-        value()
-        ws()
-        eof()
-        if (text[pos] === ',') {
-          pos++
-          ws()
-          eof()
-          continue
-        }
         if (text[pos] === '}') {
+          stack.pop()
           pos++
-          return
-        }
-        fail('after object key:value pair')
-      }
-    }
-    if (c === '[') {
-      pos++
-      ws()
-      eof()
-      if (text[pos] === ']') {
-        pos++
-        return
-      }
-      for (;;) {
-        ws()
-        value()
-        ws()
-        eof()
-        if (text[pos] === ',') {
-          pos++
+        } else {
+          objectKey()
           continue
         }
+      } else if (c === '[') {
+        open(ARR)
+        ws()
+        eof()
         if (text[pos] === ']') {
+          stack.pop()
           pos++
-          return
+        } else {
+          continue
         }
-        fail('after array element')
+      } else if (c === '"') string()
+      else if (c === '-' || isDigit(c)) number()
+      else if (c === 't') literal('true')
+      else if (c === 'f') literal('false')
+      else if (c === 'n') literal('null')
+      else fail('looking for beginning of value')
+      // After a complete value: close containers until one wants another element.
+      for (;;) {
+        const top = stack[stack.length - 1]
+        if (top === undefined) return
+        ws()
+        eof()
+        if (top === OBJ) {
+          if (text[pos] === ',') {
+            pos++
+            ws()
+            eof()
+            objectKey()
+            break
+          }
+          if (text[pos] === '}') {
+            stack.pop()
+            pos++
+            continue
+          }
+          fail('after object key:value pair')
+        } else {
+          if (text[pos] === ',') {
+            pos++
+            ws()
+            break
+          }
+          if (text[pos] === ']') {
+            stack.pop()
+            pos++
+            continue
+          }
+          fail('after array element')
+        }
       }
     }
-    if (c === '"') return string()
-    if (c === '-' || isDigit(c)) return number()
-    if (c === 't') return literal('true')
-    if (c === 'f') return literal('false')
-    if (c === 'n') return literal('null')
-    fail('looking for beginning of value')
+  }
+  /** An object member up to its value: `"key"` ws `:` ws. */
+  const objectKey = (): void => {
+    if (text[pos] !== '"') fail('looking for beginning of object key string')
+    string()
+    ws()
+    eof()
+    if (text[pos] !== ':') fail('after object key')
+    pos++
+    ws()
   }
   try {
     ws()

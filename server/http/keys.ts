@@ -8,6 +8,21 @@ import { keyFromPath } from './path.js'
 
 /** Longest key accepted, in UTF-8 bytes (etcd has no limit; documented in README "Limits"). */
 export const MAX_KEY_BYTES = 8192
+/**
+ * Deepest key a write may create, in path segments (`/a/b` has 2). Reading a directory back
+ * renders and encodes one nesting level per segment; beyond about 2000 levels that exhausts the
+ * stack, so deeper writes are refused instead of breaking reads of the store (etcd itself drops
+ * requests for keys longer than about 4 KiB, which caps its depth near 2000).
+ */
+export const MAX_KEY_DEPTH = 1024
+
+/** Number of segments of a cleaned key ('/' has none). */
+function keyDepth(key: string): number {
+  let n = 0
+  for (let i = key.indexOf('/'); i >= 0 && i < key.length - 1; i = key.indexOf('/', i + 1)) n++
+  return n
+}
+
 /** Largest `ttl` accepted: beyond it etcd's nanosecond arithmetic overflows (TTL-3). */
 export const MAX_TTL_SECONDS = 9_223_372_036
 
@@ -114,6 +129,12 @@ export function parseKeyRequest(method: KeyMethod, rest: string, p: Params): Key
   const key = keyFromPath(rest)
   if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES) {
     throw new StoreError(209, `key is longer than ${MAX_KEY_BYTES} bytes`, 0)
+  }
+  // A POST creates one level below `key`. Each level takes at least two characters: cheap skip.
+  if ((method === 'PUT' || method === 'POST') && key.length >= 2 * MAX_KEY_DEPTH - 1) {
+    if (keyDepth(key) + (method === 'POST' ? 1 : 0) > MAX_KEY_DEPTH) {
+      throw new StoreError(209, `key is deeper than ${MAX_KEY_DEPTH} levels`, 0)
+    }
   }
   const req: KeyRequest = { method, key, recursive, sorted, quorum, wait, stream, waitIndex, noValueOnSuccess }
   const value = p.value ?? ''

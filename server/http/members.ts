@@ -68,11 +68,14 @@ async function readPeerURLs(req: IncomingMessage, res: ServerResponse): Promise<
     writeMessageError(res, 400, 'http: request body too large')
     return undefined
   }
+  // Go's scanner first (it also enforces Go's nesting limit, which JSON.parse does not have).
+  const syntax = goJsonSyntaxError(body)
   let parsed: unknown
   try {
+    if (syntax !== undefined) throw new SyntaxError(syntax)
     parsed = JSON.parse(body)
   } catch {
-    writeMessageError(res, 400, goJsonSyntaxError(body) ?? 'unexpected end of JSON input')
+    writeMessageError(res, 400, syntax ?? 'unexpected end of JSON input')
     return undefined
   }
   // Go decodes `null` into the zero struct: no URLs (MEM-4).

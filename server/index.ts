@@ -14,6 +14,7 @@ import type { RaftBackend } from './cluster/raft-backend.js'
 import { silentLogger, type Logger } from './log.js'
 import { createHandler, onClientError, type ClientHandler, type HandlerOptions } from './http/handler.js'
 import { frontDoor } from './http/front-door.js'
+import { isClientFault } from './http/body.js'
 import { createAuth } from './auth/auth-service.js'
 import { MemberMetrics } from './metrics/member-metrics.js'
 import { instrumentHandler } from './metrics/http-metrics.js'
@@ -148,7 +149,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     checkKeyAccess: auth.checkKeyAccess,
     checkRootAccess: auth.checkRootAccess,
     extraRoutes: auth.extraRoutes,
-    onError: (err, req) => log.error({ err, method: req.method, url: req.url }, 'unexpected error while serving a client request'),
+    onError: (err, req) =>
+      isClientFault(err)
+        ? log.debug({ method: req.method, url: req.url, reason: (err as Error).message }, 'client went away during its request')
+        : log.error({ err, method: req.method, url: req.url }, 'unexpected error while serving a client request'),
     metrics: (res) => metrics.serve(res),
     dashboard: config.dashboard === false ? undefined : createDashboard({ backend, raft, peers, metrics }),
     ...hooks,

@@ -3,6 +3,24 @@
 import type { IncomingMessage } from 'node:http'
 
 /**
+ * The client hung up before its body was complete: expected client behaviour, not a bug, so it
+ * is logged once at debug level and without a stack.
+ */
+export class ClientAbortError extends Error {
+  constructor(message = 'request aborted') {
+    super(message)
+    this.name = 'ClientAbortError'
+  }
+}
+
+/** Whether `err` is the client's doing (hang-up, reset) rather than a bug of the server. */
+export function isClientFault(err: unknown): boolean {
+  if (err instanceof ClientAbortError) return true
+  const code = (err as { code?: unknown } | null)?.code
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED'
+}
+
+/**
  * Reads the whole body as UTF-8 (invalid sequences become U+FFFD), or as `encoding` (`latin1`:
  * one character per byte, for callers that check the bytes themselves). Resolves undefined when it is
  * (or announces itself via Content-Length as) larger than `limit` bytes; the rest is not read, so
@@ -34,12 +52,13 @@ export function readBody(req: IncomingMessage, limit: number, encoding: 'utf8' |
       resolve(chunks.length === 1 ? chunks[0]!.toString(encoding) : Buffer.concat(chunks, size).toString(encoding))
     }
     const onError = (e: Error): void => {
+      if (isClientFault(e)) e = new ClientAbortError(`request aborted: ${e.message}`)
       if (done) return
       done = true
       cleanup()
       reject(e)
     }
-    const onAborted = (): void => onError(new Error('request aborted'))
+    const onAborted = (): void => onError(new ClientAbortError())
     const cleanup = (): void => {
       req.off('data', onData)
       req.off('end', onEnd)

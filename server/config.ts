@@ -1,6 +1,6 @@
 // Command-line and ETCD_* environment parsing into a validated ServerConfig (spec CLI-1..7).
 // Pure: no file system, no network, no process exit; errors are thrown as ConfigError and the
-// caller (cli.ts) decides how to report them. Defaults follow etcd 2.x as the spec says.
+// caller (cli.ts) decides how to report them. Defaults follow etcd 2.x (CLI-3).
 
 /** Log levels accepted by `--log-level` (etcd 3.4's list). */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'panic' | 'fatal'

@@ -31,7 +31,7 @@ export interface ClusterOptions {
   /**
    * raftkv only: run the server from this tree as is. By default the run copies server/,
    * package.json and tsconfig.json from the repository into its temp dir at start, so every
-   * incarnation (restarts included) runs the same code even while the shared tree is edited.
+   * incarnation (restarts included) runs the same code even while the working tree is edited.
    */
   sourceDir?: string
   /**

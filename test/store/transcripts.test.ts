@@ -56,7 +56,7 @@ function toCommand(req: Req, get: (n: string) => string | undefined, key: string
   }
 }
 
-/** Normalises what record compare normalises: times (checked separately to 1 ms) and unsorted listings. */
+/** Normalises what the transcript comparison (test/fixtures/compare.ts) normalises: times (checked separately to 1 ms) and unsorted listings. */
 function norm(x: any, sorted: boolean, expTimes: [string, string][], golden: boolean): any {
   if (x === null || typeof x !== 'object') return x
   if (Array.isArray(x)) {

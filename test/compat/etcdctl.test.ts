@@ -2,11 +2,11 @@
 // The command sequence and its expected stdout/stderr/exit codes (etcdctl-expected.json) were
 // recorded once from a fresh etcd 3.4.23 (--enable-v2); raftkv must produce the same bytes,
 // indexes in error messages included.
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { waitReady } from '../http/raw-client.js'
+import { runToEnd, startChild } from '../support/procs.js'
 import { startServer, type RunningServer } from '../../server/index.js'
 
 interface Expected { args: string[]; stdout: string; stderr: string; code: number }
@@ -16,22 +16,7 @@ const test = suite('etcdctl v2 compatibility')
 let server: RunningServer
 
 function etcdctl(args: string[], timeoutMs = 10_000): Promise<{ stdout: string; stderr: string; code: number | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('etcdctl', ['--endpoints', server.url, ...args], {
-      env: { ...process.env, ETCDCTL_API: '2' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ stdout, stderr, code })
-    })
-  })
+  return runToEnd('etcdctl', ['--endpoints', server.url, ...args], { env: { ...process.env, ETCDCTL_API: '2' }, timeoutMs })
 }
 
 test.before(async () => {
@@ -74,12 +59,12 @@ test('member list and cluster-health see one healthy leader', async () => {
 })
 
 test('a watch is released when etcdctl is killed (watchers counter goes back)', async () => {
-  const child = spawn('etcdctl', ['--endpoints', server.url, 'watch', '/gone'], { env: { ...process.env, ETCDCTL_API: '2' }, stdio: 'ignore' })
+  const child = startChild('etcdctl', ['--endpoints', server.url, 'watch', '/gone'], { env: { ...process.env, ETCDCTL_API: '2' } })
   const watchers = () => server.backend.store.stats().watchers
   const deadline = Date.now() + 5000
   while (watchers() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
   assert.is(watchers(), 1)
-  child.kill('SIGKILL')
+  child.signal('SIGKILL')
   while (watchers() !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
   assert.is(watchers(), 0)
 })

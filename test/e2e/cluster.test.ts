@@ -4,7 +4,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
-import { ProcCluster, sleep, v2, type ProcMember } from './procs.js'
+import { ProcCluster, v2, type ProcMember } from './procs.js'
+import { sleep } from '../support/wait.js'
 
 let c: ProcCluster
 

@@ -6,89 +6,51 @@
 // (no size key, unreachable service) in-process.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
-import { freePort, repoRoot, sleep, v2 } from './procs.js'
+import { v2 } from './procs.js'
 import { joinDiscoveryCluster, DiscoveryError, registrationValue } from '../../server/cluster/discovery.js'
 import { memberId } from '../../server/ids.js'
+import { deadUrl } from '../support/ports.js'
+import { memberUrls, startEtcdServer, startRaftkv, waitOk, type Child } from '../support/procs.js'
+import { removeDir, tempDir } from '../support/tmp.js'
+import { sleep } from '../support/wait.js'
 
-const ETCD_BIN = process.env.ETCD_BIN ?? '/usr/bin/etcd'
-const dir = mkdtempSync(path.join(os.tmpdir(), 'raftkv-disc-'))
-const live = new Set<ChildProcess>()
-process.on('exit', () => {
-  for (const p of live) if (p.pid) try { process.kill(p.pid, 'SIGKILL') } catch {}
-})
+const dir = tempDir('disc')
 
-interface Proc { proc: ChildProcess; exited: Promise<number | null>; log: string }
+interface Proc { child: Child; exited: Promise<number | null>; log: string }
 
-function launch(bin: string, args: string[], name: string): Proc {
-  const log = path.join(dir, `${name}.log`)
-  const proc = spawn(bin, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
-  const out = createWriteStream(log, { flags: 'a' })
-  proc.stdout!.pipe(out)
-  proc.stderr!.pipe(out)
-  live.add(proc)
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => { live.delete(proc); resolve(code) }))
-  return { proc, exited, log }
+function launched(child: Child, log: string): Proc {
+  return { child, exited: child.exited.then((e) => e.code), log }
 }
 
 async function kill(p: Proc | undefined): Promise<void> {
-  if (!p || p.proc.exitCode !== null || p.proc.signalCode !== null) return
-  p.proc.kill('SIGKILL')
-  await p.exited
-}
-
-async function waitOk(url: string, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (Date.now() < until) {
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(1000) })
-      await r.text()
-      if (r.status === 200) return
-    } catch {}
-    await sleep(50)
-  }
-  throw new Error(`${url} not ready within ${timeoutMs} ms`)
+  if (p) await p.child.kill()
 }
 
 /** A single-member etcd 3.4 with the v2 API, as the discovery service. */
 async function startEtcd(): Promise<{ url: string; p: Proc }> {
-  const cp = await freePort()
-  const pp = await freePort()
-  const p = launch(ETCD_BIN, [
-    '--enable-v2', '--name', 'disc', '--data-dir', path.join(dir, 'etcd-disc'),
-    '--listen-client-urls', `http://127.0.0.1:${cp}`, '--advertise-client-urls', `http://127.0.0.1:${cp}`,
-    '--listen-peer-urls', `http://127.0.0.1:${pp}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${pp}`,
-    '--initial-cluster', `disc=http://127.0.0.1:${pp}`, '--log-level', 'error',
-  ], 'etcd-disc')
-  const url = `http://127.0.0.1:${cp}`
-  await waitOk(`${url}/health`)
-  return { url, p }
+  const log = path.join(dir, 'etcd-disc.log')
+  const etcd = await startEtcdServer(dir, { name: 'etcd-disc', logFile: log })
+  return { url: etcd.url, p: launched(etcd.child, log) }
 }
 
 interface Member { name: string; clientUrl: string; peerUrl: string; dataDir: string; p?: Proc }
 
 async function newMember(name: string): Promise<Member> {
-  return {
-    name,
-    clientUrl: `http://127.0.0.1:${await freePort()}`,
-    peerUrl: `http://127.0.0.1:${await freePort()}`,
-    dataDir: path.join(dir, `${name}.etcd`),
-  }
+  return { name, ...(await memberUrls()), dataDir: path.join(dir, `${name}.etcd`) }
 }
 
 function startMember(m: Member, args: string[]): Proc {
-  m.p = launch(process.execPath, [
-    '--import', 'tsx', path.join(repoRoot, 'server/cli.ts'),
+  const log = path.join(dir, `${m.name}.log`)
+  m.p = launched(startRaftkv([
     '--name', m.name, '--data-dir', m.dataDir,
     '--listen-client-urls', m.clientUrl, '--advertise-client-urls', m.clientUrl,
     '--listen-peer-urls', m.peerUrl, '--initial-advertise-peer-urls', m.peerUrl,
     '--heartbeat-interval', '50', '--election-timeout', '500',
     ...args,
-  ], m.name)
+  ], { logFile: log }), log)
   return m.p
 }
 
@@ -138,7 +100,7 @@ test.after(async () => {
   for (const m of members) await kill(m.p)
   await kill(etcd?.p)
   if (process.env.KEEP_E2E) console.error(`discovery logs kept in ${dir}`)
-  else rmSync(dir, { recursive: true, force: true })
+  else removeDir(dir)
 })
 
 test('3 members started with only --discovery (etcd as the service) form one cluster; a 4th is refused; restart ignores --discovery', async () => {
@@ -187,7 +149,7 @@ test('3 members started with only --discovery (etcd as the service) form one clu
   // CLI-5: a restarted member ignores --discovery (here an unreachable one) and rejoins.
   const m2 = members[1]!
   await kill(m2.p)
-  startMember(m2, ['--discovery', `http://127.0.0.1:${await freePort()}/v2/keys/discovery/gone`])
+  startMember(m2, ['--discovery', `${await deadUrl()}/v2/keys/discovery/gone`])
   await waitFormed(members.slice(0, 3), 3)
   const r2 = await v2(m2.clientUrl, 'GET', '/v2/keys/disc-check?quorum=true')
   assert.is(r2.body.node?.value, 'ok')
@@ -195,7 +157,7 @@ test('3 members started with only --discovery (etcd as the service) form one clu
   // DISC-4: the same member with its data dir gone must not re-register under its old id.
   const m3 = members[2]!
   await kill(m3.p)
-  rmSync(m3.dataDir, { recursive: true, force: true })
+  removeDir(m3.dataDir)
   const p3 = startMember(m3, ['--discovery', durl])
   const c3 = await expectExit(p3)
   assert.ok(c3 !== 0 && c3 !== null, `exit code ${c3}`)

@@ -7,7 +7,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { ProcCluster, sleep, v2 } from './procs.js'
+import { ProcCluster, v2 } from './procs.js'
+import { sleep } from '../support/wait.js'
 
 let c: ProcCluster | undefined
 

@@ -1,37 +1,17 @@
 // Test helper: a local raftkv cluster of child processes (`node --import tsx server/cli.ts` with
-// etcd's flags) on free loopback ports, with kill -9, SIGTERM, restart and leader lookup. Every
-// process it starts is killed by pid at the end, and on exit as a last resort.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, createWriteStream } from 'node:fs'
-import net from 'node:net'
-import os from 'node:os'
+// etcd's flags) on reserved loopback ports (test/support/ports.ts), with kill -9, SIGTERM, restart
+// and leader lookup. Every process it starts is killed by pid at the end, and on exit as a last resort.
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-
-const live = new Set<ChildProcess>()
-process.on('exit', () => {
-  for (const p of live) if (p.pid) try { process.kill(p.pid, 'SIGKILL') } catch {}
-})
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
-}
+import { memberFlags, memberUrls, startRaftkv, type Child } from '../support/procs.js'
+import { removeDir, tempDir } from '../support/tmp.js'
+import { sleep } from '../support/wait.js'
 
 export interface ProcMember {
   name: string
   clientUrl: string
   peerUrl: string
   dataDir: string
-  proc?: ChildProcess
+  proc?: Child
   exited?: Promise<number | null>
   extraArgs: string[]
 }
@@ -53,7 +33,7 @@ export class ProcCluster {
   private readonly token: string
 
   private constructor(opts: ProcClusterOptions) {
-    this.dir = mkdtempSync(path.join(os.tmpdir(), 'raftkv-e2e-'))
+    this.dir = tempDir('e2e')
     this.heartbeatMs = opts.heartbeatMs ?? 50
     this.electionMs = opts.electionMs ?? 500
     this.snapshotCount = opts.snapshotCount ?? 10000
@@ -66,8 +46,7 @@ export class ProcCluster {
       const name = `m${i + 1}`
       c.members.push({
         name,
-        clientUrl: `http://127.0.0.1:${await freePort()}`,
-        peerUrl: `http://127.0.0.1:${await freePort()}`,
+        ...(await memberUrls()),
         dataDir: path.join(c.dir, `${name}.etcd`),
         extraArgs: [],
       })
@@ -82,38 +61,27 @@ export class ProcCluster {
   }
 
   spawn(m: ProcMember, state: 'new' | 'existing', initialCluster = this.initialCluster()): void {
-    const args = [
-      '--import', 'tsx', path.join(repoRoot, 'server/cli.ts'),
-      '--name', m.name, '--data-dir', m.dataDir,
-      '--listen-client-urls', m.clientUrl, '--advertise-client-urls', m.clientUrl,
-      '--listen-peer-urls', m.peerUrl, '--initial-advertise-peer-urls', m.peerUrl,
-      '--initial-cluster', initialCluster, '--initial-cluster-state', state,
-      '--initial-cluster-token', this.token,
-      '--heartbeat-interval', String(this.heartbeatMs), '--election-timeout', String(this.electionMs),
+    const flags = [
+      ...memberFlags({ ...m, initialCluster, state, token: this.token, heartbeatMs: this.heartbeatMs, electionMs: this.electionMs }),
       '--snapshot-count', String(this.snapshotCount),
       ...m.extraArgs,
     ]
-    const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
-    const log = createWriteStream(path.join(this.dir, `${m.name}.log`), { flags: 'a' })
-    proc.stdout!.pipe(log)
-    proc.stderr!.pipe(log)
-    live.add(proc)
+    const proc = startRaftkv(flags, { logFile: path.join(this.dir, `${m.name}.log`) })
     m.proc = proc
-    m.exited = new Promise((resolve) => proc.on('exit', (code) => { live.delete(proc); resolve(code) }))
+    m.exited = proc.exited.then((e) => e.code)
   }
 
   /** kill -9 */
   async kill(m: ProcMember): Promise<void> {
     if (!m.proc) return
-    m.proc.kill('SIGKILL')
-    await m.exited
+    await m.proc.kill()
     m.proc = undefined
   }
 
   /** SIGTERM; resolves with the exit code. */
   async stop(m: ProcMember): Promise<number | null> {
     if (!m.proc) return null
-    m.proc.kill('SIGTERM')
+    m.proc.signal('SIGTERM')
     const code = await m.exited!
     m.proc = undefined
     return code ?? null
@@ -128,8 +96,7 @@ export class ProcCluster {
     const name = `m${this.members.length + 1}`
     const m: ProcMember = {
       name,
-      clientUrl: `http://127.0.0.1:${await freePort()}`,
-      peerUrl: `http://127.0.0.1:${await freePort()}`,
+      ...(await memberUrls()),
       dataDir: path.join(this.dir, `${name}.etcd`),
       extraArgs: [],
     }
@@ -169,7 +136,7 @@ export class ProcCluster {
   async close(): Promise<void> {
     await Promise.all(this.members.map((m) => this.kill(m)))
     if (process.env.KEEP_E2E) console.error(`e2e logs kept in ${this.dir}`)
-    else rmSync(this.dir, { recursive: true, force: true })
+    else removeDir(this.dir)
   }
 }
 
@@ -188,10 +155,6 @@ async function memberIds(m: ProcMember): Promise<Map<string, string>> {
   const r = await fetch(`${m.clientUrl}/v2/members`, { signal: AbortSignal.timeout(2000) })
   const j = (await r.json()) as { members: { id: string; name: string }[] }
   return new Map(j.members.map((x) => [x.id, x.name]))
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
 }
 
 /** A v2 request; returns status and parsed JSON body (or text). */

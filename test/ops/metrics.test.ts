@@ -4,7 +4,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { register as globalRegistry } from 'prom-client'
-import { ProcCluster, v2, sleep, type ProcMember } from '../e2e/procs.js'
+import { ProcCluster, v2, type ProcMember } from '../e2e/procs.js'
+import { sleep } from '../support/wait.js'
 import { startServer } from '../../server/index.js'
 
 const test = suite('ops: prometheus metrics')

@@ -4,7 +4,8 @@
 // a password checked on one member is accepted on the others (only the hash was replicated).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ProcCluster, sleep, type ProcMember } from '../e2e/procs.js'
+import { ProcCluster, type ProcMember } from '../e2e/procs.js'
+import { sleep } from '../support/wait.js'
 
 const test = suite('auth across a cluster')
 let cluster: ProcCluster

@@ -10,7 +10,8 @@ import path from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type RunningServer } from '../../server/index.js'
-import { haveEtcd, startEtcd } from './etcd.js'
+import { haveEtcd } from '../support/paths.js'
+import { startEtcdServer } from '../support/procs.js'
 
 const B = (s: string): string => 'Basic ' + Buffer.from(s).toString('base64')
 const ROOT = B('root:rootpw')
@@ -109,12 +110,12 @@ test(`${CASES.length} auth corner cases answer as etcd 3.4 does`, async () => {
     return
   }
   server = await startServer({ name: 'd1', listenClientUrls: ['http://127.0.0.1:0'] })
-  const etcd = await startEtcd(dir)
+  const etcd = await startEtcdServer(dir)
   let theirs: string[]
   try {
     theirs = await run(etcd.url)
   } finally {
-    etcd.proc.kill('SIGKILL')
+    await etcd.child.kill()
   }
   const ours = await run(server.url)
   for (let i = 0; i < CASES.length; i++) assert.is(ours[i], theirs[i])

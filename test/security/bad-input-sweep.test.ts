@@ -9,7 +9,7 @@ import http from 'node:http'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type RunningServer } from '../../server/index.js'
-import { freePort } from './tls-fixture.js'
+import { reservePort } from '../support/ports.js'
 
 const SEED = Number(process.env.SWEEP_SEED ?? 20261125)
 const MAX = Number(process.env.SWEEP_COUNT ?? 6000)
@@ -101,7 +101,7 @@ function fingerprint(): string {
 let peerUrl = ''
 
 test.before(async () => {
-  const port = await freePort()
+  const port = await reservePort()
   peerUrl = `http://127.0.0.1:${port}`
   server = await startServer({
     name: 'sweep',

@@ -2,14 +2,14 @@
 // fresh raftkv member and a fresh real etcd 3.4 (--enable-v2, when installed): the same command
 // sequence must print the same stdout/stderr and exit with the same codes on both. Without etcd
 // the raftkv output is still checked against the key lines etcd prints.
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type RunningServer } from '../../server/index.js'
-import { ETCD, haveEtcd, startEtcd } from './etcd.js'
+import { etcdBin as ETCD, haveEtcd } from '../support/paths.js'
+import { runToEnd, startEtcdServer } from '../support/procs.js'
 const ROOT = ['--username', 'root:rootpw']
 
 /** The command sequence (no shell: patterns like /* reach etcdctl as typed). */
@@ -59,19 +59,7 @@ const SEQUENCE: string[][] = [
 interface Out { stdout: string; stderr: string; code: number | null }
 
 function etcdctl(endpoint: string, args: string[], timeoutMs = 15_000): Promise<Out> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('etcdctl', ['--endpoints', endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '2' }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ stdout, stderr, code })
-    })
-  })
+  return runToEnd('etcdctl', ['--endpoints', endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '2' }, timeoutMs })
 }
 
 async function runSequence(endpoint: string): Promise<Out[]> {
@@ -108,12 +96,12 @@ test('the same etcdctl user/role/auth session prints the same on raftkv as on et
     console.log(`SKIP etcd comparison: ${ETCD} not found`)
     return
   }
-  const etcd = await startEtcd(dir)
+  const etcd = await startEtcdServer(dir)
   let theirs: Out[]
   try {
     theirs = await runSequence(etcd.url)
   } finally {
-    etcd.proc.kill('SIGKILL')
+    await etcd.child.kill()
   }
   for (let i = 0; i < SEQUENCE.length; i++) {
     assert.is(ours[i]!.stdout, theirs[i]!.stdout, `${show(i)}: stdout`)

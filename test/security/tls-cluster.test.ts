@@ -13,7 +13,8 @@ import crossFetch from 'cross-fetch'
 import { Client } from '../../src/index.js'
 import { Counter, Lock } from '../../recipes/index.js'
 import type { FetchLike } from '../../src/types.js'
-import { form, makePki, request, sleep, TlsCluster, type Pki } from './tls-fixture.js'
+import { form, makePki, request, TlsCluster, type Pki } from './tls-fixture.js'
+import { sleep } from '../support/wait.js'
 
 const test = suite('tls cluster')
 let pki: Pki

@@ -1,35 +1,15 @@
 // Test helper for the security suites: a throw-away PKI made with `openssl` in a temp dir (two
 // CAs; server, peer and client certificates; nothing is ever written into the repository), a
 // cluster of raftkv child processes (`node --import tsx server/cli.ts` with etcd's TLS flags) on
-// free loopback ports, and an https request helper. Kills only the pids it started.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+// reserved loopback ports, and an https request helper. Kills only the pids it started.
+import { execFileSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
 import https from 'node:https'
 import http from 'node:http'
-import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-
-const live = new Set<ChildProcess>()
-process.on('exit', () => {
-  for (const p of live) if (p.pid) try { process.kill(p.pid, 'SIGKILL') } catch {}
-})
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+import { memberFlags, memberUrls, startRaftkv, type Child } from '../support/procs.js'
+import { removeDir, tempDir } from '../support/tmp.js'
+import { sleep } from '../support/wait.js'
 
 /** File paths of one certificate + key. */
 export interface CertFiles {
@@ -56,7 +36,7 @@ export interface Pki {
 
 /** Makes the PKI with openssl (EC P-256, 2 days). */
 export function makePki(): Pki {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'raftkv-pki-'))
+  const dir = tempDir('pki')
   const ossl = (...args: string[]): void => {
     execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
   }
@@ -81,7 +61,7 @@ export function makePki(): Pki {
     rootClient: issue('root-client', 'root', 'ca', 'client.ext'),
     roguePeer: issue('rogue-peer', 'peer', 'other-ca', 'server.ext'),
     rogueClient: issue('rogue-client', 'alice', 'other-ca', 'client.ext'),
-    close: () => rmSync(dir, { recursive: true, force: true }),
+    close: () => removeDir(dir),
   }
 }
 
@@ -139,7 +119,7 @@ export interface TlsMember {
   peerUrl: string
   dataDir: string
   args: string[]
-  proc?: ChildProcess
+  proc?: Child
   exited?: Promise<number | null>
   output: () => string
 }
@@ -151,7 +131,7 @@ export class TlsCluster {
   readonly token = 'sec-' + Math.random().toString(36).slice(2, 8)
 
   constructor(readonly pki: Pki) {
-    this.dir = mkdtempSync(path.join(os.tmpdir(), 'raftkv-tls-cluster-'))
+    this.dir = tempDir('tls-cluster')
   }
 
   /** Flags of a member using `peerCert` (default: the CA-signed peer certificate). */
@@ -166,8 +146,7 @@ export class TlsCluster {
   async newMember(name: string): Promise<TlsMember> {
     const m: TlsMember = {
       name,
-      clientUrl: `https://127.0.0.1:${await freePort()}`,
-      peerUrl: `https://127.0.0.1:${await freePort()}`,
+      ...(await memberUrls('https')),
       dataDir: path.join(this.dir, `${name}.etcd`),
       args: [],
       output: () => {
@@ -179,24 +158,11 @@ export class TlsCluster {
   }
 
   spawn(m: TlsMember, state: 'new' | 'existing', initialCluster: string, extra: string[]): void {
-    const args = [
-      '--import', 'tsx', path.join(repoRoot, 'server/cli.ts'),
-      '--name', m.name, '--data-dir', m.dataDir,
-      '--listen-client-urls', m.clientUrl, '--advertise-client-urls', m.clientUrl,
-      '--listen-peer-urls', m.peerUrl, '--initial-advertise-peer-urls', m.peerUrl,
-      '--initial-cluster', initialCluster, '--initial-cluster-state', state,
-      '--initial-cluster-token', this.token,
-      '--heartbeat-interval', '50', '--election-timeout', '500',
-      ...extra,
-    ]
-    m.args = args
-    const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
-    const log = createWriteStream(path.join(this.dir, `${m.name}.log`), { flags: 'a' })
-    proc.stdout!.pipe(log)
-    proc.stderr!.pipe(log)
-    live.add(proc)
+    const flags = [...memberFlags({ ...m, initialCluster, state, token: this.token, heartbeatMs: 50, electionMs: 500 }), ...extra]
+    const proc = startRaftkv(flags, { logFile: path.join(this.dir, `${m.name}.log`) })
+    m.args = proc.proc.spawnargs.slice(1)
     m.proc = proc
-    m.exited = new Promise((resolve) => proc.on('exit', (code) => { live.delete(proc); resolve(code) }))
+    m.exited = proc.exited.then((e) => e.code)
   }
 
   /** Starts `size` members over https and waits for an agreed leader. */
@@ -232,14 +198,13 @@ export class TlsCluster {
 
   async kill(m: TlsMember): Promise<void> {
     if (!m.proc) return
-    m.proc.kill('SIGKILL')
-    await m.exited
+    await m.proc.kill()
     m.proc = undefined
   }
 
   async close(): Promise<void> {
     await Promise.all(this.members.map((m) => this.kill(m)))
     if (process.env.KEEP_E2E) console.error(`logs kept in ${this.dir}`)
-    else rmSync(this.dir, { recursive: true, force: true })
+    else removeDir(this.dir)
   }
 }

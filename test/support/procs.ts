@@ -4,6 +4,7 @@
 // file) so a failing test can show it.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
+import path from 'node:path'
 import { cliPath, etcdBin, repoRoot } from './paths.js'
 import { loopbackUrl, reservePort } from './ports.js'
 import { until } from './wait.js'
@@ -57,6 +58,8 @@ export function startChild(cmd: string, args: string[], opts: ChildOptions = {})
     stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],
   })
   if (fd !== undefined) closeSync(fd)
+  // A command that cannot start has no pid (reported by the throw below, not by an 'error' event).
+  proc.on('error', () => {})
   if (proc.pid === undefined) throw new Error(`could not start ${cmd}`)
   live.add(proc)
   let out = ''
@@ -64,8 +67,9 @@ export function startChild(cmd: string, args: string[], opts: ChildOptions = {})
   proc.stdout?.on('data', (d) => (out += String(d)))
   proc.stderr?.on('data', (d) => (err += String(d)))
   let done = false
+  // 'close', not 'exit': the output is complete once the streams are closed.
   const exited = new Promise<Exit>((resolve) =>
-    proc.once('exit', (code, signal) => {
+    proc.once('close', (code, signal) => {
       done = true
       live.delete(proc)
       resolve({ code, signal })
@@ -104,6 +108,21 @@ export function startChild(cmd: string, args: string[], opts: ChildOptions = {})
     },
   }
   return child
+}
+
+/** What a command that ran to its end did. */
+export interface Ran extends Exit {
+  stdout: string
+  stderr: string
+}
+
+/** Runs `cmd args` to its end (SIGKILLed after `timeoutMs`) and collects its output. */
+export async function runToEnd(cmd: string, args: string[], opts: ChildOptions & { timeoutMs?: number } = {}): Promise<Ran> {
+  const child = startChild(cmd, args, opts)
+  const timer = setTimeout(() => child.signal('SIGKILL'), opts.timeoutMs ?? 30_000)
+  const exit = await child.exited
+  clearTimeout(timer)
+  return { ...exit, stdout: child.stdout(), stderr: child.stderr() }
 }
 
 /** Starts the raftkv CLI with `flags`. */
@@ -180,12 +199,51 @@ export async function readyUrls(child: Child, ms = 20_000): Promise<string[]> {
   throw new Error(`no clientUrls in the ready line of pid ${child.pid}:\n${child.output(2000)}`)
 }
 
-/** Waits until `url` serves a quorum read of the keys API (200), as a started member does. */
-export async function waitServing(url: string, ms = 20_000): Promise<void> {
+/** Waits until GET `url` answers 200 (any error or other status: not yet). */
+export async function waitOk(url: string, ms = 20_000): Promise<void> {
   await until(async () => {
-    const r = await fetch(`${url}/v2/keys/?quorum=true`, { signal: AbortSignal.timeout(2000) })
+    const r = await fetch(url, { signal: AbortSignal.timeout(2000) })
     await r.arrayBuffer()
     if (r.status !== 200) throw new Error(`status ${r.status}`)
     return true
-  }, ms, `${url} serving`, 100)
+  }, ms, `GET ${url} answering 200`, 100)
+}
+
+/** Waits until the member at `url` serves a quorum read of the keys API, as a started member does. */
+export function waitServing(url: string, ms = 20_000): Promise<void> {
+  return waitOk(`${url}/v2/keys/?quorum=true`, ms)
+}
+
+/** A one-member real etcd 3.4 with the v2 API, as a reference server or discovery service. */
+export interface EtcdServer {
+  url: string
+  child: Child
+  dataDir: string
+}
+
+/**
+ * Starts a fresh one-member etcd (--enable-v2) with its data in `dir`/`name`, on reserved ports,
+ * ready once its cluster version is decided (the v2 auth API refuses requests before that).
+ * The caller kills `child` (by pid, child.kill()) and removes `dir`.
+ */
+export async function startEtcdServer(dir: string, opts: { name?: string; flags?: string[]; logFile?: string; timeoutMs?: number } = {}): Promise<EtcdServer> {
+  const name = opts.name ?? 'e1'
+  const { clientUrl, peerUrl } = await memberUrls()
+  const dataDir = path.join(dir, name)
+  const child = startEtcd(
+    ['--enable-v2', ...memberFlags({ name, dataDir, clientUrl, peerUrl, initialCluster: `${name}=${peerUrl}` }), '--log-level', 'error', ...(opts.flags ?? [])],
+    opts.logFile ? { logFile: opts.logFile } : {},
+  )
+  try {
+    await until(async () => {
+      if (!child.running()) throw new Error(`etcd exited: ${child.output(2000)}`)
+      const r = await fetch(clientUrl + '/version', { signal: AbortSignal.timeout(1000) })
+      const v = (await r.json()) as { etcdcluster?: string }
+      return r.status === 200 && v.etcdcluster !== undefined && v.etcdcluster !== 'not_decided'
+    }, opts.timeoutMs ?? 20_000, `etcd at ${clientUrl} ready`, 100)
+  } catch (err) {
+    await child.kill()
+    throw err
+  }
+  return { url: clientUrl, child, dataDir }
 }

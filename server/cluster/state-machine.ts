@@ -1,7 +1,7 @@
 // The replicated state machine: the v2 store plus the membership table, fed committed Raft
 // entries in log order. Deterministic: time comes from the proposer's stamp inside each entry.
-// No I/O here; the driver (raft-backend.ts) persists and snapshots. snapshotDataAsync() only
-// yields to the event loop (setImmediate) between its encoding slices.
+// No I/O here; the driver (raft-driver.ts) persists and snapshots. snapshotDataAsync() only
+// yields to the event loop (setImmediate, or the driver's clock) between its encoding slices.
 import { SnapshotEncoder, Store, StoreError, type StoreEvent, type Command } from '../store/index.js'
 import { EntryType, type ConfChange, type Entry, type NodeId } from '../raft/types.js'
 import { Membership, type MemberContext, type MembershipJSON } from './membership.js'
@@ -52,6 +52,8 @@ export interface SnapshotText {
 export interface SnapshotAsyncOptions {
   /** Checked between slices: true abandons the encoding (the promise resolves undefined). */
   cancelled?: () => boolean
+  /** Runs the next slice after a turn of the event loop (default setImmediate). */
+  yieldTo?: (fn: () => void) => void
   /** Bounds of one slice (defaults: the store's SLICE_ITEMS / SLICE_CHARS). */
   sliceItems?: number
   sliceChars?: number
@@ -147,6 +149,7 @@ export class StateMachine {
     let slices = 0
     let longest = 0
     let encodeMs = 0
+    const yieldTo = opts.yieldTo ?? ((fn: () => void): void => void setImmediate(fn))
     return new Promise((resolve, reject) => {
       const step = (): void => {
         try {
@@ -161,7 +164,7 @@ export class StateMachine {
             pieces.push(piece)
             data += piece
           }
-          if (!enc.done) return void setImmediate(step)
+          if (!enc.done) return yieldTo(step)
           pieces.push('}')
           data += '}'
           resolve({ data, pieces, captureMs, slices, longestSliceMs: longest, encodeMs })
@@ -169,7 +172,7 @@ export class StateMachine {
           reject(e)
         }
       }
-      setImmediate(step)
+      yieldTo(step)
     })
   }
 

@@ -254,6 +254,30 @@ export class RawNode {
     if (rd.committedEntries.length > 0) r.log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1]!.index)
   }
 
+  /** The current term. */
+  term(): number {
+    return this.raft.term
+  }
+
+  /** The leader this node knows of (NONE during an election). */
+  leader(): NodeId {
+    return this.raft.lead
+  }
+
+  role(): Role {
+    return this.raft.role
+  }
+
+  /** The highest log index known to be committed. */
+  committed(): number {
+    return this.raft.log.committed
+  }
+
+  /** The voting members (the live array: read only; copy it to keep it). */
+  voters(): readonly NodeId[] {
+    return this.raft.voters
+  }
+
   status(): Status {
     const r = this.raft
     const st: Status = {

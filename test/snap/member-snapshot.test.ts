@@ -127,7 +127,7 @@ test('closing the member while its snapshot is in flight is clean; it restarts w
     for (let i = 0; i < 200 && !inFlight; i++) {
       const key = `/live/${i}`
       acked.push({ key, index: await put(s.url, key, value) })
-      inFlight = (s.backend as unknown as { snapshotInFlight?: Promise<void> }).snapshotInFlight !== undefined
+      inFlight = s.backend.status().snapshotting
     }
     assert.ok(inFlight, 'caught the snapshot in flight')
     await s.close()

@@ -5,7 +5,7 @@
 
 import { KeyNotFoundError, NodeExistsError, OutcomeUnknownError, type Client, type Node } from '../src/index.js'
 import { Keeper } from './keepalive.js'
-import { removeOwned } from './lock-core.js'
+import { removeOwned } from './lock-v2.js'
 import {
   Emitter, LockLostError, RecipeError, checkTtl, decodeOwner, encodeOwner, guardFor, joinKey, nonce, now, sleep,
 } from './internal.js'

@@ -4,9 +4,10 @@
 // expires within its TTL and the next candidate takes over. The leader's key createdIndex is the
 // term: it identifies one reign and works as a fencing token. No Node built-ins.
 
-import { CompareFailedError, KeyNotFoundError, OutcomeUnknownError, type Client, type Node } from '../src/index.js'
+import { KeyNotFoundError, type Client, type Node } from '../src/index.js'
 import type { FencingToken } from './fencing.js'
-import { LockHandle, acquireQueued, resumeHandle, type AcquireOptions, type HandleJSON } from './lock-core.js'
+import { LockHandle, acquireQueued, firstHolds, type AcquireOptions, type HandleInit, type HandleJSON } from './lock-core.js'
+import { V2Queue, resumeV2 } from './lock-v2.js'
 import { Emitter, LockLostError, checkTtl, decodeOwner, encodeOwner, guardFor, type OwnerValue } from './internal.js'
 
 export interface ElectionOptions {
@@ -37,6 +38,18 @@ export interface ElectionEvents extends Record<string, unknown[]> {
   lost: [LockLostError]
 }
 
+/** How an API stores a candidate's value in its key. */
+export interface ElectionCodec {
+  encode(data: unknown, old: string): string
+  decode(value: string): unknown
+}
+
+/** v2: the value is our owner JSON (nonce, owner label) with the data inside. */
+const v2Codec: ElectionCodec = {
+  encode: (data, old) => encodeOwner({ ...(decodeOwner(old) as OwnerValue), data }),
+  decode: (value) => decodeOwner(value)?.data,
+}
+
 /** A held leadership: a lock handle plus the term and proclaim(). */
 export class Leadership extends LockHandle {
   /** The reign's number (the candidacy key's createdIndex). */
@@ -44,37 +57,29 @@ export class Leadership extends LockHandle {
     return this.token.index
   }
 
+  constructor(client: object, init: HandleInit, private readonly codec: ElectionCodec) {
+    super(client, init)
+  }
+
   /** The value currently published by this leader. */
   get data(): unknown {
-    return decodeOwner(this.value)?.data
+    return this.codec.decode(this.value)
   }
 
   /**
-   * Publishes a new value while leading (observers see it); resends the TTL, since a CAS without
-   * one would make the key permanent (spec TTL-4). @throws LockLostError if no longer leading.
+   * Publishes a new value while leading (observers see it), keeping the TTL / lease.
+   * @throws LockLostError if no longer leading.
    */
   async proclaim(value: unknown): Promise<void> {
-    const old = this.value
-    const next = encodeOwner({ ...(decodeOwner(old) as OwnerValue), data: value })
-    const guard = guardFor(this.client)
-    for (let attempt = 0; ; attempt++) {
-      if (this.state === 'lost' || this.state === 'released') throw new LockLostError(`${this.key}: not leading (${this.state})`)
-      try {
-        guard.saw(await this.client.compareAndSwap(this.key, next, { prevValue: old, ttl: this.ttl }))
-        this.setValue(next)
-        return
-      } catch (err) {
-        if (!(err instanceof OutcomeUnknownError) && !(err instanceof CompareFailedError) && !(err instanceof KeyNotFoundError)) throw err
-        // A lost reply (or a retried CAS that already landed): read what the key holds now.
-        const cur = await guard.get(this.client, this.key).catch(() => undefined)
-        if (cur?.node.value === next) { this.setValue(next); return }
-        if (cur?.node.value !== old || attempt >= 3) {
-          const lost = new LockLostError(`${this.key}: leadership lost during proclaim`, err)
-          await this.check()
-          throw lost
-        }
-      }
+    if (this.state === 'lost' || this.state === 'released') throw new LockLostError(`${this.key}: not leading (${this.state})`)
+    const next = this.codec.encode(value, this.value)
+    try {
+      await this.ops.replace(this.key, this.value, next, this.ttl)
+    } catch (err) {
+      if (err instanceof LockLostError) await this.check()
+      throw err
     }
+    this.setValue(next)
   }
 
   /** Gives up the lead (compare-and-delete); the next candidate takes over at once. */
@@ -113,9 +118,8 @@ export class Election extends Emitter<ElectionEvents> {
    */
   async campaign(value?: unknown, opts: AcquireOptions = {}): Promise<Leadership> {
     const fields = { ...(this.opts.owner === undefined ? {} : { owner: this.opts.owner }), data: value ?? null }
-    const lead = (await acquireQueued(this.client, this.key, this.ttl, fields, 'leader',
-      (q, pos) => (pos === 0 ? { hold: true } : { hold: false, watch: q[pos - 1]!.key }), opts,
-      (init) => new Leadership(this.client, init))) as Leadership
+    const lead = (await acquireQueued(new V2Queue(this.client, this.key, this.ttl, fields), this.ttl, 'leader', firstHolds, opts,
+      (init) => new Leadership(this.client, init, v2Codec))) as Leadership
     this.adopt(lead)
     return lead
   }
@@ -190,7 +194,7 @@ export class Election extends Emitter<ElectionEvents> {
 
   /** Picks up a serialised leadership (`lead.toJSON()`) in a later invocation. @throws LockLostError. */
   async resume(json: HandleJSON): Promise<Leadership> {
-    const lead = (await resumeHandle(this.client, json, (init) => new Leadership(this.client, init))) as Leadership
+    const lead = (await resumeV2(this.client, json, (init) => new Leadership(this.client, init, v2Codec))) as Leadership
     this.adopt(lead)
     return lead
   }

@@ -14,7 +14,7 @@ export { Counter } from './counter.js'
 export { WorkQueue, type WorkQueueOptions, type QueueItem } from './queue.js'
 export { JsonMap, JsonSet, canonicalJson } from './collections.js'
 export { Barrier } from './barrier.js'
-export type { HoldState } from './keepalive.js'
+export type { HoldState } from './lock-core.js'
 export {
   RecipeError, LockLostError, StaleTokenError, StaleReadError, RecipeTimeoutError, RecipeAbortError,
   IndexGuard, guardFor, combineSignals, type RecipeErrorCode,

@@ -5,24 +5,12 @@
 // the key itself; the owner (lock, election, registration) decides what "lost" means.
 
 import { CompareFailedError, KeyNotFoundError, type Client } from '../src/index.js'
+import type { Hold, HoldEvents, HoldState } from './lock-core.js'
 import { Emitter, LockLostError, combineSignals, decodeOwner, guardFor, now } from './internal.js'
 
-/**
- * `held`: refreshed recently enough that the server cannot have expired it;
- * `doubtful`: local time says the lease may have run out (e.g. the process was frozen) and no
- * refresh has confirmed it since; treat as not held until {@link Keeper.confirm} says otherwise;
- * `lost`: gone or unverifiable; `released`: given up by its owner.
- */
-export type HoldState = 'held' | 'doubtful' | 'lost' | 'released'
+export type { HoldState } from './lock-core.js'
 
-export interface KeeperEvents extends Record<string, unknown[]> {
-  /** The key is no longer ours (or could not be refreshed before its TTL ran out). */
-  lost: [LockLostError]
-  /** Timers ran late past the safety margin; a refresh is on its way to confirm. */
-  doubtful: []
-  /** A refresh confirmed the key after a doubtful period. */
-  confirmed: []
-}
+export type KeeperEvents = HoldEvents
 
 export interface KeeperOptions {
   client: Client
@@ -40,7 +28,7 @@ export interface KeeperOptions {
 }
 
 /** The keepalive loop of one held key. */
-export class Keeper extends Emitter<KeeperEvents> {
+export class Keeper extends Emitter<KeeperEvents> implements Hold {
   private readonly lostCtl = new AbortController()
   private readonly stopCtl = new AbortController()
   private timer: ReturnType<typeof setTimeout> | undefined

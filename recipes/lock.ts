@@ -4,7 +4,8 @@
 // with compare-and-delete on their own nonce. No Node built-ins (runs in browsers too).
 
 import { KeyNotFoundError, type Client } from '../src/index.js'
-import { acquireMutex, acquireQueued, resumeHandle, type AcquireOptions, type HandleJSON, type LockHandle } from './lock-core.js'
+import { LockHandle, acquireQueued, firstHolds, type AcquireOptions, type HandleJSON } from './lock-core.js'
+import { V2Queue, acquireMutex, resumeV2 } from './lock-v2.js'
 import type { FencingToken } from './fencing.js'
 import { RecipeError, checkTtl, decodeOwner, guardFor, abortReason } from './internal.js'
 
@@ -111,8 +112,7 @@ export class Lock extends BaseLock {
   protected acquireWith(opts: AcquireOptions & { tryOnly?: boolean }): Promise<LockHandle | undefined> {
     const fields = this.owner === undefined ? {} : { owner: this.owner }
     if (!this.fair) return acquireMutex(this.client, this.key, this.ttl, fields, 'lock', opts)
-    return acquireQueued(this.client, this.key, this.ttl, fields, 'lock', (_q, pos) =>
-      pos === 0 ? { hold: true } : { hold: false, watch: _q[pos - 1]!.key }, opts)
+    return acquireQueued(new V2Queue(this.client, this.key, this.ttl, fields), this.ttl, 'lock', firstHolds, opts, (i) => new LockHandle(this.client, i))
   }
 
   /** Who holds the lock now (quorum read), or undefined. */
@@ -134,7 +134,7 @@ export class Lock extends BaseLock {
    * invocation): refreshes it and keeps it alive again. @throws LockLostError if it expired.
    */
   static resume(client: Client, json: HandleJSON): Promise<LockHandle> {
-    return resumeHandle(client, json)
+    return resumeV2(client, json)
   }
 }
 

@@ -6,7 +6,8 @@
 
 import { KeyNotFoundError, NodeExistsError, OutcomeUnknownError, type Client, type Node } from '../src/index.js'
 import { Keeper } from './keepalive.js'
-import { removeOwned, type AcquireOptions } from './lock-core.js'
+import type { AcquireOptions } from './lock-core.js'
+import { removeOwned } from './lock-v2.js'
 import { abortReason, checkTtl, combineSignals, decodeOwner, encodeOwner, guardFor, joinKey, nonce, now } from './internal.js'
 
 export interface WorkQueueOptions {

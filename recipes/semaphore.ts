@@ -4,8 +4,9 @@
 // (one event per release, no polling). Fencing tokens here identify a hold; they only order
 // writers of the read-write lock (readers and permits hold concurrently).
 
-import type { Client, Node } from '../src/index.js'
-import { acquireQueued, type AcquireOptions, type LockHandle, type QueueDecision } from './lock-core.js'
+import type { Client } from '../src/index.js'
+import { LockHandle, acquireQueued, type AcquireOptions, type QueueDecision, type QueueEntry } from './lock-core.js'
+import { V2Queue } from './lock-v2.js'
 import { BaseLock } from './lock.js'
 import { RecipeError, decodeOwner } from './internal.js'
 
@@ -31,8 +32,8 @@ export class Semaphore extends BaseLock {
 
   protected acquireWith(opts: AcquireOptions & { tryOnly?: boolean }): Promise<LockHandle | undefined> {
     const fields = this.owner === undefined ? {} : { owner: this.owner }
-    return acquireQueued(this.client, this.key, this.ttl, fields, 'semaphore',
-      (_q, pos): QueueDecision => (pos < this.permits ? { hold: true } : { hold: false, watchDir: true }), opts)
+    return acquireQueued(new V2Queue(this.client, this.key, this.ttl, fields), this.ttl, 'semaphore',
+      (_q, pos): QueueDecision => (pos < this.permits ? { hold: true } : { hold: false, watchDir: true }), opts, (i) => new LockHandle(this.client, i))
   }
 }
 
@@ -49,7 +50,7 @@ export class RwSide extends BaseLock {
 
   protected acquireWith(opts: AcquireOptions & { tryOnly?: boolean }): Promise<LockHandle | undefined> {
     const fields = { mode: this.mode, ...(this.owner === undefined ? {} : { owner: this.owner }) }
-    return acquireQueued(this.client, this.key, this.ttl, fields, this.mode, (q, pos) => decideRw(q, pos, this.mode), opts)
+    return acquireQueued(new V2Queue(this.client, this.key, this.ttl, fields), this.ttl, this.mode, (q, pos) => decideRw(q, pos, this.mode), opts, (i) => new LockHandle(this.client, i))
   }
 }
 
@@ -68,7 +69,7 @@ export class ReadWriteLock {
   }
 }
 
-function decideRw(q: Node[], pos: number, mode: 'read' | 'write'): QueueDecision {
+function decideRw(q: QueueEntry[], pos: number, mode: 'read' | 'write'): QueueDecision {
   if (mode === 'write') return pos === 0 ? { hold: true } : { hold: false, watch: q[pos - 1]!.key }
   for (let i = pos - 1; i >= 0; i--) {
     if (decodeOwner(q[i]!.value)?.mode !== 'read') return { hold: false, watch: q[i]!.key }

@@ -7,7 +7,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Client, type FetchLike } from '../../src/index.js'
 import { Lock, LockLostError, type LockHandle } from '../../recipes/index.js'
-import { waitGone } from '../../recipes/lock-core.js'
+import { waitGone } from '../../recipes/lock-v2.js'
 import { backends, startCluster, within, type Cluster } from '../client/fixtures.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))

@@ -1,9 +1,11 @@
-// A map and a set of JSON values stored one key per entry under a directory. Entry names are the
+// A map and a set of JSON values stored one key per entry under a directory (v2) / prefix (v3). Entry names are the
 // URI-encoded map key (or the canonical JSON of the set member), so '/' in them is safe. Updates
 // are compare-and-swap loops; every stored value carries a nonce so a lost reply is recognised.
 
-import { CompareFailedError, KeyNotFoundError, NodeExistsError, OutcomeUnknownError, type Client } from '../src/index.js'
-import { guardFor, joinKey, nonce } from './internal.js'
+import { OutcomeUnknownError } from '../src/index.js'
+import type { AnyClient } from './api.js'
+import { kvFor } from './kv.js'
+import { joinKey, nonce } from './internal.js'
 
 interface Entry<T> { data: T; nonce: string }
 
@@ -24,21 +26,16 @@ export function canonicalJson(v: unknown): string {
   return s
 }
 
-/** A string-keyed map of JSON values. */
+/** A string-keyed map of JSON values, one key per entry (on either API). */
 export class JsonMap<T = unknown> {
-  constructor(readonly client: Client, readonly dir: string) {}
+  constructor(readonly client: AnyClient, readonly dir: string) {}
 
   private keyOf(k: string): string {
     return joinKey(this.dir, encodeURIComponent(k))
   }
 
   async get(k: string): Promise<T | undefined> {
-    try {
-      return parse<T>((await guardFor(this.client).get(this.client, this.keyOf(k))).node.value)?.data
-    } catch (err) {
-      if (err instanceof KeyNotFoundError) return undefined
-      throw err
-    }
+    return parse<T>((await kvFor(this.client).read(this.keyOf(k)))?.value)?.data
   }
 
   async has(k: string): Promise<boolean> {
@@ -50,7 +47,7 @@ export class JsonMap<T = unknown> {
     const text = JSON.stringify({ data: v, nonce: nonce() })
     for (let attempt = 0; ; attempt++) {
       try {
-        guardFor(this.client).saw(await this.client.set(this.keyOf(k), text))
+        await kvFor(this.client).put(this.keyOf(k), text)
         return
       } catch (err) {
         if (!(err instanceof OutcomeUnknownError) || attempt >= 3) throw err
@@ -61,21 +58,18 @@ export class JsonMap<T = unknown> {
 
   /** True if the entry's stored text is exactly `text` (our nonce makes it unique). */
   private async holds(k: string, text: string): Promise<boolean> {
-    const cur = await guardFor(this.client).get(this.client, this.keyOf(k)).catch(() => undefined)
-    return cur?.node.value === text
+    return (await kvFor(this.client).read(this.keyOf(k)).catch(() => undefined))?.value === text
   }
 
   /** Creates the entry only if absent; false when it already existed. */
   async setIfAbsent(k: string, v: T): Promise<boolean> {
     const text = JSON.stringify({ data: v, nonce: nonce() })
     try {
-      guardFor(this.client).saw(await this.client.create(this.keyOf(k), text))
-      return true
+      return await kvFor(this.client).swap(this.keyOf(k), text, 0)
     } catch (err) {
-      if (err instanceof NodeExistsError) return false
       if (err instanceof OutcomeUnknownError) {
-        const cur = await guardFor(this.client).get(this.client, this.keyOf(k)).catch(() => undefined)
-        if (cur?.node.value === text) return true
+        const cur = await kvFor(this.client).read(this.keyOf(k)).catch(() => undefined)
+        if (cur?.value === text) return true
         if (cur) return false
       }
       throw err
@@ -85,58 +79,37 @@ export class JsonMap<T = unknown> {
   /** Atomic read-modify-write; `fn` returning undefined deletes the entry. Returns the new value. */
   async update(k: string, fn: (cur: T | undefined) => T | undefined): Promise<T | undefined> {
     const key = this.keyOf(k)
-    const guard = guardFor(this.client)
+    const kv = kvFor(this.client)
     for (;;) {
-      let cur: { value?: string; index: number } = { index: 0 }
-      try {
-        const res = await guard.get(this.client, key)
-        cur = { value: res.node.value, index: res.node.modifiedIndex }
-      } catch (err) {
-        if (!(err instanceof KeyNotFoundError)) throw err
-      }
-      const next = fn(parse<T>(cur.value)?.data)
+      const cur = await kv.read(key)
+      const next = fn(parse<T>(cur?.value)?.data)
       let text: string | undefined
       try {
         if (next === undefined) {
-          if (cur.index !== 0) guard.saw(await this.client.compareAndDelete(key, { prevIndex: cur.index }))
-          return undefined
+          if (!cur || (await kv.removeIf(key, cur.version))) return undefined
+          continue
         }
         text = JSON.stringify({ data: next, nonce: nonce() })
-        guard.saw(cur.index === 0 ? await this.client.create(key, text) : await this.client.compareAndSwap(key, text, { prevIndex: cur.index }))
-        return next
+        if (await kv.swap(key, text, cur?.version ?? 0)) return next
       } catch (err) {
-        if (err instanceof CompareFailedError || err instanceof NodeExistsError || err instanceof KeyNotFoundError) continue
-        if (err instanceof OutcomeUnknownError) {
-          if (text !== undefined && (await this.holds(k, text))) return next
-          continue // not applied (or a delete whose outcome the next round re-reads)
-        }
-        throw err
+        if (!(err instanceof OutcomeUnknownError)) throw err
+        if (text !== undefined && (await this.holds(k, text))) return next
+        // not applied (or a delete whose outcome the next round re-reads)
       }
     }
   }
 
   /** Removes an entry; false when it did not exist. */
   async delete(k: string): Promise<boolean> {
-    try {
-      guardFor(this.client).saw(await this.client.delete(this.keyOf(k)))
-      return true
-    } catch (err) {
-      if (err instanceof KeyNotFoundError) return false
-      throw err
-    }
+    return kvFor(this.client).remove(this.keyOf(k))
   }
 
   /** All entries, sorted by key. */
   async entries(): Promise<[string, T][]> {
-    try {
-      const res = await guardFor(this.client).get(this.client, this.dir, { sorted: true })
-      return (res.node.nodes ?? []).filter((n) => !n.dir).map((n) => [
-        decodeURIComponent(n.key.slice(n.key.lastIndexOf('/') + 1)), parse<T>(n.value)?.data as T,
-      ])
-    } catch (err) {
-      if (err instanceof KeyNotFoundError) return []
-      throw err
-    }
+    const dir = joinKey(this.dir)
+    return (await kvFor(this.client).list(dir))
+      .filter((e) => !e.key.slice(dir.length + 1).includes('/'))
+      .map((e) => [decodeURIComponent(e.key.slice(e.key.lastIndexOf('/') + 1)), parse<T>(e.value)?.data as T])
   }
 }
 
@@ -144,7 +117,7 @@ export class JsonMap<T = unknown> {
 export class JsonSet<T = unknown> {
   private readonly map: JsonMap<T>
 
-  constructor(readonly client: Client, readonly dir: string) {
+  constructor(readonly client: AnyClient, readonly dir: string) {
     this.map = new JsonMap<T>(client, dir)
   }
 

@@ -4,8 +4,10 @@
 // grows with each new holder, and the resource refuses writes carrying a token older than the
 // newest it has seen. Must not depend on any lock internals: any token source works.
 
-import { CompareFailedError, KeyNotFoundError, NodeExistsError, OutcomeUnknownError, type Client } from '../src/index.js'
-import { StaleTokenError, guardFor, nonce } from './internal.js'
+import { OutcomeUnknownError } from '../src/index.js'
+import type { AnyClient } from './api.js'
+import { kvFor } from './kv.js'
+import { StaleTokenError, nonce } from './internal.js'
 
 /**
  * Identifies one acquisition (one lock hold, one leadership term). `index` is the createdIndex of
@@ -49,18 +51,14 @@ export interface FencedValue<T> {
  * only ever written through it); a plain `client.set` elsewhere bypasses the guard.
  */
 export class FencedResource<T = unknown> {
-  constructor(readonly client: Client, readonly key: string) {}
+  constructor(readonly client: AnyClient, readonly key: string) {}
 
   /** The current data and newest token (both undefined if the key does not exist yet). */
   async read(opts: { signal?: AbortSignal } = {}): Promise<{ data: T | undefined; token: FencingToken | undefined; modifiedIndex: number }> {
-    try {
-      const res = await guardFor(this.client).get(this.client, this.key, { signal: opts.signal })
-      const v = parse<T>(res.node.value)
-      return { data: v?.data, token: v?.token, modifiedIndex: res.node.modifiedIndex }
-    } catch (err) {
-      if (err instanceof KeyNotFoundError) return { data: undefined, token: undefined, modifiedIndex: 0 }
-      throw err
-    }
+    const cur = await kvFor(this.client).read(this.key, opts.signal)
+    if (!cur) return { data: undefined, token: undefined, modifiedIndex: 0 }
+    const v = parse<T>(cur.value)
+    return { data: v?.data, token: v?.token, modifiedIndex: cur.version }
   }
 
   /** Stamps `token` without changing the data. @throws StaleTokenError if a newer token was seen. */
@@ -74,40 +72,32 @@ export class FencedResource<T = unknown> {
   }
 
   /**
-   * Read-modify-write under `token`: retried on concurrent writes, never applied over a newer
-   * token. @throws StaleTokenError.
+   * Read-modify-write under `token`: the write is a compare-and-swap on the version read (v2
+   * prevIndex, v3 a txn comparing mod_revision), retried on concurrent writes, never applied over
+   * a newer token. @throws StaleTokenError.
    */
   async update(token: FencingToken, fn: (cur: T | undefined) => T | undefined, opts: { signal?: AbortSignal } = {}): Promise<T | undefined> {
-    const guard = guardFor(this.client)
+    const kv = kvFor(this.client)
     for (;;) {
       const cur = await this.read(opts)
       if (cur.token && compareTokens(token, cur.token) < 0) {
         throw new StaleTokenError(`${this.key}: token ${formatToken(token)} is older than ${formatToken(cur.token)}`)
       }
       const next: FencedValue<T> = { token, data: fn(cur.data), nonce: nonce() }
-      const text = JSON.stringify(next)
       try {
-        const res = cur.token === undefined && cur.modifiedIndex === 0
-          ? await this.client.create(this.key, text, { signal: opts.signal })
-          : await this.client.compareAndSwap(this.key, text, { prevIndex: cur.modifiedIndex, signal: opts.signal })
-        guard.saw(res)
-        return next.data
+        if (await kv.swap(this.key, JSON.stringify(next), cur.modifiedIndex, opts.signal)) return next.data
       } catch (err) {
-        if (err instanceof CompareFailedError || err instanceof NodeExistsError || err instanceof KeyNotFoundError) continue
-        if (err instanceof OutcomeUnknownError) {
-          // The reply was lost: our nonce in the stored value tells whether the write landed.
-          const raw = await guard.get(this.client, this.key, { signal: opts.signal }).catch(() => undefined)
-          if (parse<T>(raw?.node.value)?.nonce === next.nonce) return next.data
-          continue
-        }
-        throw err
+        if (!(err instanceof OutcomeUnknownError)) throw err
+        // The reply was lost: our nonce in the stored value tells whether the write landed.
+        const raw = await kv.read(this.key, opts.signal).catch(() => undefined)
+        if (parse<T>(raw?.value)?.nonce === next.nonce) return next.data
       }
     }
   }
 }
 
 /** One guarded write: `new FencedResource(client, key).set(token, data)`. @throws StaleTokenError. */
-export function guardedSet<T>(client: Client, key: string, token: FencingToken, data: T, opts: { signal?: AbortSignal } = {}): Promise<void> {
+export function guardedSet<T>(client: AnyClient, key: string, token: FencingToken, data: T, opts: { signal?: AbortSignal } = {}): Promise<void> {
   return new FencedResource<T>(client, key).set(token, data, opts)
 }
 

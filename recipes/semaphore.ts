@@ -1,12 +1,14 @@
-// A counting semaphore and a read-write lock, built like the fair lock: in-order TTL'd entries
-// under a directory, kept alive while queued and held, released by compare-and-delete on their
-// own nonce. Waiters whose turn depends on several predecessors watch the directory for removals
+// A counting semaphore and a read-write lock, built like the fair lock on the same queue core: on
+// v2 in-order TTL'd entries under a directory, on v3 `name/<lease hex>` keys on their own leases
+// (Go's Mutex layout with another decision); kept alive while queued and held. Waiters whose turn depends on several predecessors watch the directory for removals
 // (one event per release, no polling). Fencing tokens here identify a hold; they only order
 // writers of the read-write lock (readers and permits hold concurrently).
 
-import type { Client } from '../src/index.js'
-import { LockHandle, acquireQueued, type AcquireOptions, type QueueDecision, type QueueEntry } from './lock-core.js'
+import { isV3, type AnyClient } from './api.js'
+import { LockHandle, acquireQueued, type AcquireOptions, type QueueBackend, type QueueDecision, type QueueEntry } from './lock-core.js'
 import { V2Queue } from './lock-v2.js'
+import { GoQueue } from './v3/go-queue.js'
+import { encodeOwner } from './internal.js'
 import { BaseLock } from './lock.js'
 import { RecipeError, decodeOwner } from './internal.js'
 
@@ -23,7 +25,7 @@ export class Semaphore extends BaseLock {
   readonly permits: number
   readonly owner: string | undefined
 
-  constructor(client: Client, key: string, opts: SemaphoreOptions) {
+  constructor(client: AnyClient, key: string, opts: SemaphoreOptions) {
     super(client, key, opts.ttl)
     if (!Number.isInteger(opts.permits) || opts.permits < 1) throw new RecipeError(`permits must be an integer >= 1, got ${opts.permits}`)
     this.permits = opts.permits
@@ -32,7 +34,7 @@ export class Semaphore extends BaseLock {
 
   protected acquireWith(opts: AcquireOptions & { tryOnly?: boolean }): Promise<LockHandle | undefined> {
     const fields = this.owner === undefined ? {} : { owner: this.owner }
-    return acquireQueued(new V2Queue(this.client, this.key, this.ttl, fields), this.ttl, 'semaphore',
+    return acquireQueued(queueFor(this.client, this.key, this.ttl, fields), this.ttl, 'semaphore',
       (_q, pos): QueueDecision => (pos < this.permits ? { hold: true } : { hold: false, watchDir: true }), opts, (i) => new LockHandle(this.client, i))
   }
 }
@@ -44,13 +46,13 @@ export interface ReadWriteLockOptions {
 
 /** One side (read or write) of a {@link ReadWriteLock}. */
 export class RwSide extends BaseLock {
-  constructor(client: Client, key: string, ttl: number | undefined, readonly mode: 'read' | 'write', private readonly owner?: string) {
+  constructor(client: AnyClient, key: string, ttl: number | undefined, readonly mode: 'read' | 'write', private readonly owner?: string) {
     super(client, key, ttl)
   }
 
   protected acquireWith(opts: AcquireOptions & { tryOnly?: boolean }): Promise<LockHandle | undefined> {
     const fields = { mode: this.mode, ...(this.owner === undefined ? {} : { owner: this.owner }) }
-    return acquireQueued(new V2Queue(this.client, this.key, this.ttl, fields), this.ttl, this.mode, (q, pos) => decideRw(q, pos, this.mode), opts, (i) => new LockHandle(this.client, i))
+    return acquireQueued(queueFor(this.client, this.key, this.ttl, fields), this.ttl, this.mode, (q, pos) => decideRw(q, pos, this.mode), opts, (i) => new LockHandle(this.client, i))
   }
 }
 
@@ -63,10 +65,15 @@ export class ReadWriteLock {
   readonly read: RwSide
   readonly write: RwSide
 
-  constructor(readonly client: Client, readonly key: string, opts: ReadWriteLockOptions = {}) {
+  constructor(readonly client: AnyClient, readonly key: string, opts: ReadWriteLockOptions = {}) {
     this.read = new RwSide(client, key, opts.ttl, 'read', opts.owner)
     this.write = new RwSide(client, key, opts.ttl, 'write', opts.owner)
   }
+}
+
+/** The queue of either API; on v3 the entry's value is the fields as JSON (with a nonce, as on v2). */
+function queueFor(client: AnyClient, key: string, ttl: number, fields: Record<string, unknown>): QueueBackend {
+  return isV3(client) ? new GoQueue(client, key, ttl, encodeOwner({ nonce: '', ...fields })) : new V2Queue(client, key, ttl, fields)
 }
 
 function decideRw(q: QueueEntry[], pos: number, mode: 'read' | 'write'): QueueDecision {

@@ -2,7 +2,7 @@
 // requests, classifies each as read / guarded / write for the retry rules, and adds the auth
 // token; endpoints, failover, timeouts and retries are the shared Transport's.
 
-import { AbortError, HttpError, OutcomeUnknownError } from '../errors.js'
+import { AbortError, HttpError, OutcomeUnknownError, ValidationError } from '../errors.js'
 import { parseJson } from '../keys-codec.js'
 import { ensureAbortController, newAbortController, unrefTimer } from '../runtime.js'
 import { Transport, type HttpResult, type Safety } from '../transport.js'
@@ -62,7 +62,7 @@ export class ClientV3 {
    * Reads a key, or a range with `prefix`/`rangeEnd`/`fromKey`. Linearizable unless
    * `serializable`. @throws CompactedError, FutureRevisionError (with `revision`).
    */
-  range(key: Bytes, opts: RangeOptions & CallOptions = {}): Promise<RangeResponse> {
+  async range(key: Bytes, opts: RangeOptions & CallOptions = {}): Promise<RangeResponse> {
     return this.rpc('/kv/range', encodeRange(key, opts), 'read', opts, decodeRange)
   }
 
@@ -82,19 +82,19 @@ export class ClientV3 {
    * Writes a key. Not retried once sent unless `idempotent`.
    * @throws LeaseNotFoundError (unknown `lease`), InvalidArgumentError, OutcomeUnknownError.
    */
-  put(key: Bytes, value: Bytes, opts: PutOptions = {}): Promise<PutResponse> {
+  async put(key: Bytes, value: Bytes, opts: PutOptions = {}): Promise<PutResponse> {
     return this.rpc('/kv/put', encodePut(key, value, opts), opts.idempotent ? 'read' : 'write', opts, decodePut)
   }
 
   /** `put(key, JSON.stringify(value), opts)`. */
-  putJSON(key: Bytes, value: unknown, opts: PutOptions = {}): Promise<PutResponse> {
+  async putJSON(key: Bytes, value: unknown, opts: PutOptions = {}): Promise<PutResponse> {
     const text = JSON.stringify(value)
-    if (text === undefined) return Promise.reject(new TypeError('value cannot be serialized as JSON'))
+    if (text === undefined) throw new ValidationError('value cannot be serialized as JSON')
     return this.put(key, text, opts)
   }
 
   /** Deletes a key, or a range with `prefix`/`rangeEnd`/`fromKey`. Not retried once sent unless `idempotent`. */
-  delete(key: Bytes, opts: DeleteOptions = {}): Promise<DeleteResponse> {
+  async delete(key: Bytes, opts: DeleteOptions = {}): Promise<DeleteResponse> {
     return this.rpc('/kv/deleterange', encodeDelete(key, opts), opts.idempotent ? 'read' : 'write', opts, decodeDelete)
   }
 
@@ -104,7 +104,7 @@ export class ClientV3 {
    * txn then sees its own effect and takes the failure branch); without compares it is a plain
    * write. `idempotent: true` retries it like a read.
    */
-  txn(req: TxnRequest, opts: TxnOptions = {}): Promise<TxnResponse> {
+  async txn(req: TxnRequest, opts: TxnOptions = {}): Promise<TxnResponse> {
     const body = encodeTxn(req)
     const safety: Safety = opts.idempotent || !txnWrites(req) ? 'read' : (req.compare ?? []).length > 0 ? 'guarded' : 'write'
     return this.rpc('/kv/txn', body, safety, opts, decodeTxn)
@@ -124,24 +124,24 @@ export class ClientV3 {
    * Grants a lease of `ttl` seconds (the server may raise it to its minimum). With `id` (not 0)
    * the lease gets that ID and the call is retried like a guarded write.
    */
-  grantLease(ttl: number, opts: CallOptions & { id?: Int64 } = {}): Promise<LeaseGrantResponse> {
-    if (!Number.isSafeInteger(ttl) || ttl <= 0) return Promise.reject(new TypeError(`ttl must be a positive integer number of seconds, got ${ttl}`))
+  async grantLease(ttl: number, opts: CallOptions & { id?: Int64 } = {}): Promise<LeaseGrantResponse> {
+    if (!Number.isSafeInteger(ttl) || ttl <= 0) throw new ValidationError(`ttl must be a positive integer number of seconds, got ${ttl}`)
     const body: Json = { TTL: String(ttl) }
     if (opts.id !== undefined) body.ID = i64(opts.id, 'lease id')
     return this.rpc('/lease/grant', body, body.ID !== undefined && body.ID !== '0' ? 'guarded' : 'write', opts, decodeLeaseGrant)
   }
 
   /**
-   * Revokes a lease and deletes its keys. Retried like a read (revoking twice is harmless); a
-   * retry that finds the lease gone resolves too. @throws LeaseNotFoundError if it never existed
-   * or had expired before the first attempt.
+   * Revokes a lease and deletes its keys. Retried like a read (revoking twice is harmless), so
+   * when an answer is lost the retry may report LeaseNotFoundError although the revoke happened.
+   * @throws LeaseNotFoundError if the lease does not exist (never granted, expired, revoked).
    */
-  revokeLease(id: Int64, opts: CallOptions = {}): Promise<ResponseHeader> {
+  async revokeLease(id: Int64, opts: CallOptions = {}): Promise<ResponseHeader> {
     return this.rpc('/lease/revoke', { ID: i64(id, 'lease id') }, 'read', opts, (r) => decodeRange(r).header)
   }
 
   /** Renews a lease once. @throws LeaseNotFoundError if it expired or was revoked. */
-  keepAliveOnce(id: Int64, opts: CallOptions = {}): Promise<LeaseKeepAliveResponse> {
+  async keepAliveOnce(id: Int64, opts: CallOptions = {}): Promise<LeaseKeepAliveResponse> {
     // A stream RPC: the gateway answers one {"result": ...} line per request line.
     return this.rpc('/lease/keepalive', { ID: i64(id, 'lease id') }, 'read', opts, (r, res) => {
       const line = parseJson(res.body.split('\n').find((l) => l.trim() !== '') ?? '')
@@ -208,7 +208,7 @@ export class ClientV3 {
   }
 
   /** Remaining and granted TTL of a lease; with `keys`, the keys attached to it. ttl is -1 for an unknown lease. */
-  leaseTimeToLive(id: Int64, opts: CallOptions & { keys?: boolean } = {}): Promise<LeaseTimeToLiveResponse> {
+  async leaseTimeToLive(id: Int64, opts: CallOptions & { keys?: boolean } = {}): Promise<LeaseTimeToLiveResponse> {
     const body: Json = { ID: i64(id, 'lease id') }
     if (opts.keys) body.keys = true
     return this.rpc('/lease/timetolive', body, 'read', opts, decodeTimeToLive)
@@ -251,12 +251,12 @@ export class ClientV3 {
   // ---- cluster, maintenance, auth -----------------------------------------------------------
 
   /** Every member of the cluster. */
-  memberList(opts: CallOptions = {}): Promise<MemberListResponse> {
+  async memberList(opts: CallOptions = {}): Promise<MemberListResponse> {
     return this.rpc('/cluster/member/list', {}, 'read', opts, decodeMemberList)
   }
 
   /** Status of the member that answers (version, db size, leader, raft index). */
-  status(opts: CallOptions = {}): Promise<StatusResponse> {
+  async status(opts: CallOptions = {}): Promise<StatusResponse> {
     return this.rpc('/maintenance/status', {}, 'read', opts, decodeStatus)
   }
 
@@ -265,7 +265,7 @@ export class ClientV3 {
    * created with `auth`; call it directly to check credentials.
    * @throws AuthFailedError, AuthNotEnabledError.
    */
-  authenticate(username: string, password: string, opts: CallOptions = {}): Promise<AuthenticateResponse> {
+  async authenticate(username: string, password: string, opts: CallOptions = {}): Promise<AuthenticateResponse> {
     return this.rpc('/auth/authenticate', { name: username, password }, 'read', opts, (r) => {
       const token = (r as Json).token
       if (typeof token !== 'string' || token === '') throw new HttpError(502, 'authenticate answered without a token')

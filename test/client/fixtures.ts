@@ -60,6 +60,8 @@ export interface StartOptions {
   size?: number
   /** Serve CORS headers for any origin. */
   cors?: boolean
+  /** Extra etcd flags (etcd backend only), e.g. `['--auth-token', 'simple']`. */
+  etcdArgs?: string[]
 }
 
 /** Starts a cluster of the given backend. */
@@ -110,6 +112,7 @@ async function startEtcd(opts: StartOptions): Promise<Cluster> {
       '--heartbeat-interval', '50', '--election-timeout', '500', '--log-level', 'error',
       // etcd 3.4 serves CORS for '*' by default; ask for it explicitly anyway (2.x did not).
       ...(opts.cors ? ['--cors', '*'] : []),
+      ...(opts.etcdArgs ?? []),
     ]
     const proc = spawn(ETCD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''

@@ -6,11 +6,11 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ClientV3, LeaseNotFoundError, ValidationError } from '../../src/index.js'
 import { startCluster, within, type Cluster } from '../client/fixtures.js'
+import { sleep, waitFor } from './helpers.js'
 
 const test = suite('client v3 leases [etcd]')
 let cluster: Cluster
 let c: ClientV3
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 test.before(async () => {
   cluster = await startCluster('etcd')
@@ -53,9 +53,7 @@ test('unknown leases: revoke and keepAliveOnce fail with LEASE_NOT_FOUND', async
 test('a lease expires without keep-alive and its key goes with it', async () => {
   const g = await c.grantLease(2)
   await c.put('exp/k', 'v', { lease: g.id })
-  await within(15_000, (async () => {
-    while ((await c.get('exp/k')) !== undefined) await sleep(200)
-  })(), 'expiry')
+  await waitFor(async () => (await c.get('exp/k')) === undefined, 15_000, 'expiry', 200)
   const err = await c.keepAliveOnce(g.id).catch((e: unknown) => e)
   assert.ok(err instanceof LeaseNotFoundError, String(err))
 })
@@ -92,9 +90,7 @@ test('keepAlive close() stops renewing: the lease then expires', async () => {
   await sleep(1500)
   keeper.close()
   assert.is(await keeper.done, 'closed')
-  await within(15_000, (async () => {
-    while ((await c.leaseTimeToLive(g.id)).ttl !== -1) await sleep(200)
-  })(), 'expiry after close')
+  await waitFor(async () => (await c.leaseTimeToLive(g.id)).ttl === -1, 15_000, 'expiry after close', 200)
 })
 
 test.run()

@@ -12,6 +12,7 @@ import { serveLeaderStats, serveSelfStats, serveStoreStats } from './stats.js'
 import { BadPathError, NonUtf8PathError, cleanPath, decodePath, escapePath, htmlEscape, needsCleaning } from './path.js'
 import { writeInternalError, writeKeyError, writeMessageError, writeMethodNotAllowed, writeNotFound } from './write-error.js'
 import { StoreError } from '../store/index.js'
+import { wasRefused } from './front-door.js'
 
 /** Options of the client handler. */
 export interface HandlerOptions {
@@ -212,6 +213,11 @@ export function createHandler(backend: Backend, opts: HandlerOptions = {}): Clie
  */
 export function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'HPE_CLOSED_CONNECTION') return
+  if (wasRefused(socket)) {
+    // The front door answered (and closes) already; the rest of the bytes are not a request.
+    socket.end()
+    return
+  }
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy()
     return

@@ -25,7 +25,7 @@ export interface WireResult {
  * Writes `bytes` on a fresh connection to `url` and waits for `expect` complete responses (then
  * closes), for the server to close, or for `ms`. Bytes are latin1 when given as a string.
  */
-export function exchange(url: string, bytes: string | Buffer, opts: { ms?: number; expect?: number } = {}): Promise<WireResult> {
+export function exchange(url: string, bytes: string | Buffer, opts: { ms?: number; expect?: number; methods?: string[] } = {}): Promise<WireResult> {
   const u = new URL(url)
   const ms = opts.ms ?? 3000
   return new Promise((resolve) => {
@@ -40,7 +40,7 @@ export function exchange(url: string, bytes: string | Buffer, opts: { ms?: numbe
       clearTimeout(timer)
       sock.destroy()
       const raw = got.toString('latin1')
-      resolve({ responses: parseResponses(raw), closed, silent: got.length === 0, timedOut, raw })
+      resolve({ responses: parseResponses(raw, true, opts.methods), closed, silent: got.length === 0, timedOut, raw })
     }
     const timer = setTimeout(() => {
       timedOut = true
@@ -48,7 +48,7 @@ export function exchange(url: string, bytes: string | Buffer, opts: { ms?: numbe
     }, ms)
     sock.on('data', (d: Buffer) => {
       got = Buffer.concat([got, d])
-      if (opts.expect !== undefined && parseResponses(got.toString('latin1')).length >= opts.expect) finish()
+      if (opts.expect !== undefined && parseResponses(got.toString('latin1'), false, opts.methods).length >= opts.expect) finish()
     })
     sock.on('close', () => {
       closed = true
@@ -62,8 +62,12 @@ export function exchange(url: string, bytes: string | Buffer, opts: { ms?: numbe
   })
 }
 
-/** Complete responses in `raw` (a trailing incomplete one is left out, unless the body runs to the end). */
-export function parseResponses(raw: string): WireResponse[] {
+/**
+ * Complete responses in `raw`. A trailing incomplete one is left out, except at `end` (the
+ * exchange is over): then a body that runs to the close, or a cut chunked body, is kept as is.
+ * `methods`: the requests' methods in order, when known (an answer to HEAD has no body).
+ */
+export function parseResponses(raw: string, end = false, methods: string[] = []): WireResponse[] {
   const out: WireResponse[] = []
   let pos = 0
   while (pos < raw.length) {
@@ -79,7 +83,9 @@ export function parseResponses(raw: string): WireResponse[] {
     }
     let p = headEnd + 4
     let body = ''
-    if (headers['transfer-encoding']?.toLowerCase() === 'chunked') {
+    if (methods[out.length] === 'HEAD') {
+      // no body, whatever the headers announce
+    } else if (headers['transfer-encoding']?.toLowerCase() === 'chunked') {
       let complete = false
       for (;;) {
         const e = raw.indexOf('\r\n', p)
@@ -98,7 +104,7 @@ export function parseResponses(raw: string): WireResponse[] {
         p = e + 2 + size + 2
       }
       if (!complete) {
-        out.push({ status: Number(m[1]), reason: m[2]!, headers, body })
+        if (end) out.push({ status: Number(m[1]), reason: m[2]!, headers, body })
         return out
       }
     } else if (headers['content-length'] !== undefined) {
@@ -109,6 +115,8 @@ export function parseResponses(raw: string): WireResponse[] {
     } else if (m[1]!.startsWith('1') || m[1] === '204' || m[1] === '304') {
       // no body
     } else {
+      // Delimited by the close of the connection.
+      if (!end) break
       body = raw.slice(p)
       p = raw.length
     }

@@ -4,7 +4,9 @@
 //    connection): the connection is closed without an answer, as etcd does;
 //  - more than one Host header, or a Host with characters no host may contain: 400 (RFC 7230 §5.4);
 //  - a transfer coding other than exactly `chunked`: 501 (Node would decode the chunking and hand
-//    the still-coded body on).
+//    the still-coded body on);
+//  - a request line longer than etcd reads (4096 bytes with its CRLF; etcd closes the connection):
+//    414 URI Too Long (RFC 7230 §3.1.1), so no key is written that etcd could not be asked for.
 // It also keeps pipelined requests in order with respect to their effects (RFC 7230 §6.3.2): Node
 // runs the handler of every request it parses at once and only orders the responses; here a
 // request that follows one still in flight on the same connection waits when either is not a safe
@@ -21,15 +23,23 @@ function isSafe(method: string | undefined): boolean {
 }
 
 // Go's httpguts.ValidHostHeader: the bytes RFC 3986 allows in a host and port (reg-name, IPv6
-// literal, zone) plus, like Go, any non-ASCII byte.
-const HOST_OK = /^[A-Za-z0-9!$%&'()*+,\-.:;=[\]_~\u0080-\u00ff]*$/
+// literal, zone); nothing else, no byte above 0x7f either.
+const HOST_OK = /^[A-Za-z0-9!$%&'()*+,\-.:;=[\]_~]*$/
 
 /** Why a request is refused before routing, or undefined when it may go on. */
-export type Refusal = { close: true } | { status: 400 | 501; reason: string; body: string }
+export type Refusal = { close: true } | { status: 400 | 414 | 501; reason: string; body: string }
+
+/** Longest request line etcd accepts, CRLF included. */
+export const MAX_REQUEST_LINE = 4096
 
 /** The front-door checks on a parsed request head (exported for tests). */
 export function refusal(req: IncomingMessage): Refusal | undefined {
   if (req.httpVersionMajor !== 1 || (req.httpVersionMinor !== 0 && req.httpVersionMinor !== 1)) return { close: true }
+  // METHOD SP target SP HTTP/1.x CRLF
+  const url = req.url ?? ''
+  if (url.length > MAX_REQUEST_LINE - 20 && (req.method ?? '').length + url.length + 12 > MAX_REQUEST_LINE) {
+    return { status: 414, reason: 'URI Too Long', body: '414 URI Too Long' }
+  }
   const raw = req.rawHeaders
   let hosts = 0
   let host = ''
@@ -69,8 +79,19 @@ interface ConnState {
 }
 
 const conns = new WeakMap<Socket, ConnState>()
+/** Connections whose request was refused: what follows on them is not answered any more. */
+const refusedSockets = new WeakSet<object>()
+
+/**
+ * Whether a request on this connection was refused. Bytes after it (say the body of a request
+ * refused for its transfer coding) are no request: the clientError listener must not answer them.
+ */
+export function wasRefused(socket: object): boolean {
+  return refusedSockets.has(socket)
+}
 
 function refuse(res: ServerResponse, r: Refusal): void {
+  refusedSockets.add(res.req.socket)
   if ('close' in r) {
     res.req.socket.destroy()
     return

@@ -47,6 +47,7 @@ for (const [name, hosts, reason] of [
   ['Host with a space', 'Host: a b', 'Bad Request: malformed Host header'],
   ['Host @@', 'Host: @@', 'Bad Request: malformed Host header'],
   ['Host that is a URL', 'Host: http://x/', 'Bad Request: malformed Host header'],
+  ['Host with a byte above 0x7f', 'Host: \u00e4', 'Bad Request: malformed Host header'],
 ] as const) {
   test(`${name}: 400, nothing written`, async () => {
     const r = await exchange(server.url, request(`PUT /v2/keys/fz-canary?value=overwritten HTTP/1.1\n${hosts}`))
@@ -71,6 +72,7 @@ test('valid hosts still pass: name:port, IPv6 literal, empty, HTTP/1.0 without H
 for (const te of ['gzip, chunked', 'identity, chunked', 'identity']) {
   test(`Transfer-Encoding: ${te}: 501, nothing written`, async () => {
     const r = await exchange(server.url, request(`PUT /v2/keys/fz-canary HTTP/1.1\nHost: a\n${FORM}\nTransfer-Encoding: ${te}`, '11\r\nvalue=overwritten\r\n0\r\n\r\n'))
+    assert.is(r.responses.length, 1, 'the refused body is not answered again: ' + r.raw.slice(0, 300))
     assert.is(r.responses[0]?.status, 501, r.raw.slice(0, 200))
     assert.is(r.responses[0]!.body, 'Unsupported transfer encoding')
     assert.ok(r.closed)
@@ -82,6 +84,17 @@ test('Transfer-Encoding: chunked (any case) is decoded and served', async () => 
   const r = await exchange(server.url, request(`PUT /v2/keys/fz-canary HTTP/1.1\nHost: a\n${FORM}\nTransfer-Encoding: Chunked`, '8\r\nvalue=ch\r\n3\r\nunk\r\n0\r\n\r\n'), { expect: 1 })
   assert.is(r.responses[0]?.status, 200)
   assert.is(await canary(), 'chunk')
+})
+
+test('a request line longer than etcd reads (4096 bytes) gets 414 and writes nothing; one byte shorter is served', async () => {
+  const fixed = 'PUT /v2/keys/fz-long/'.length + ' HTTP/1.1\r\n'.length
+  const at = (n: number): string => `PUT /v2/keys/fz-long/${'k'.repeat(n - fixed)} HTTP/1.1`
+  const over = await exchange(server.url, request(`${at(4097)}\nHost: a`))
+  assert.is(over.responses[0]?.status, 414)
+  assert.ok(over.closed)
+  const ok = await exchange(server.url, request(`${at(4096).replace('PUT', 'GET')}\nHost: a`), { expect: 1 })
+  assert.is(ok.responses[0]?.status, 404)
+  assert.is((await exchange(server.url, request('GET /v2/keys/fz-long/ HTTP/1.1\nHost: a'), { expect: 1 })).responses[0]?.status, 404)
 })
 
 test('pipelined PUT, PUT, GET: the GET sees both PUTs', async () => {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startServer } from '../../server/index.js'
-import { startEtcd } from '../security/etcd.js'
+import { startEtcdServer } from '../support/procs.js'
 import { emptyReport, formatReport, sweep } from './sweep.js'
 
 function arg(name: string, dflt: number): number {
@@ -18,7 +18,7 @@ const seeds = arg('seeds', 5)
 const count = arg('count', 330)
 const first = arg('first', 1)
 const dir = mkdtempSync(path.join(tmpdir(), 'raftkv-sweep-'))
-const etcd = await startEtcd(dir)
+const etcd = await startEtcdServer(dir)
 const raftkv = await startServer({ listenClientUrls: ['http://127.0.0.1:0'], dataDir: path.join(dir, 'raftkv') })
 await raftkv.ready()
 const report = emptyReport()
@@ -37,7 +37,7 @@ try {
   }
 } finally {
   await raftkv.close()
-  etcd.proc.kill('SIGKILL')
+  await etcd.child.kill()
   rmSync(dir, { recursive: true, force: true })
 }
 console.log(`seeds ${first}..${first + seeds - 1}, ${count} cases each`)

@@ -5,27 +5,27 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import type { ChildProcess } from 'node:child_process'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type RunningServer } from '../../server/index.js'
-import { haveEtcd, startEtcd } from '../security/etcd.js'
+import { haveEtcd } from '../support/paths.js'
+import { startEtcdServer, type EtcdServer } from '../support/procs.js'
 import { CATEGORIES, emptyReport, formatReport, generate, judge, sweep, type Outcome } from './sweep.js'
 
 const test = suite('differential bad-input sweep')
 const SEED = Number(process.env.SWEEP_SEED ?? 20261207)
 const dir = mkdtempSync(path.join(tmpdir(), 'raftkv-sweep-'))
-let etcd: { url: string; proc: ChildProcess } | undefined
+let etcd: EtcdServer | undefined
 let server: RunningServer
 
 test.before(async () => {
   server = await startServer({ listenClientUrls: ['http://127.0.0.1:0'], dataDir: path.join(dir, 'raftkv') })
   await server.ready()
-  if (haveEtcd()) etcd = await startEtcd(dir)
+  if (haveEtcd()) etcd = await startEtcdServer(dir)
 })
 test.after(async () => {
   await server.close()
-  etcd?.proc.kill('SIGKILL')
+  await etcd?.child.kill()
   rmSync(dir, { recursive: true, force: true })
 })
 

@@ -228,9 +228,11 @@ export class ClientV3 {
    * compacted it yields a `resync` event with the current state and continues after it.
    */
   watch(key: Bytes, opts: WatchOptions = {}): WatchV3 {
+    let usedToken: string | undefined
     const host: WatchV3Host = {
-      open: (body, signal) => this.withToken({ signal }, (headers) =>
-        this.transport.call(
+      open: (body, signal) => this.withToken({ signal }, (headers) => {
+        usedToken = headers?.authorization
+        return this.transport.call(
           { method: 'POST', path: this.prefix + '/watch', json: body, safety: 'read', signal, stream: true,
             // Ask the member to end the stream when it loses its leader ("hasleader" metadata),
             // so a watch never sits on a member cut off from the cluster.
@@ -239,7 +241,13 @@ export class ClientV3 {
             if (res.status >= 300) throw errorFromV3Result(res)
             return res
           },
-        )),
+        )
+      }),
+      renewToken: async () => {
+        if (!this.auth || usedToken === undefined) return false
+        await this.currentToken({}, usedToken)
+        return true
+      },
       range: (k, o, signal) => this.range(k, { ...o, signal }),
       onClose: (w) => this.watches.delete(w),
     }

@@ -10,7 +10,7 @@ import { backoffMs, ensureAbortController, linkSignal, newAbortController, sleep
 import type { HttpResult } from '../transport.js'
 import type { CallOptions } from '../types.js'
 import { big, decodeHeader, decodeKv, encodeKeyRange, i64, type Json } from './codec.js'
-import { readErrorBody, v3Error } from './errors.js'
+import { InvalidAuthTokenError, PermissionDeniedError, readErrorBody, v3Error } from './errors.js'
 import { toBytes } from './kv.js'
 import type { Bytes, KeyRange, RangeOptions, RangeResponse, WatchEvent, WatchOptions } from './types.js'
 
@@ -20,6 +20,8 @@ export interface WatchV3Host {
   open(body: Json, signal: AbortSignal): Promise<HttpResult>
   /** A linearizable range (for resync). */
   range(key: Bytes, opts: RangeOptions & CallOptions, signal: AbortSignal): Promise<RangeResponse>
+  /** Replaces the auth token the last `open` used; false when the client has no credentials. */
+  renewToken(): Promise<boolean>
   /** Called once when the watch ends. */
   onClose(w: WatchV3): void
 }
@@ -129,6 +131,7 @@ export class WatchV3 implements AsyncIterableIterator<WatchEvent> {
     this.unlinkUser = linkSignal(this.opts.signal, () => { this.userAborted = true; ctl.abort() })
     if (this.closed) ctl.abort()
     let failures = 0
+    let renewedToken = false
     try {
       while (true) {
         if (this.userAborted) throw new AbortError('watch aborted')
@@ -147,10 +150,11 @@ export class WatchV3 implements AsyncIterableIterator<WatchEvent> {
             const r = (msg?.result ?? undefined) as Json | undefined
             if (!r) throw new HttpError(502, `unexpected watch line from ${res.endpoint}: ${line.slice(0, 200)}`)
             const header = decodeHeader(r.header)
-            if (r.created === true) {
+            if (r.created === true && r.canceled !== true) {
               // Without a start revision the watch reports what happens after its creation.
               this.next_ ??= header.revision + 1n
               failures = 0
+              renewedToken = false
             }
             const compactRev = big(r.compact_revision)
             if (r.canceled === true || compactRev > 0n) {
@@ -159,7 +163,15 @@ export class WatchV3 implements AsyncIterableIterator<WatchEvent> {
                 break // the server canceled this watch: create it again after the resync
               }
               const reason = typeof r.cancel_reason === 'string' ? r.cancel_reason : 'watch canceled by the server'
-              throw v3Error(0, reason, res.status)
+              const cancel = v3Error(0, reason, res.status)
+              // etcd cancels the creation with "invalid auth token" (or, in some versions,
+              // "permission denied") when the token has expired: take a new one once and retry.
+              const authRefused = cancel instanceof InvalidAuthTokenError || cancel instanceof PermissionDeniedError
+              if (authRefused && !renewedToken && (await this.host.renewToken())) {
+                renewedToken = true
+                break
+              }
+              throw cancel
             }
             const events = Array.isArray(r.events) ? (r.events as unknown[]) : []
             if (events.length > 0) {

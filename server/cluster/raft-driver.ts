@@ -340,7 +340,9 @@ export class RaftDriver {
 
   /** Hands queued proposals and reads to Raft: one append and one ReadIndex round per turn. */
   private flushQueues(): void {
-    if (this.proposalQueue.length > 0) {
+    // Without a known leader Raft would refuse (and build an error for) every attempt.
+    const noLeader = this.raw.leader() === NONE
+    if (this.proposalQueue.length > 0 && !noLeader) {
       try {
         this.raw.proposeBatch(this.proposalQueue.map((q) => q.data))
         this.proposalQueue = []
@@ -349,7 +351,7 @@ export class RaftDriver {
         // No leader (or a transfer): keep them and retry on the next tick; waiters time out.
       }
     }
-    if (this.readQueue.length > 0) {
+    if (this.readQueue.length > 0 && !noLeader) {
       const ctx = String(++this.readSeq)
       try {
         this.raw.readIndex(ctx)

@@ -29,6 +29,8 @@ export class SimNetwork {
   readonly maxInFlight = 20000
   sent = 0
   dropped = 0
+  /** Which messages the network may deliver twice (default all). */
+  duplicable: (m: Message) => boolean = () => true
 
   constructor(
     private readonly clock: FakeClock,
@@ -49,7 +51,7 @@ export class SimNetwork {
     if (!this.linkOk(m.from, m.to)) return this.drop(m, 'cut')
     if (this.inFlight >= this.maxInFlight) return this.drop(m, 'full')
     if (this.rand.chance(f.dropRate)) return this.drop(m, 'lost')
-    const copies = this.rand.chance(f.dupRate) ? 2 : 1
+    const copies = this.duplicable(m) && this.rand.chance(f.dupRate) ? 2 : 1
     for (let c = 0; c < copies; c++) {
       const link = `${m.from}|${m.to}`
       let delay = this.rand.range(f.minDelayMs, f.maxDelayMs) + (this.clogged.get(link) ?? 0)

@@ -127,6 +127,7 @@ class FakeDurableLog implements DurableLog {
         if (b.hardState) this.disk.written.hardState = b.hardState
         this.disk.appendEntries(b.entries)
         if (b.mustSync || b.snapshot) this.disk.sync()
+        if (this.sim.verbose) this.sim.trace(`${shortId(this.m.id)} persisted ${b.entries.length} entries${b.mustSync ? ' (synced)' : ''}`)
         resolve()
       })
     })
@@ -251,6 +252,10 @@ export class DriverSim {
     this.clock.setTimeout(() => this.guard(fn), ms)
   }
 
+  get verbose(): boolean {
+    return this.o.verbose === true
+  }
+
   persistDelay(): number {
     return this.o.maxPersistMs > 0 ? this.persistRand.intn(this.o.maxPersistMs + 1) : 0
   }
@@ -261,6 +266,15 @@ export class DriverSim {
       fn()
     } catch (e) {
       this.fail(e instanceof Violation ? e : new Violation(`exception ${(e as Error).name}`, `${(e as Error).message}\n${(e as Error).stack ?? ''}`))
+    }
+  }
+
+  private check(fn: () => void): void {
+    try {
+      fn()
+    } catch (e) {
+      if (!(e instanceof Violation)) throw e
+      this.fail(e)
     }
   }
 
@@ -284,7 +298,9 @@ export class DriverSim {
     m.incarnation++
     m.up = true
     m.lastApplied = 0
-    m.sm = new ObservedStateMachine((e) => this.onApplied(m, e), (index) => this.onRestored(m, index))
+    // Violations found inside the driver's loop are recorded, not thrown (the loop would take
+    // them for a storage failure).
+    m.sm = new ObservedStateMachine((e) => this.check(() => this.onApplied(m, e)), (index) => this.check(() => this.onRestored(m, index)))
     const durable = new FakeDurableLog(m.disk, m, this)
     const peers = [...this.members.keys()]
     m.driver = new RaftDriver({
@@ -458,6 +474,7 @@ export class DriverSim {
         const index = this.valueIndex.get(value)
         if (index === undefined) throw new Violation('ack-unapplied', `${m.id} acknowledged ${key}=${value} that was never applied`)
         if (m.incarnation === inc && m.sm.appliedIndex < index) throw new Violation('ack-unapplied', `${m.id} acknowledged index ${index} with applied ${m.sm.appliedIndex}`)
+        if (this.o.verbose) this.trace(`${shortId(m.id)} ack ${key}=${value} @${index}`)
         this.ackedAt.set(index, value)
         if (index > (this.ackedIndex.get(key) ?? 0)) this.ackedIndex.set(key, index)
         this.acked++
@@ -489,7 +506,8 @@ export class DriverSim {
     const all = [...this.members.values()]
     const ids = all.map((m) => m.id)
     const down = all.filter((m) => !m.up)
-    const p = r.float()
+    // A lone member has no network to break: it crashes and restarts.
+    const p = all.length === 1 ? 0.45 + 0.35 * r.float() : r.float()
     if (p < 0.2) {
       const shuffled = r.shuffle([...ids])
       const cut = r.range(1, shuffled.length - 1)

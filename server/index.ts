@@ -19,7 +19,7 @@ import { createAuth } from './auth/auth-service.js'
 import { MemberMetrics } from './metrics/member-metrics.js'
 import { instrumentHandler } from './metrics/http-metrics.js'
 import { createDashboard } from './dashboard/serve.js'
-import type { PeerStats } from './transport/transport.js'
+import type { PeerLinkStats } from './transport/transport.js'
 
 export { SingleMemberBackend, ProposalError, MemberChangeError } from './server.js'
 export type { Backend, MemberInfo, SelfStats, LeaderStats } from './server.js'
@@ -139,8 +139,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const member = started?.backend
   const raft: RaftBackend | undefined = member
   const backend: Backend = givenBackend ?? member!
-  const transportStats = (started?.transport as { allStats?: () => PeerStats[] } | undefined)?.allStats
-  const peers = transportStats ? () => transportStats.call(started!.transport) : undefined
+  const transport = started?.transport
+  const peers = transport ? (): PeerLinkStats[] => transport.allStats() : undefined
   metrics.attach({ backend, raft, peers })
   // The v2 auth API and its access checks (server/auth), unless the embedder brings its own hooks.
   const auth = createAuth(backend, { clientCertAuth: config.clientTls.clientCertAuth })

@@ -11,7 +11,7 @@ import { MemberChangeError, type Backend, type LeaderStats, type MemberInfo, typ
 import { StateMachine, type Payload } from './state-machine.js'
 import type { AuthMutation, AuthResult, AuthState } from '../auth/auth-state.js'
 import { MembershipError } from './membership.js'
-import type { PeerTransport } from './peer-transport.js'
+import type { Transport } from '../transport/transport.js'
 import { PeerStats } from './peer-stats.js'
 import { RaftDriver, systemClock, type DriverClock } from './raft-driver.js'
 import { StoppedError } from './errors.js'
@@ -26,7 +26,7 @@ export interface RaftBackendOptions {
   clientURLs: string[]
   /** Opened durable storage (its boot state is replayed here). */
   durable: DurableStorage
-  transport: PeerTransport
+  transport: Transport
   /** Bootstrap members of a brand-new cluster (id -> peer URLs, name); empty on restart or join. */
   bootstrap?: { id: NodeId; name: string; peerURLs: string[] }[]
   /** Peers to reach before the log tells us (joining an existing cluster). */

@@ -14,7 +14,6 @@ import type { Logger } from '../log.js'
 import type { NodeId } from '../raft/types.js'
 import { durableStorageExists, openDurableStorage, readDurableMetadata } from '../wal/storage.js'
 import { RaftBackend } from './raft-backend.js'
-import type { PeerTransport } from './peer-transport.js'
 import type { Member } from './membership.js'
 import type { MemberMetrics } from '../metrics/member-metrics.js'
 import { DiscoveryError, joinDiscoveryCluster } from './discovery.js'
@@ -42,7 +41,7 @@ export class BootstrapError extends Error {}
 
 export interface MemberStart {
   backend: RaftBackend
-  transport: PeerTransport
+  transport: HttpTransport
   id: NodeId
   clusterId: NodeId
 }

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Backend } from '../server.js'
-import type { PeerStats } from '../transport/transport.js'
+import type { PeerLinkStats } from '../transport/transport.js'
 import type { Status } from '../raft/raw-node.js'
 import { formatId } from '../ids.js'
 import type { MemberMetrics, RateSample } from '../metrics/member-metrics.js'
@@ -22,7 +22,7 @@ export interface DashboardOptions {
   /** The Raft member's status (absent for a non-Raft backend). */
   raft?: { status(): Status & { applied: number } }
   /** Transport per-peer counters. */
-  peers?: () => PeerStats[]
+  peers?: () => PeerLinkStats[]
   /** For the read/write rate history. */
   metrics?: MemberMetrics
   /** Timeout for asking another member for its status (default 900 ms). */

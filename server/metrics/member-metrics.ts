@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Backend } from '../server.js'
-import type { PeerStats } from '../transport/transport.js'
+import type { PeerLinkStats } from '../transport/transport.js'
 import type { StoreStats } from '../store/types.js'
 
 /** What the Raft member reports to the metrics (structurally RaftBackend's `metrics` option). */
@@ -32,7 +32,7 @@ export interface MetricsSources {
   backend: Backend
   raft?: RaftStatusSource
   /** Per-peer transport counters (HttpTransport.allStats). */
-  peers?: () => PeerStats[]
+  peers?: () => PeerLinkStats[]
 }
 
 /** One sample of the rate history the dashboard draws (cumulative counts at `t`). */
@@ -331,7 +331,7 @@ export class MemberMetrics {
     }
   }
 
-  private peerList(): PeerStats[] {
+  private peerList(): PeerLinkStats[] {
     return this.src?.peers?.() ?? []
   }
 

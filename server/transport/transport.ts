@@ -1,5 +1,5 @@
-// The peer transport seam: what the Raft driver (server/node.ts) needs to exchange messages with
-// other members. Interface and shared types only; http-transport.ts is the network implementation.
+// The peer transport seam: what a Raft member needs to exchange messages with the other members.
+// Interface and shared types only; http-transport.ts is the network implementation.
 
 import type { Message, NodeId } from '../raft/types.js'
 
@@ -11,12 +11,14 @@ import type { Message, NodeId } from '../raft/types.js'
  *   (heartbeats, votes, responses) use a channel separate from appends and snapshots, so they can
  *   overtake them.
  * - Handlers registered with onX() are called from the event loop, one message at a time.
+ * A member is handed a started transport (listeners, if any, are bound by whoever built it), so
+ * an in-memory transport in tests needs nothing more than this.
  */
 export interface Transport {
-  /** Bind the peer listeners (if any) and start accepting messages. */
-  start(): Promise<void>
   /** Queue messages for their `to` peers; coalesces everything sent in the same tick per peer. */
   send(msgs: Message[]): void
+  /** Optional: write what send() queued to the network now rather than later in this tick. */
+  flushNow?(): void
   /** Start talking to a member; urls are its advertised peer URLs. Replaces an existing entry. */
   addPeer(id: NodeId, urls: string[]): void
   /** Stop talking to a member: drops its queues and aborts requests in flight. */
@@ -33,8 +35,11 @@ export interface Transport {
   stop(): Promise<void>
 }
 
-/** Counters kept per peer (for /v2/stats/leader and metrics). Times in milliseconds. */
-export interface PeerStats {
+/**
+ * What the transport counted on its link to one peer (metrics, dashboard). Times in milliseconds.
+ * Not the Raft-level /v2/stats counters (server/cluster/peer-stats.ts).
+ */
+export interface PeerLinkStats {
   id: NodeId
   /** Whether the last request to the peer succeeded. */
   active: boolean

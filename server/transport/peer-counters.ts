@@ -1,8 +1,8 @@
-// Per-peer counters of the transport: bytes, messages, successes/failures and round-trip latency.
+// Per-peer counters of the transport link: bytes, messages, successes/failures and round-trip latency.
 // Plain accounting; no timers, no I/O.
 
 import type { NodeId } from '../raft/types.js'
-import type { PeerStats } from './transport.js'
+import type { PeerLinkStats } from './transport.js'
 
 /** Mutable counters for one peer; snapshot() returns a copy safe to hand out. */
 export class PeerCounters {
@@ -49,7 +49,7 @@ export class PeerCounters {
     return was
   }
 
-  snapshot(): PeerStats {
+  snapshot(): PeerLinkStats {
     return {
       id: this.id,
       active: this.active,

@@ -1,0 +1,79 @@
+// The snapshot sender: one streamed POST /raft/snapshot per snapshot, on its own connection per
+// peer, one at a time: a header frame (the message without data), then the data in chunks written
+// as the socket drains, so a big snapshot never holds the event loop or the message channels.
+
+import { performance } from 'node:perf_hooks'
+import type { Message } from '../raft/types.js'
+import { encodeMessage } from './codec.js'
+import { currentUrl, guardSocket, RAFT_SNAPSHOT_PATH, type Peer, type SenderContext } from './links.js'
+
+/** Sends snapshot message `m` to `peer`; a second snapshot while one is in flight is dropped (reported failed). */
+export function sendSnapshot(ctx: SenderContext, peer: Peer, m: Message): void {
+  if (peer.snapshot) {
+    ctx.log.warn({ peer: peer.id }, 'snapshot already being sent; dropping another')
+    ctx.counters(peer).messagesDropped++
+    ctx.snapshotDone(peer.id, false)
+    return
+  }
+  const { url, mod } = currentUrl(peer)
+  const counters = ctx.counters(peer)
+  const data = m.snapshot?.data ?? ''
+  const startedAt = performance.now()
+  let sentBytes = 0
+  let done = false
+  const finish = (ok: boolean, reason: string, status?: number): void => {
+    if (done) return
+    done = true
+    peer.snapshot = undefined
+    if (!ctx.isCurrent(peer)) return
+    counters.bytesSent += sentBytes
+    if (ok) {
+      counters.messagesSent++
+      counters.recordSuccess(performance.now() - startedAt, Date.now())
+      ctx.log.info({ peer: peer.id, index: m.snapshot?.metadata.index, bytes: sentBytes }, 'snapshot sent')
+    } else {
+      counters.messagesDropped++
+      counters.recordFailure()
+      ctx.log.warn({ peer: peer.id, url, reason, status }, 'snapshot send failed')
+      ctx.unreachable(peer.id)
+    }
+    ctx.snapshotDone(peer.id, ok)
+  }
+  const req = mod.request(url + RAFT_SNAPSHOT_PATH, { method: 'POST', agent: peer.snapAgents.for(url), headers: ctx.headers(peer) }, (res) => {
+    res.resume()
+    res.on('end', () => {
+      const ok = res.statusCode === 204 || res.statusCode === 200
+      finish(ok, 'refused', res.statusCode)
+      if (!ok) req.destroy()
+    })
+    res.on('error', (e) => finish(false, e.message))
+  })
+  peer.snapshot = req
+  guardSocket(req)
+  req.setTimeout(ctx.limits.snapshotIdleTimeoutMs, () => req.destroy(new Error('snapshot stream idle')))
+  req.on('error', (e) => finish(false, e.message))
+  req.on('close', () => finish(false, 'connection closed'))
+
+  const header = encodeMessage(m, false)
+  sentBytes += header.length
+  req.write(header)
+  let pos = 0
+  const chunk = ctx.limits.snapshotChunkChars
+  const pump = (): void => {
+    while (pos < data.length) {
+      let end = Math.min(pos + chunk, data.length)
+      // Never split a surrogate pair across chunks: each chunk is encoded to UTF-8 on its own.
+      const last = data.charCodeAt(end - 1)
+      if (end < data.length && last >= 0xd800 && last <= 0xdbff) end--
+      const buf = Buffer.from(data.slice(pos, end), 'utf8')
+      pos = end
+      sentBytes += buf.length
+      if (!req.write(buf)) {
+        req.once('drain', pump)
+        return
+      }
+    }
+    req.end()
+  }
+  pump()
+}

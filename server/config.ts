@@ -44,6 +44,8 @@ export interface ServerConfig {
   snapshotCount: number
   maxSnapshots: number
   maxWals: number
+  /** How the WAL writes (--wal-sync, raftkv only): see server/wal/README.md. */
+  walSync: 'blocking' | 'async'
   heartbeatIntervalMs: number
   electionTimeoutMs: number
 
@@ -65,11 +67,13 @@ export interface ServerConfig {
   discoveryFallback: 'exit' | 'proxy'
   discoveryProxy: string
   strictReconfigCheck: boolean
+  /** Run a pre-vote round before each election (thesis 9.6). raftkv default true; etcd 3.4: false. */
   preVote: boolean
   forceNewCluster: boolean
 
   /** CORS origins; empty = no CORS headers (2.x default); ['*'] = any origin. */
   cors: string[]
+  /** Largest client request body in bytes (keys form, members, auth); default 10 MiB, etcd v2's form limit. */
   maxRequestBytes: number
   clientTls: TlsConfig
   peerTls: TlsConfig
@@ -137,7 +141,8 @@ export const FLAGS: readonly FlagSpec[] = [
   f('listen-client-urls', 'string', 'http://localhost:2379', 'Member', 'List of URLs to listen on for client traffic.'),
   f('max-snapshots', 'uint', '5', 'Member', 'Maximum number of snapshot files to retain (0 is unlimited).'),
   f('max-wals', 'uint', '5', 'Member', 'Maximum number of wal files to retain (0 is unlimited).'),
-  f('max-request-bytes', 'uint', '1572864', 'Member', 'Maximum client request size in bytes the server will accept.'),
+  f('max-request-bytes', 'uint', '10485760', 'Member', "Maximum client request body in bytes (keys form, members and auth JSON); a larger keys form gets etcd's 400 'http: POST too large'. Default: etcd v2's form limit (etcd 3.4's 1572864 bounds only v3 gRPC requests)."),
+  f('wal-sync', 'enum', 'blocking', 'Member', "How the WAL writes (raftkv only): 'blocking' (write + fdatasync on the event loop thread) or 'async' (on the I/O thread pool).", { values: ['blocking', 'async'] }),
   f('cors', 'string', '', 'Member', "Comma-separated white list of origins for CORS ('*' allows all; empty sends no CORS headers)."),
 
   f('initial-advertise-peer-urls', 'string', 'http://localhost:2380', 'Clustering', "List of this member's peer URLs to advertise to the rest of the cluster."),
@@ -150,7 +155,7 @@ export const FLAGS: readonly FlagSpec[] = [
   f('discovery-proxy', 'string', '', 'Clustering', 'HTTP proxy to use for traffic to discovery service.'),
   f('discovery-srv', 'string', '', 'Clustering', 'DNS srv domain used to bootstrap the cluster.'),
   f('strict-reconfig-check', 'bool', 'true', 'Clustering', 'Reject reconfiguration requests that would cause quorum loss.'),
-  f('pre-vote', 'bool', 'false', 'Clustering', 'Enable to run an additional Raft election phase.'),
+  f('pre-vote', 'bool', 'true', 'Clustering', "Enable to run an additional Raft election phase, so a member that was cut off does not raise the term and depose a healthy leader on its return (etcd 3.4's default: false)."),
   f('enable-v2', 'bool', 'true', 'Clustering', 'Accepted for etcd 3.4 compatibility; the v2 API is always on.'),
 
   f('cert-file', 'string', '', 'Security', 'Path to the client server TLS cert file.'),
@@ -539,6 +544,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     snapshotCount: uint('snapshot-count'),
     maxSnapshots: uint('max-snapshots'),
     maxWals: uint('max-wals'),
+    walSync: oneOf<'blocking' | 'async'>('wal-sync'),
     heartbeatIntervalMs,
     electionTimeoutMs,
     listenPeerUrls,

@@ -143,9 +143,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const peers = transport ? (): PeerLinkStats[] => transport.allStats() : undefined
   metrics.attach({ backend, raft, peers })
   // The v2 auth API and its access checks (server/auth), unless the embedder brings its own hooks.
-  const auth = createAuth(backend, { clientCertAuth: config.clientTls.clientCertAuth })
+  const auth = createAuth(backend, { clientCertAuth: config.clientTls.clientCertAuth, maxRequestBytes: config.maxRequestBytes })
   const handler = createHandler(backend, {
     cors: config.cors,
+    maxRequestBytes: config.maxRequestBytes,
     checkKeyAccess: auth.checkKeyAccess,
     checkRootAccess: auth.checkRootAccess,
     extraRoutes: auth.extraRoutes,

@@ -6,7 +6,7 @@
 // proposing, and never logs passwords.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ProposalError, type Backend } from '../server.js'
-import { readBody } from '../http/body.js'
+import { DEFAULT_MAX_REQUEST_BYTES, readBody } from '../http/body.js'
 import { goJSON } from '../http/json.js'
 import { writeInternalError, writeMessageError, writeMethodNotAllowed, writeNotFound } from '../http/write-error.js'
 import { AuthState, GUEST_ROLE, ROOT_ROLE, roleAllows, type AuthMutation, type AuthResult, type Role, type User } from './auth-state.js'
@@ -14,12 +14,11 @@ import { DecodeError, decodeRole, decodeUser } from './decode.js'
 import { authorizationHeader, certificateNames, parseBasicAuth } from './credentials.js'
 import { hashPassword, PasswordCache } from './password.js'
 
-/** Largest auth API body read; larger ones are refused as invalid JSON. */
-export const MAX_AUTH_BODY_BYTES = 1024 * 1024
-
 export interface AuthOptions {
   /** --client-cert-auth: a verified certificate's Common Name may name the user (AUTH-13). */
   clientCertAuth?: boolean
+  /** Largest auth API body read (--max-request-bytes); larger ones are refused as invalid JSON. */
+  maxRequestBytes?: number
   /** Hash function (tests may pass a cheaper one). */
   hash?: (password: string) => Promise<string>
 }
@@ -155,7 +154,7 @@ export function createAuth(backend: Backend, opts: AuthOptions = {}): AuthHooks 
   }
 
   async function readJSONBody(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
-    const body = await readBody(req, MAX_AUTH_BODY_BYTES)
+    const body = await readBody(req, opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES)
     if (body === undefined) {
       res.setHeader('Connection', 'close')
       writeMessageError(res, 400, 'Invalid JSON in request body.')

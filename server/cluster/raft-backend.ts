@@ -39,6 +39,8 @@ export interface RaftBackendOptions {
   /** Entries kept in memory behind a snapshot so slow followers can catch up without one. */
   snapshotCatchUpEntries?: number
   strictReconfigCheck?: boolean
+  /** Pre-vote before elections (--pre-vote); default true. */
+  preVote?: boolean
   /** Proposal and quorum-read timeout; etcd: 5 s + 2 x election timeout (KEYS-22). */
   requestTimeoutMs?: number
   /** TTL sweep period (TTL-6). */
@@ -96,6 +98,7 @@ export class RaftBackend implements Backend {
       bootstrap: (opts.bootstrap ?? []).map((m) => ({ id: m.id, context: JSON.stringify({ name: m.name, peerURLs: m.peerURLs }) })),
       heartbeatMs: opts.heartbeatMs,
       electionMs: opts.electionMs,
+      preVote: opts.preVote,
       snapshotCount: opts.snapshotCount,
       snapshotCatchUpEntries: opts.snapshotCatchUpEntries,
       requestTimeoutMs: opts.requestTimeoutMs ?? 5000 + 2 * opts.electionMs,

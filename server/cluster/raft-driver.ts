@@ -61,6 +61,8 @@ export interface DriverOptions {
   bootstrap?: { id: NodeId; context: string }[]
   heartbeatMs: number
   electionMs: number
+  /** Pre-vote before elections (--pre-vote); default true. */
+  preVote?: boolean
   /** Applied entries between our own snapshots. */
   snapshotCount: number
   /** Entries kept in memory behind a snapshot so slow followers can catch up without one. */
@@ -161,7 +163,7 @@ export class RaftDriver {
       rand: { intn: (n: number) => Math.floor(random() * n) },
       applied,
       checkQuorum: true,
-      preVote: true,
+      preVote: opts.preVote ?? true,
     })
   }
 

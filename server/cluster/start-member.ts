@@ -63,7 +63,7 @@ export async function startRaftMember(
     maxWals: config.maxWals,
     warn: (m: string) => log.warn(m),
     onSync: events.metrics?.walSynced,
-    syncMode: walSyncMode(),
+    syncMode: config.walSync,
   }
 
   if (existing) {
@@ -153,6 +153,7 @@ export async function startRaftMember(
     electionMs: config.electionTimeoutMs,
     snapshotCount: config.snapshotCount,
     strictReconfigCheck: config.strictReconfigCheck,
+    preVote: config.preVote,
     onRemoved: events.onRemoved,
     metrics: events.metrics?.raftHooks,
     log: (level, msg, fields) => mlog[level](fields ?? {}, msg),
@@ -234,15 +235,4 @@ function get(url: string, config: ServerConfig): Promise<{ status: number; heade
     req.on('error', reject)
     req.end()
   })
-}
-
-/**
- * How the WAL writes (RAFTKV_WAL_SYNC=blocking|async). Default blocking: write + fdatasync on the
- * event loop thread. Measured on 2 cores with 3 members: a thread-pool fsync costs two extra thread
- * wake-ups and was 1.5-3x slower per fsync under contention; a member blocked on its disk leaves the
- * CPU to the others, and the Raft loop batches whatever arrived meanwhile into the next write.
- */
-function walSyncMode(): 'blocking' | 'async' {
-  const v = process.env.RAFTKV_WAL_SYNC
-  return v === 'async' ? 'async' : 'blocking'
 }

@@ -3,6 +3,14 @@
 import type { IncomingMessage } from 'node:http'
 
 /**
+ * Default of --max-request-bytes: the largest client request body (keys form, members, auth JSON).
+ * 10 MiB is the form limit etcd's v2 API enforces (Go's ParseForm), so by default raftkv accepts
+ * and refuses the same v2 requests as etcd; etcd's own flag default (1.5 MiB) bounds only its v3
+ * gRPC requests, which raftkv does not serve.
+ */
+export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
+
+/**
  * The client hung up before its body was complete: expected client behaviour, not a bug, so it
  * is logged once at debug level and without a stack.
  */

@@ -7,6 +7,7 @@ import type { Backend } from '../server.js'
 import type { Watcher } from '../store/index.js'
 import { serveKeys, type KeyAccessCheck, type KeysContext } from './keys-handler.js'
 import { serveMembers } from './members.js'
+import { DEFAULT_MAX_REQUEST_BYTES } from './body.js'
 import { serveHealth, serveMachines, serveMetrics, serveVersion } from './misc.js'
 import { serveLeaderStats, serveSelfStats, serveStoreStats } from './stats.js'
 import { BadPathError, NonUtf8PathError, cleanPath, decodePath, escapePath, htmlEscape, needsCleaning } from './path.js'
@@ -33,6 +34,8 @@ export interface HandlerOptions {
   dashboard?: (req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string) => void | Promise<void>
   /** Told about unexpected failures (bugs) that were answered with a 500; for logging. Must not throw. */
   onError?: (err: unknown, req: IncomingMessage) => void
+  /** Largest client request body (--max-request-bytes); default DEFAULT_MAX_REQUEST_BYTES (10 MiB). */
+  maxRequestBytes?: number
 }
 
 /** The handler plus shutdown support for long-lived watch responses. */
@@ -76,7 +79,8 @@ export function createHandler(backend: Backend, opts: HandlerOptions = {}): Clie
   const corsList = opts.cors ?? []
   const corsAll = corsList.includes('*')
   const corsSet = new Set(corsList)
-  const keysCtx: KeysContext = { backend, checkKeyAccess: opts.checkKeyAccess, watches: new Set<Watcher>(), onError: opts.onError }
+  const maxRequestBytes = opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES
+  const keysCtx: KeysContext = { backend, checkKeyAccess: opts.checkKeyAccess, watches: new Set<Watcher>(), onError: opts.onError, maxRequestBytes }
 
   function fail(req: IncomingMessage, res: ServerResponse, isKeys: boolean, e: unknown): void {
     // Last line of defence: never throws, never leaves the client hanging.
@@ -116,7 +120,7 @@ export function createHandler(backend: Backend, opts: HandlerOptions = {}): Clie
       if (method !== 'GET' && opts.checkRootAccess && !(await opts.checkRootAccess(req))) {
         return writeMessageError(res, 401, 'Insufficient credentials')
       }
-      return serveMembers(req, res, backend, path.slice(11))
+      return serveMembers(req, res, backend, path.slice(11), maxRequestBytes)
     }
     switch (path) {
       case '/v2/machines':

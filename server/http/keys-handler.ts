@@ -9,8 +9,6 @@ import { parseKeyRequest, type KeyMethod, type KeyRequest } from './keys.js'
 import { readBody } from './body.js'
 import { writeKeyError } from './write-error.js'
 
-/** Largest form body parsed (GEN-8): larger ones fail with 210 `http: POST too large`. */
-export const MAX_FORM_BYTES = 10 * 1024 * 1024
 
 /** Optional auth hook (AUTH-13/14): `rawKeyPath` is the decoded path after /v2/keys, uncleaned. */
 export type KeyAccessCheck = (req: IncomingMessage, rawKeyPath: string, recursive: boolean) => boolean | Promise<boolean>
@@ -22,6 +20,8 @@ export interface KeysContext {
   watches: Set<Watcher>
   /** Told about unexpected (non-etcd) errors before they are answered as 500/300. */
   onError?: (err: unknown, req: IncomingMessage) => void
+  /** Largest form body parsed (--max-request-bytes, GEN-8): larger ones fail with 210 `http: POST too large`. */
+  maxRequestBytes: number
 }
 
 const FORM_TYPE = 'application/x-www-form-urlencoded'
@@ -74,11 +74,11 @@ function collectParams(body: string | undefined, rawQuery: string): Params {
   return params
 }
 
-/** Reads a form body up to MAX_FORM_BYTES (GEN-8); too large -> 210 and the connection closes. */
-async function readForm(req: IncomingMessage, res: ServerResponse): Promise<string> {
+/** Reads a form body up to `limit` bytes (--max-request-bytes, GEN-8); too large -> 210 and the connection closes, as etcd. */
+async function readForm(req: IncomingMessage, res: ServerResponse, limit: number): Promise<string> {
   // latin1: one character per byte, so the form decoder sees the bytes as sent (UTF-8 is checked
   // per parameter after unescaping).
-  const body = await readBody(req, MAX_FORM_BYTES, 'latin1')
+  const body = await readBody(req, limit, 'latin1')
   if (body === undefined) {
     res.setHeader('Connection', 'close')
     throw new StoreError(210, 'http: POST too large', 0)
@@ -125,7 +125,7 @@ export async function serveKeys(ctx: KeysContext, req: IncomingMessage, res: Ser
   let kr: KeyRequest
   try {
     // Reads without a body stay synchronous up to the store (the hot path).
-    const body = hasFormBody(req, method) ? await readForm(req, res) : undefined
+    const body = hasFormBody(req, method) ? await readForm(req, res, ctx.maxRequestBytes) : undefined
     kr = parseKeyRequest(method, rest, collectParams(body, rawQuery))
     if (ctx.checkKeyAccess) {
       // A synchronous answer (auth off, cached password) keeps plain reads off the microtask queue.

@@ -7,9 +7,6 @@ import { readBody } from './body.js'
 import { goJsonSyntaxError } from './go-json-error.js'
 import { writeMessageError, writeMethodNotAllowed } from './write-error.js'
 
-/** Largest JSON body accepted by the members API (documented in README "Limits"). */
-export const MAX_MEMBERS_BODY_BYTES = 64 * 1024
-
 function sendLine(res: ServerResponse, status: number, value: unknown): void {
   const body = goJSON(value) + '\n'
   res.statusCode = status
@@ -53,7 +50,7 @@ function jsonKind(v: unknown): string {
 }
 
 /** Reads and validates a `{"peerURLs":[...]}` body; answers the error itself and returns undefined. */
-async function readPeerURLs(req: IncomingMessage, res: ServerResponse): Promise<string[] | undefined> {
+async function readPeerURLs(req: IncomingMessage, res: ServerResponse, limit: number): Promise<string[] | undefined> {
   const rawType = req.headers['content-type'] ?? ''
   let ctype = rawType
   const semi = ctype.indexOf(';')
@@ -62,7 +59,7 @@ async function readPeerURLs(req: IncomingMessage, res: ServerResponse): Promise<
     writeMessageError(res, 415, `Bad Content-Type ${ctype}, accept application/json`)
     return undefined
   }
-  const body = await readBody(req, MAX_MEMBERS_BODY_BYTES)
+  const body = await readBody(req, limit)
   if (body === undefined) {
     res.setHeader('Connection', 'close')
     writeMessageError(res, 400, 'http: request body too large')
@@ -102,7 +99,7 @@ function writeChangeError(res: ServerResponse, e: unknown): void {
  * Serves a request below /v2/members. `rest` is the decoded path after `/v2/members` (may be '' or
  * start with '/'). Method already checked against GET, POST, DELETE, PUT.
  */
-export async function serveMembers(req: IncomingMessage, res: ServerResponse, backend: Backend, rest: string): Promise<void> {
+export async function serveMembers(req: IncomingMessage, res: ServerResponse, backend: Backend, rest: string, limit: number): Promise<void> {
   res.setHeader('X-Etcd-Cluster-Id', backend.clusterId())
   const sub = rest.startsWith('/') ? rest.slice(1) : rest
   switch (req.method) {
@@ -120,7 +117,7 @@ export async function serveMembers(req: IncomingMessage, res: ServerResponse, ba
       return
     }
     case 'POST': {
-      const urls = await readPeerURLs(req, res)
+      const urls = await readPeerURLs(req, res, limit)
       if (!urls) return
       try {
         const m = await backend.addMember(urls)
@@ -146,7 +143,7 @@ export async function serveMembers(req: IncomingMessage, res: ServerResponse, ba
         if (req.method === 'DELETE') {
           await backend.removeMember(id)
         } else {
-          const urls = await readPeerURLs(req, res)
+          const urls = await readPeerURLs(req, res, limit)
           if (!urls) return
           await backend.updateMember(id, urls)
         }

@@ -59,9 +59,10 @@ export interface WalOptions {
   /** Preallocated size of a segment; a new one starts once a segment reaches it. Default 64 MiB. */
   segmentSize?: number
   /**
-   * How sync() does its I/O. 'async' (default): write + fdatasync on libuv's thread pool, so the
-   * event loop keeps serving (and batching) while the disk works. 'blocking': writeSync +
-   * fdatasyncSync inside sync(); a little faster per fsync, but stalls the event loop meanwhile.
+   * How sync() does its I/O (--wal-sync). 'blocking' (default): writeSync + fdatasyncSync inside
+   * sync(); faster per fsync and no thread hops, but the event loop waits meanwhile. 'async':
+   * write + fdatasync on libuv's thread pool, so the event loop keeps serving (and batching)
+   * while the disk works. See README.md for the measurements.
    */
   syncMode?: 'async' | 'blocking'
   /** Warnings (torn tail repaired). Default: console.warn. */
@@ -138,7 +139,7 @@ export class Wal {
 
   private constructor(readonly dir: string, scan: WalScan, opts: WalOptions) {
     this.segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE
-    this.syncMode = opts.syncMode ?? 'async'
+    this.syncMode = opts.syncMode ?? 'blocking'
     this.io = opts.io ?? realIo
     this.onSync = opts.onSync
     this.metadata = scan.metadata

@@ -44,7 +44,9 @@ defaults('no flags: etcd 2.x defaults, 2379/2380 bound on 127.0.0.1', () => {
   assert.is(c.initialClusterToken, 'etcd-cluster')
   assert.is(c.strictReconfigCheck, true)
   assert.equal(c.cors, [])
-  assert.is(c.maxRequestBytes, 1572864)
+  assert.is(c.maxRequestBytes, 10 * 1024 * 1024)
+  assert.is(c.preVote, true)
+  assert.is(c.walSync, 'blocking')
   assert.is(c.maxSnapshots, 5)
   assert.is(c.maxWals, 5)
   assert.is(c.logLevel, 'info')
@@ -121,7 +123,9 @@ const table: [string, (c: ServerConfig) => unknown, unknown][] = [
   ['--heartbeat-interval 200 --election-timeout 2000', (c) => [c.heartbeatIntervalMs, c.electionTimeoutMs], [200, 2000]],
   ['--max-snapshots 0', (c) => c.maxSnapshots, 0],
   ['--max-wals 9', (c) => c.maxWals, 9],
-  ['--max-request-bytes 10485760', (c) => c.maxRequestBytes, 10485760],
+  ['--max-request-bytes 1572864', (c) => c.maxRequestBytes, 1572864],
+  ['--wal-sync async', (c) => c.walSync, 'async'],
+  ['--wal-sync=blocking', (c) => c.walSync, 'blocking'],
   ['--cors *', (c) => c.cors, ['*']],
   ['--cors http://a.example,http://b.example', (c) => c.cors, ['http://a.example', 'http://b.example']],
   ['--listen-peer-urls http://10.0.0.1:2380,http://[::1]:2390', (c) => c.listenPeer.map((a) => [a.host, a.port]), [['10.0.0.1', 2380], ['::1', 2390]]],
@@ -136,6 +140,7 @@ const table: [string, (c: ServerConfig) => unknown, unknown][] = [
   ['--discovery-proxy http://proxy:8080', (c) => c.discoveryProxy, 'http://proxy:8080'],
   ['--strict-reconfig-check=false', (c) => c.strictReconfigCheck, false],
   ['--pre-vote', (c) => c.preVote, true],
+  ['--pre-vote=false', (c) => c.preVote, false],
   ['--enable-v2', (c) => c.enableV2, true],
   ['--enable-v2=false', (c) => c.enableV2, false],
   ['--cert-file c.pem --key-file k.pem --trusted-ca-file ca.pem --client-cert-auth', (c) => c.clientTls, { certFile: 'c.pem', keyFile: 'k.pem', trustedCaFile: 'ca.pem', clientCertAuth: true }],

@@ -5,7 +5,7 @@ import http from 'node:http'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type RunningServer } from '../../server/index.js'
-import { MAX_FORM_BYTES } from '../../server/http/keys-handler.js'
+import { DEFAULT_MAX_REQUEST_BYTES } from '../../server/http/body.js'
 import { raw, waitReady } from './raw-client.js'
 
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' }
@@ -93,7 +93,7 @@ test('bad ttl, prevIndex, waitIndex and booleans: etcd codes, nothing written', 
 
 test('oversized form body (> 10 MiB): 210 "http: POST too large", nothing written, server fine', async () => {
   const before = await index()
-  const big = Buffer.alloc(MAX_FORM_BYTES + 10, 'a')
+  const big = Buffer.alloc(DEFAULT_MAX_REQUEST_BYTES + 10, 'a')
   big.write('value=', 0)
   const r = await raw(server.url, 'PUT', '/v2/keys/bad/big', { body: big, headers: FORM, timeoutMs: 15000 }).catch((e: Error) => e)
   if (!(r instanceof Error)) {

@@ -125,7 +125,8 @@ test('a snapshot from the leader (Ready.snapshot) replaces the log; the hard sta
 test('overlapping persist() calls keep record order around a snapshot and share fsyncs', async () => {
   const dataDir = path.join(tempDir('rec-overlap'), 'd')
   let syncs = 0
-  const ds = openDurableStorage(dataDir, { ...opts, metadata: META, onSync: () => syncs++ })
+  // Merging overlapping syncs is what the async mode does (blocking writes each inside its call).
+  const ds = openDurableStorage(dataDir, { ...opts, metadata: META, syncMode: 'async', onSync: () => syncs++ })
   const calls = [
     ds.persist({ hardState: { term: 1, vote: '', commit: 2 }, entries: entries(1, 5, 1), mustSync: true }),
     ds.persist({ snapshot: snapAt(20, 2), hardState: { term: 2, vote: '', commit: 20 }, entries: [], mustSync: true }),

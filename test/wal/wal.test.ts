@@ -238,7 +238,7 @@ function countingIo(failOn?: { op: 'write' | 'fdatasync'; call: number; code: st
 test('group commit: many saves and concurrent syncs share one write + one fdatasync', async () => {
   const dir = walDir('group')
   const io = countingIo()
-  const w = Wal.create(dir, META, { ...quiet, io })
+  const w = Wal.create(dir, META, { ...quiet, io, syncMode: 'async' })
   for (let i = 1; i <= 100; i++) w.save({ term: 1, vote: '', commit: i - 1 }, [entry(i)])
   await Promise.all([w.sync(), w.sync(), w.sync()])
   assert.is(io.writes, 1)
@@ -277,7 +277,7 @@ test('sync resolves only after fdatasync returned', async () => {
       events.push('fdatasync-done')
     },
   }
-  const w = Wal.create(dir, META, { ...quiet, io })
+  const w = Wal.create(dir, META, { ...quiet, io, syncMode: 'async' })
   await w.saveAndSync(undefined, [entry(1)]).then(() => events.push('acked'))
   assert.equal(events, ['write', 'fdatasync-start', 'fdatasync-done', 'acked'])
   await w.close()
@@ -288,7 +288,7 @@ for (const op of ['write', 'fdatasync'] as const) {
   test(`an error in ${op} fails the WAL: pending and later syncs reject, later saves throw, nothing acked`, async () => {
     const dir = walDir('fail')
     const io = countingIo({ op, call: 2, code: op === 'write' ? 'ENOSPC' : 'EIO' })
-    const w = Wal.create(dir, META, { ...quiet, io })
+    const w = Wal.create(dir, META, { ...quiet, io, syncMode: 'async' })
     await w.saveAndSync({ term: 1, vote: '', commit: 0 }, entries(1, 5))
     const acked: number[] = []
     const p1 = w.saveAndSync(undefined, [entry(6)]).then(() => acked.push(6))

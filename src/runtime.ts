@@ -110,3 +110,12 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
   })
 }
+
+/**
+ * True in a browser page or worker, where requests to another origin go through CORS (so only
+ * the headers the server allows may be sent).
+ */
+export function isBrowser(): boolean {
+  const g = globalThis as { document?: unknown; importScripts?: unknown }
+  return g.document !== undefined || typeof g.importScripts === 'function'
+}

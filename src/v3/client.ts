@@ -4,7 +4,7 @@
 
 import { AbortError, HttpError, OutcomeUnknownError, ValidationError } from '../errors.js'
 import { parseJson } from '../keys-codec.js'
-import { ensureAbortController, newAbortController, unrefTimer } from '../runtime.js'
+import { ensureAbortController, isBrowser, newAbortController, unrefTimer } from '../runtime.js'
 import { Transport, type HttpResult, type Safety } from '../transport.js'
 import type { CallOptions } from '../types.js'
 import {
@@ -235,8 +235,9 @@ export class ClientV3 {
         return this.transport.call(
           { method: 'POST', path: this.prefix + '/watch', json: body, safety: 'read', signal, stream: true,
             // Ask the member to end the stream when it loses its leader ("hasleader" metadata),
-            // so a watch never sits on a member cut off from the cluster.
-            headers: { ...headers, 'grpc-metadata-hasleader': 'true' } },
+            // so a watch never sits on a member cut off from the cluster. Not from browsers:
+            // etcd's CORS answer allows no such header.
+            headers: isBrowser() ? headers : { ...headers, 'grpc-metadata-hasleader': 'true' } },
           (res) => {
             if (res.status >= 300) throw errorFromV3Result(res)
             return res

@@ -2,45 +2,11 @@
 // against each backend on 127.0.0.1 with CORS on: set, get, CAS error narrowing and a watch, from a
 // page served on a different origin. Skips with a message only when chromium is missing.
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
-import os from 'node:os'
-import path from 'node:path'
+import { existsSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { backends, repoRoot, startCluster, within, type Cluster } from '../client/fixtures.js'
-
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium'
-
-/** Bundles src/index.ts into one browser ES module. */
-async function bundle(): Promise<string> {
-  const esbuild = await import('esbuild')
-  const out = await esbuild.build({
-    entryPoints: [path.join(repoRoot, 'src/index.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2020',
-    write: false,
-    logLevel: 'silent',
-  })
-  return out.outputFiles[0]!.text
-}
-
-/** Serves the page and the bundle on its own origin (so every SDK request is cross-origin). */
-async function servePage(js: string): Promise<{ url: string; close(): Promise<void> }> {
-  const html = '<!doctype html><meta charset="utf-8"><title>raftkv sdk</title><script type="module">import * as raftkv from "/raftkv.js"; window.raftkv = raftkv; window.ready = true</script>'
-  const server = http.createServer((req, res) => {
-    if (req.url === '/raftkv.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js)
-    else res.writeHead(200, { 'content-type': 'text/html' }).end(html)
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()) }),
-  }
-}
+import { backends, startCluster, within, type Cluster } from '../client/fixtures.js'
+import { CHROMIUM, bundle, launchChromium, servePage } from './page.js'
 
 if (!existsSync(CHROMIUM)) {
   console.log(`SKIP test/browser/client.test.ts: no chromium at ${CHROMIUM}`)
@@ -53,27 +19,19 @@ if (!existsSync(CHROMIUM)) {
     const test = suite(`browser client [${backend}]`)
     let cluster: Cluster
     let page: Awaited<ReturnType<typeof servePage>>
+    let browser: Awaited<ReturnType<typeof launchChromium>>
     let context: import('playwright-core').BrowserContext
-    let userDataDir: string
 
     test.before(async () => {
       cluster = await startCluster(backend, { cors: true })
       page = await servePage(js)
-      const { chromium } = await import('playwright-core')
-      userDataDir = mkdtempSync(path.join(os.tmpdir(), 'raftkv-chromium-'))
-      context = await chromium.launchPersistentContext(userDataDir, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-          '--disable-sync', '--no-first-run', '--disable-quic'],
-        timeout: 30_000,
-      })
+      browser = await launchChromium()
+      context = browser.context
     })
     test.after(async () => {
-      await context?.close()
+      await browser?.close()
       await page?.close()
       await cluster?.close()
-      if (userDataDir) rmSync(userDataDir, { recursive: true, force: true })
     })
 
     test('set, get, typed errors and a watch run in the browser', async () => {

@@ -160,7 +160,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   })
   // Keys requests are counted for etcd_http_* on the way in (the handler itself stays metric-free);
   // malformed requests are refused and pipelined ones ordered before that (server/http/front-door).
-  const served = frontDoor(instrumentHandler(handler, metrics))
+  const served = frontDoor(instrumentHandler(handler, metrics), (req, why) =>
+    log.debug({ method: req.method, url: req.url?.slice(0, 200), why }, 'malformed request refused'),
+  )
 
   try {
     for (const addr of config.listenClient) {
@@ -184,7 +186,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       // (requestTimeout keeps Node's default: it bounds receiving a request, not a watch response.)
       server.keepAliveTimeout = 65_000
       server.headersTimeout = 66_000
-      server.on('clientError', onClientError)
+      server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+        // Requests Node's parser cannot read, and timeouts: the client's doing, logged without a stack.
+        if (err.code !== 'HPE_CLOSED_CONNECTION') log.debug({ code: err.code, reason: (err as { reason?: string }).reason }, 'malformed request or client timeout')
+        onClientError(err, socket)
+      })
       servers.push(server)
       const port = await listen(server, addr)
       bound.push(withPort(addr.url, port))

@@ -101,13 +101,21 @@ function refuse(res: ServerResponse, r: Refusal): void {
   res.end(r.body)
 }
 
-/** Wraps the client handler with the front-door checks and in-order pipelining. */
-export function frontDoor(handler: Handler): Handler {
+/**
+ * Wraps the client handler with the front-door checks and in-order pipelining. `onRefused` hears
+ * of each refusal (for a debug log line: malformed input is the client's doing, not a bug).
+ */
+export function frontDoor(handler: Handler, onRefused?: (req: IncomingMessage, why: string) => void): Handler {
   const run = (req: IncomingMessage, res: ServerResponse): void => {
     const r = refusal(req)
     if (r) {
       const st = conns.get(req.socket)
       if (st) st.refused = true
+      try {
+        onRefused?.(req, 'close' in r ? `HTTP/${req.httpVersion} request line` : `${r.status} ${r.body}`)
+      } catch {
+        // logging must not change the answer
+      }
       refuse(res, r)
       return
     }

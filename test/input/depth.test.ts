@@ -1,7 +1,7 @@
 // No depth that can be written breaks a read: keys deeper than MAX_KEY_DEPTH are refused with 209;
 // a key at the limit reads back (alone and in a recursive listing of the whole store), survives a
 // snapshot and a restart. Members bodies nested beyond Go's limit get Go's 400, not a 500.
-// A client hanging up mid-body is logged at debug level without a stack.
+// A client hanging up mid-body, and malformed requests, are logged at debug level without a stack.
 import net from 'node:net'
 import path from 'node:path'
 import { Writable } from 'node:stream'
@@ -11,6 +11,7 @@ import { startServer, type RunningServer } from '../../server/index.js'
 import { createLogger } from '../../server/log.js'
 import { MAX_KEY_DEPTH } from '../../server/http/keys.js'
 import { raw } from '../http/raw-client.js'
+import { exchange } from './wire.js'
 import { cleanup, tempDir } from '../wal/helpers.js'
 
 type LogLine = Record<string, unknown> & { msg?: string; level?: string }
@@ -115,6 +116,23 @@ test('a client that hangs up mid-body is logged once at debug level, without a s
   assert.is(mine[0]!.msg, 'client went away during its request')
   assert.not.ok(JSON.stringify(mine[0]).includes('stack'))
   assert.is((await raw(server.url, 'GET', '/v2/keys/hangup')).status, 404)
+})
+
+test('malformed requests are logged once at debug level, without a stack', async () => {
+  const before = lines.length
+  await exchange(server.url, 'PUT /v2/keys/refused?value=x HTTP/1.1\r\nHost: a b\r\n\r\n')
+  await exchange(server.url, 'GET /v2/keys/ HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n')
+  await exchange(server.url, 'PUT /v2/keys/refused?value=x\r\n\r\n')
+  const until = Date.now() + 3000
+  while (Date.now() < until && lines.length - before < 3) await new Promise((r) => setTimeout(r, 20))
+  const mine = lines.slice(before)
+  assert.equal(mine.map((l) => [l.level, l.msg]), [
+    ['debug', 'malformed request refused'],
+    ['debug', 'malformed request or client timeout'],
+    ['debug', 'malformed request refused'],
+  ])
+  assert.not.ok(JSON.stringify(mine).includes('stack'))
+  assert.is((await raw(server.url, 'GET', '/v2/keys/refused')).status, 404)
 })
 
 test.run()

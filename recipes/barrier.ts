@@ -1,9 +1,11 @@
-// A one-shot barrier for a fixed number of parties: each arrival is an in-order key under the
-// barrier's directory; arrive() resolves once `parties` arrivals exist. Waiters watch the
-// directory (one event per arrival) from the index of their listing, so no arrival is missed.
+// A one-shot barrier for a fixed number of parties: each arrival is a key under the barrier's
+// directory (v2: an in-order key; v3: `key/<nonce>`); arrive() resolves once `parties` arrivals
+// exist. Waiters watch the directory / prefix (one event per arrival) from the index / revision of
+// their count, so no arrival is missed.
 
-import { OutcomeUnknownError, KeyNotFoundError, type Client } from '../src/index.js'
-import type { AcquireOptions } from './lock-core.js'
+import { OutcomeUnknownError, KeyNotFoundError, type ClientV3 } from '../src/index.js'
+import { isV3, type AnyClient } from './api.js'
+import { rethrow, type AcquireOptions } from './lock-core.js'
 import { RecipeError, abortReason, combineSignals, encodeOwner, guardFor, nonce } from './internal.js'
 
 /**
@@ -15,15 +17,17 @@ import { RecipeError, abortReason, combineSignals, encodeOwner, guardFor, nonce 
 export class Barrier {
   readonly parties: number
 
-  constructor(readonly client: Client, readonly key: string, opts: { parties: number }) {
+  constructor(readonly client: AnyClient, readonly key: string, opts: { parties: number }) {
     if (!Number.isInteger(opts.parties) || opts.parties < 1) throw new RecipeError(`parties must be an integer >= 1, got ${opts.parties}`)
     this.parties = opts.parties
   }
 
   /** How many parties have arrived so far. */
   async arrived(): Promise<number> {
+    const client = this.client
+    if (isV3(client)) return (await client.range(this.prefix, { prefix: true, countOnly: true })).count
     try {
-      const res = await guardFor(this.client).get(this.client, this.key)
+      const res = await guardFor(client).get(client, this.key)
       return (res.node.nodes ?? []).filter((n) => !n.dir).length
     } catch (err) {
       if (err instanceof KeyNotFoundError) return 0
@@ -33,22 +37,24 @@ export class Barrier {
 
   /** Registers this party and waits for the others. @throws RecipeTimeoutError / RecipeAbortError. */
   async arrive(opts: AcquireOptions = {}): Promise<void> {
-    const guard = guardFor(this.client)
+    const client = this.client
     const { signal, dispose } = combineSignals([opts.signal], opts.timeout)
+    if (isV3(client)) return this.arriveV3(client, signal).catch((err) => rethrow(err, signal)).finally(dispose)
+    const guard = guardFor(client)
     const value = encodeOwner({ nonce: nonce() })
     try {
       try {
-        guard.saw(await this.client.post(this.key, value, { signal }))
+        guard.saw(await client.post(this.key, value, { signal }))
       } catch (err) {
         if (!(err instanceof OutcomeUnknownError)) throw err
         // A lost reply: our nonce tells whether the arrival landed; post again only if it did not.
-        const res = await guard.get(this.client, this.key, { signal })
-        if (!(res.node.nodes ?? []).some((n) => n.value === value)) guard.saw(await this.client.post(this.key, value, { signal }))
+        const res = await guard.get(client, this.key, { signal })
+        if (!(res.node.nodes ?? []).some((n) => n.value === value)) guard.saw(await client.post(this.key, value, { signal }))
       }
       for (;;) {
-        const res = await guard.get(this.client, this.key, { signal })
+        const res = await guard.get(client, this.key, { signal })
         if ((res.node.nodes ?? []).filter((n) => !n.dir).length >= this.parties) return
-        const w = this.client.watch(this.key, { recursive: true, waitIndex: res.etcdIndex + 1, signal })
+        const w = client.watch(this.key, { recursive: true, waitIndex: res.etcdIndex + 1, signal })
         try {
           for await (const ev of w) if (ev.type === 'resync' || ev.action === 'create') break
         } finally {
@@ -63,10 +69,34 @@ export class Barrier {
     }
   }
 
+  /** v3: arrivals are `key/<nonce>` (a put of a fresh key is harmless to repeat). */
+  private async arriveV3(client: ClientV3, signal: AbortSignal): Promise<void> {
+    await client.put(this.prefix + nonce(), '', { signal, idempotent: true })
+    for (;;) {
+      const res = await client.range(this.prefix, { prefix: true, countOnly: true, signal })
+      if (res.count >= this.parties) return
+      const w = client.watch(this.prefix, { prefix: true, startRevision: res.header.revision + 1n, filters: ['noDelete'], signal })
+      try {
+        for await (const ev of w) if (ev.type !== 'progress') break
+      } finally {
+        w.close()
+      }
+    }
+  }
+
+  private get prefix(): string {
+    return this.key.replace(/\/+$/, '') + '/'
+  }
+
   /** Removes all arrivals so the barrier can be used again. */
   async reset(): Promise<void> {
+    const client = this.client
+    if (isV3(client)) {
+      await client.delete(this.prefix, { prefix: true })
+      return
+    }
     try {
-      guardFor(this.client).saw(await this.client.rmdir(this.key, { recursive: true }))
+      guardFor(client).saw(await client.rmdir(this.key, { recursive: true }))
     } catch (err) {
       if (!(err instanceof KeyNotFoundError)) throw err
     }

@@ -1,10 +1,15 @@
-// Service discovery: instances register under /services/<service>/<id> with a TTL kept alive by
-// refreshes (which make no watch events), and consumers hold a live, cached view of a service
-// kept current by one recursive directory watch (added/updated/removed), with pick strategies.
+// Service discovery on either API: instances register under /services/<service>/<id> (v2: a TTL
+// kept alive by refreshes, which make no watch events; v3: a key attached to the instance's own
+// lease, renewed every ttl/3), and consumers hold a live, cached view of a service kept current
+// by one watch of the service's directory / prefix (added/updated/removed), with pick strategies.
 // A crashed instance disappears from every view within its TTL. No Node built-ins.
 
-import { KeyNotFoundError, NodeExistsError, OutcomeUnknownError, type Client, type Node } from '../src/index.js'
+import { KeyNotFoundError, NodeExistsError, OutcomeUnknownError, type Client, type ClientV3, type KeyValue } from '../src/index.js'
+import { isV3, revNumber, type AnyClient } from './api.js'
 import { Keeper } from './keepalive.js'
+import type { Hold } from './lock-core.js'
+import { LeaseHold } from './v3/lease-hold.js'
+import { sawRev } from './v3/go-queue.js'
 import { removeOwned } from './lock-v2.js'
 import {
   Emitter, LockLostError, RecipeError, checkTtl, decodeOwner, encodeOwner, guardFor, joinKey, nonce, now, sleep,
@@ -43,16 +48,19 @@ export class Registration extends Emitter<RegistrationEvents> {
   readonly key: string
   readonly ttl: number
   private value: string
-  private keeper: Keeper | undefined
+  private keeper: Hold | undefined
+  /** v3: the lease the key is attached to now. */
+  private lease: bigint | undefined
   private stopped = false
   private readonly stopCtl = new AbortController()
 
   /** @internal use {@link register}. */
-  constructor(readonly client: Client, readonly service: string, readonly id: string, opts: RegisterOptions) {
+  constructor(readonly client: AnyClient, readonly service: string, readonly id: string, opts: RegisterOptions) {
     super()
     this.key = joinKey(opts.prefix ?? '/services', service, id)
     this.ttl = checkTtl(opts.ttl ?? 10)
-    this.value = encodeOwner({ nonce: nonce(), data: opts.data ?? null })
+    // v3: the data as JSON (the lease makes the key ours); v2: with a nonce for compare-and-delete.
+    this.value = isV3(client) ? JSON.stringify(opts.data ?? null) : encodeOwner({ nonce: nonce(), data: opts.data ?? null })
   }
 
   /** True while the key is certainly present. */
@@ -62,24 +70,39 @@ export class Registration extends Emitter<RegistrationEvents> {
 
   /** @internal first registration: a plain set, replacing a stale key of an earlier life of this id. */
   async start(): Promise<void> {
+    const client = this.client
+    if (isV3(client)) {
+      if (!(await this.attachV3(client, true))) throw new RecipeError(`${this.key}: could not register`)
+      return
+    }
     const sent = now()
-    const res = guardFor(this.client).saw(await this.client.set(this.key, this.value, { ttl: this.ttl }))
+    const res = guardFor(client).saw(await client.set(this.key, this.value, { ttl: this.ttl }))
     this.keep(res.node.createdIndex, sent)
   }
 
   /** Publishes new data for this instance (CAS on our own value, TTL resent). */
   async update(data: unknown): Promise<void> {
+    const client = this.client
+    if (isV3(client)) {
+      const next = JSON.stringify(data ?? null)
+      const lease = this.lease ?? 0n
+      // Only while the key is still on our lease (not re-registered by another process).
+      const res = await client.txn({ compare: [{ key: this.key, target: 'lease', op: '==', lease }], success: [{ put: { key: this.key, value: next, lease } }] })
+      if (!res.succeeded) throw new LockLostError(`${this.key}: not registered by this instance now`)
+      this.value = next
+      return
+    }
     const next = encodeOwner({ nonce: decodeOwner(this.value)!.nonce, data })
     try {
-      guardFor(this.client).saw(await this.client.compareAndSwap(this.key, next, { prevValue: this.value, ttl: this.ttl }))
+      guardFor(client).saw(await client.compareAndSwap(this.key, next, { prevValue: this.value, ttl: this.ttl }))
     } catch (err) {
       // A lost reply: the stored value tells whether the update landed.
       if (!(err instanceof OutcomeUnknownError)) throw err
-      const cur = await guardFor(this.client).get(this.client, this.key)
+      const cur = await guardFor(client).get(client, this.key)
       if (cur.node.value !== next) throw err
     }
     this.value = next
-    this.keeper?.setValue(next)
+    ;(this.keeper as Keeper | undefined)?.setValue(next)
   }
 
   /** Stops refreshing and removes the key (compare-and-delete on our value). Idempotent. */
@@ -88,7 +111,13 @@ export class Registration extends Emitter<RegistrationEvents> {
     this.stopped = true
     this.stopCtl.abort()
     this.keeper?.stop()
-    await removeOwned(this.client, this.key, this.value)
+    const client = this.client
+    if (isV3(client)) {
+      // Revoking the lease deletes the key if it is still ours (never another process's).
+      if (this.lease !== undefined) await client.revokeLease(this.lease).catch(() => {})
+    } else {
+      await removeOwned(client, this.key, this.value)
+    }
     this.emit('deregistered')
   }
 
@@ -97,7 +126,10 @@ export class Registration extends Emitter<RegistrationEvents> {
   }
 
   private keep(createdIndex: number, sent: number): void {
-    const k = new Keeper({ client: this.client, key: this.key, ttl: this.ttl, value: this.value, createdIndex, confirmedAt: sent })
+    this.watchLoss(new Keeper({ client: this.client as Client, key: this.key, ttl: this.ttl, value: this.value, createdIndex, confirmedAt: sent }))
+  }
+
+  private watchLoss(k: Hold): void {
     this.keeper = k
     k.on('lost', (err) => {
       if (this.stopped) return
@@ -106,12 +138,52 @@ export class Registration extends Emitter<RegistrationEvents> {
     })
   }
 
+  /**
+   * v3: a new lease and the key on it. `replace` (first registration) overwrites a stale key of
+   * an earlier life of this id; otherwise only an absent key is written (never another process's).
+   * False when another live process holds the id.
+   */
+  private async attachV3(client: ClientV3, replace: boolean): Promise<boolean> {
+    const sent = now()
+    const grant = await client.grantLease(this.ttl, { signal: this.stopCtl.signal })
+    try {
+      const put = { put: { key: this.key, value: this.value, lease: grant.id } }
+      const read = { range: { key: this.key } }
+      const res = await client.txn(replace
+        ? { success: [put, read] }
+        : { compare: [{ key: this.key, target: 'create', op: '==', createRevision: 0 }], success: [put, read], failure: [read] })
+      sawRev(client, res.header.revision)
+      const last = res.responses[res.responses.length - 1]
+      const kv = last?.type === 'range' ? last.range.kvs[0] : undefined
+      if (!res.succeeded || !kv || kv.lease !== grant.id) {
+        await client.revokeLease(grant.id).catch(() => {})
+        return false
+      }
+      this.lease = grant.id
+      this.watchLoss(new LeaseHold({ client, lease: grant.id, ttl: this.ttl, key: this.key, createRevision: kv.createRevision, confirmedAt: sent }))
+      return true
+    } catch (err) {
+      await client.revokeLease(grant.id).catch(() => {})
+      throw err
+    }
+  }
+
   /** Re-creates the key (create-if-absent: never overwrites another process using the same id). */
   private async reregister(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
       const sent = now()
+      const client = this.client
+      if (isV3(client)) {
+        try {
+          if (await this.attachV3(client, false)) { this.emit('restored'); return }
+        } catch {
+          if (this.stopped) return
+        }
+        await sleep(Math.min(this.ttl * 1000, 250 * 2 ** Math.min(attempt, 4)), this.stopCtl.signal).catch(() => {})
+        continue
+      }
       try {
-        const res = guardFor(this.client).saw(await this.client.create(this.key, this.value, { ttl: this.ttl, signal: this.stopCtl.signal }))
+        const res = guardFor(client).saw(await client.create(this.key, this.value, { ttl: this.ttl, signal: this.stopCtl.signal }))
         this.keep(res.node.createdIndex, sent)
         this.emit('restored')
         return
@@ -119,7 +191,7 @@ export class Registration extends Emitter<RegistrationEvents> {
         if (this.stopped) return
         if (err instanceof NodeExistsError) {
           // Ours after all (a lost reply)? Otherwise another process uses this id: wait for it to go.
-          const cur = await guardFor(this.client).get(this.client, this.key).catch(() => undefined)
+          const cur = await guardFor(client).get(client, this.key).catch(() => undefined)
           if (cur?.node.value === this.value) { this.keep(cur.node.createdIndex, sent); this.emit('restored'); return }
         }
         await sleep(Math.min(this.ttl * 1000, 250 * 2 ** Math.min(attempt, 4)), this.stopCtl.signal).catch(() => {})
@@ -134,7 +206,7 @@ export class Registration extends Emitter<RegistrationEvents> {
  * const reg = await register(client, 'api', 'api-1', { ttl: 5, data: { url } })
  * ```
  */
-export async function register(client: Client, service: string, instance: string, opts: RegisterOptions = {}): Promise<Registration> {
+export async function register(client: AnyClient, service: string, instance: string, opts: RegisterOptions = {}): Promise<Registration> {
   if (!service || !instance || /\//.test(instance)) throw new RecipeError('service and instance must be non-empty; instance ids cannot contain "/"')
   const r = new Registration(client, service, instance, opts)
   await r.start()
@@ -170,7 +242,7 @@ export class ServiceView<T = unknown> extends Emitter<{ added: [Instance<T>]; up
   private readonly wakers = new Set<() => void>()
 
   /** @internal use {@link discover}. */
-  constructor(readonly client: Client, readonly service: string, opts: DiscoverOptions = {}) {
+  constructor(readonly client: AnyClient, readonly service: string, opts: DiscoverOptions = {}) {
     super()
     this.dir = joinKey(opts.prefix ?? '/services', service)
     opts.signal?.addEventListener('abort', () => this.close(), { once: true })
@@ -226,12 +298,14 @@ export class ServiceView<T = unknown> extends Emitter<{ added: [Instance<T>]; up
   }
 
   private async run(started: (i: number) => void, failed: (e: unknown) => void): Promise<void> {
-    const guard = guardFor(this.client)
+    const client = this.client
+    if (isV3(client)) return this.runV3(client, started, failed)
+    const guard = guardFor(client)
     let from: number
     try {
       try {
-        const res = await guard.get(this.client, this.dir, { sorted: true, signal: this.ctl.signal })
-        this.reset(res.node.nodes ?? [])
+        const res = await guard.get(client, this.dir, { sorted: true, signal: this.ctl.signal })
+        this.reset((res.node.nodes ?? []).filter((n) => !n.dir))
         from = res.etcdIndex + 1
       } catch (err) {
         if (!(err instanceof KeyNotFoundError)) throw err
@@ -245,10 +319,10 @@ export class ServiceView<T = unknown> extends Emitter<{ added: [Instance<T>]; up
       return
     }
     while (!this.closed) {
-      const w = this.client.watch(this.dir, { recursive: true, waitIndex: from, signal: this.ctl.signal })
+      const w = client.watch(this.dir, { recursive: true, waitIndex: from, signal: this.ctl.signal })
       try {
         for await (const ev of w) {
-          if (ev.type === 'resync') { this.reset(ev.node?.nodes ?? []); from = ev.etcdIndex + 1; continue }
+          if (ev.type === 'resync') { this.reset((ev.node?.nodes ?? []).filter((n) => !n.dir)); from = ev.etcdIndex + 1; continue }
           guard.see(ev.index)
           from = ev.index + 1
           const gone = ev.action === 'delete' || ev.action === 'expire' || ev.action === 'compareAndDelete'
@@ -266,16 +340,50 @@ export class ServiceView<T = unknown> extends Emitter<{ added: [Instance<T>]; up
     }
   }
 
-  private toInstance(n: Node): Instance<T> | undefined {
-    if (n.dir) return undefined
-    const id = n.key.slice(n.key.lastIndexOf('/') + 1)
-    const v = decodeOwner(n.value)
-    return { service: this.service, id, key: n.key, data: (v ? v.data : n.value) as T, createdIndex: n.createdIndex, modifiedIndex: n.modifiedIndex }
+  /** v3: the listing of `dir/`, then a prefix watch from the next revision (resumes itself; a resync replaces the set). */
+  private async runV3(client: ClientV3, started: (i: number) => void, failed: (e: unknown) => void): Promise<void> {
+    const pfx = this.dir + '/'
+    let from: bigint
+    try {
+      const res = await client.range(pfx, { prefix: true, signal: this.ctl.signal })
+      sawRev(client, res.header.revision)
+      this.reset(res.kvs.map(entryOf))
+      from = res.header.revision + 1n
+      started(revNumber(from))
+    } catch (err) {
+      failed(err)
+      this.emit('error', err)
+      this.close()
+      return
+    }
+    while (!this.closed) {
+      const w = client.watch(pfx, { prefix: true, startRevision: from, signal: this.ctl.signal })
+      try {
+        for await (const ev of w) {
+          if (ev.type === 'progress') continue
+          if (ev.type === 'resync') { this.reset(ev.kvs.map(entryOf)); from = ev.revision + 1n; continue }
+          sawRev(client, ev.revision)
+          from = ev.revision + 1n
+          if (ev.type === 'delete') this.remove(ev.kv.keyString)
+          else this.upsert(entryOf(ev.kv))
+        }
+      } catch (err) {
+        if (this.closed) return
+        this.emit('error', err)
+        await sleep(500, this.ctl.signal).catch(() => {})
+      } finally {
+        w.close()
+      }
+    }
   }
 
-  private upsert(n: Node): void {
+  private toInstance(n: StoredInstance): Instance<T> {
+    const id = n.key.slice(n.key.lastIndexOf('/') + 1)
+    return { service: this.service, id, key: n.key, data: decodeData(n.value, isV3(this.client)) as T, createdIndex: n.createdIndex, modifiedIndex: n.modifiedIndex }
+  }
+
+  private upsert(n: StoredInstance): void {
     const inst = this.toInstance(n)
-    if (!inst) return
     const prev = this.map.get(inst.id)
     this.map.set(inst.id, inst)
     if (!prev) this.fire({ type: 'added', instance: inst })
@@ -290,11 +398,10 @@ export class ServiceView<T = unknown> extends Emitter<{ added: [Instance<T>]; up
     this.fire({ type: 'removed', instance: prev })
   }
 
-  private reset(nodes: Node[]): void {
+  private reset(nodes: StoredInstance[]): void {
     const seen = new Set<string>()
     for (const n of nodes) {
       const inst = this.toInstance(n)
-      if (!inst) continue
       seen.add(inst.id)
       this.upsert(n)
     }
@@ -307,7 +414,27 @@ export class ServiceView<T = unknown> extends Emitter<{ added: [Instance<T>]; up
   }
 }
 
+/** What the view needs of a stored instance key (a v2 node or a v3 key-value). */
+interface StoredInstance {
+  key: string
+  value?: string
+  createdIndex: number
+  modifiedIndex: number
+}
+
+function entryOf(kv: KeyValue): StoredInstance {
+  return { key: kv.keyString, value: kv.valueString, createdIndex: revNumber(kv.createRevision), modifiedIndex: revNumber(kv.modRevision) }
+}
+
+/** The published data: v2 owner JSON (with a nonce), v3 plain JSON; anything else as the raw text. */
+function decodeData(value: string | undefined, v3: boolean): unknown {
+  const v = decodeOwner(value)
+  if (v) return v.data
+  if (value === undefined || !v3) return value
+  try { return JSON.parse(value) as unknown } catch { return value }
+}
+
 /** A live view of `service`; `await view.ready` before the first snapshot. Close it when done. */
-export function discover<T = unknown>(client: Client, service: string, opts: DiscoverOptions = {}): ServiceView<T> {
+export function discover<T = unknown>(client: AnyClient, service: string, opts: DiscoverOptions = {}): ServiceView<T> {
   return new ServiceView<T>(client, service, opts)
 }

@@ -2,14 +2,16 @@
 // RECIPE_CHILD env var (JSON), reporting what it did as JSON lines on stdout. Roles: `contend`
 // (N rounds on a lock with a fenced resource), `pause-holder` (holds, gets SIGSTOPped by the
 // parent, then tries a late write), `candidate` (election), `instance` (service registration).
+// `api` picks the v2 Client (default) or the ClientV3.
 
-import { Client } from '../../src/index.js'
+import { clientFor, type Api } from './targets.js'
 import { Election, FencedResource, Lock, register } from '../../recipes/index.js'
 
 interface Config {
   role: 'contend' | 'pause-holder' | 'candidate' | 'instance'
   id: string
   endpoints: string[]
+  api?: Api
   key: string
   ttl: number
   rounds?: number
@@ -21,7 +23,7 @@ const cfg = JSON.parse(process.env.RECIPE_CHILD ?? '{}') as Config
 const out = (o: Record<string, unknown>): void => { process.stdout.write(JSON.stringify({ id: cfg.id, ...o }) + '\n') }
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const stamp = (): number => performance.timeOrigin + performance.now()
-const client = new Client({ endpoints: cfg.endpoints, timeout: 3000 })
+const client = clientFor(cfg.api ?? 'v2', cfg.endpoints)
 
 async function contend(): Promise<void> {
   const lock = new Lock(client, cfg.key, { ttl: cfg.ttl, fair: cfg.fair ?? true, owner: cfg.id })

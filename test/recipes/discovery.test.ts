@@ -1,13 +1,14 @@
-// Service discovery on every backend: registrations stay alive without watch noise, views load
+// Service discovery on every backend and both APIs: registrations stay alive without watch noise, views load
 // the current set and follow added/updated/removed, pickers rotate, a registration whose key
 // vanished re-registers, and a kill -9'd instance leaves every watcher's view within its TTL.
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Client } from '../../src/index.js'
 import { discover, register, type ServiceEvent } from '../../recipes/index.js'
-import { backends, startCluster, within, type Cluster } from '../client/fixtures.js'
+import { isV3, type AnyClient } from '../../recipes/api.js'
+import { within } from '../client/fixtures.js'
 import { killAll, startWorker, type Worker } from './procs.js'
+import { clientFor, targets } from './targets.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const TTL = 2
@@ -20,18 +21,18 @@ async function until(what: string, ms: number, cond: () => boolean): Promise<voi
   }
 }
 
-for (const backend of backends()) {
-  const test = suite(`recipes discovery [${backend}]`)
-  let cluster: Cluster
-  const clients: Client[] = []
+for (const target of targets()) {
+  const test = suite(`recipes discovery [${target.label}]`)
+  let cluster: { endpoints: string[]; close(): Promise<void> }
+  const clients: AnyClient[] = []
   const workers: Worker[] = []
-  const newClient = (): Client => {
-    const c = new Client({ endpoints: cluster.endpoints, timeout: 3000 })
+  const newClient = (): AnyClient => {
+    const c = clientFor(target.api, cluster.endpoints)
     clients.push(c)
     return c
   }
 
-  test.before(async () => { cluster = await startCluster(backend) })
+  test.before(async () => { cluster = await target.start() })
   test.after(async () => {
     await killAll(workers)
     for (const c of clients) c.close()
@@ -76,13 +77,15 @@ for (const backend of backends()) {
     await until('restored', TTL * 1000 + 3000, () => seen.includes('restored'))
     assert.equal(seen, ['lost', 'restored'])
     assert.ok(reg.isRegistered())
-    assert.is((await c.get(reg.key)).node.ttl !== undefined, true)
+    // Still expiring: a TTL (v2) or a lease (v3), never made permanent.
+    if (isV3(c)) assert.ok(((await c.get(reg.key))?.lease ?? 0n) !== 0n)
+    else assert.is((await c.get(reg.key)).node.ttl !== undefined, true)
     await reg.deregister()
   })
 
   test('kill -9 of an instance process: it leaves every watcher view within its TTL', async () => {
     const service = 'killed'
-    const ws = ['i0', 'i1'].map((id) => startWorker(id, { role: 'instance', endpoints: cluster.endpoints, key: service, ttl: TTL }))
+    const ws = ['i0', 'i1'].map((id) => startWorker(id, { role: 'instance', api: target.api, endpoints: cluster.endpoints, key: service, ttl: TTL }))
     workers.push(...ws)
     await Promise.all(ws.map((w) => w.waitFor((r) => r.ev === 'registered', 20_000, 'registered')))
     const views = [discover(newClient(), service), discover(newClient(), service)]

@@ -1,6 +1,6 @@
 // Leader election on every backend: candidates lead in arrival order, observe() reports every
-// change (reign and proclaimed value), resign hands over at once, a lost lead fires `lost`, and
-// kill -9 of a leader process yields exactly one new leader within TTL + election time.
+// change (reign and proclaimed value), resign hands over at once, a lost lead fires `lost`.
+// (kill -9 of a leader process, on both APIs: safety.test.ts.)
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -88,38 +88,6 @@ for (const backend of backends()) {
     assert.is((await e2.leader())?.term, lead.term)
     await again.resign()
     assert.instance(await e2.resume(json).catch((e: unknown) => e), LockLostError)
-  })
-
-  test('kill -9 of the leader process: exactly one new leader within TTL + election time', async () => {
-    const key = '/t/election/kill'
-    const ws = ['p0', 'p1', 'p2'].map((id) => startWorker(id, { role: 'candidate', endpoints: cluster.endpoints, key, ttl: TTL }))
-    workers.push(...ws)
-    const first = await Promise.race(ws.map((w) => w.waitFor((r) => r.ev === 'elected', 20_000, 'elected')))
-    const observer = new Election(newClient(), key, { ttl: TTL })
-    // Everyone queued before the kill.
-    await within(20_000, (async () => { while ((await observer.client.list(key)).length < 3) await sleep(100) })(), 'three candidates')
-    const changes: { l: LeaderInfo | undefined; at: number }[] = []
-    const stop = new AbortController()
-    const observing = (async () => { for await (const l of observer.observe({ signal: stop.signal })) changes.push({ l, at: Date.now() }) })().catch(() => {})
-    await sleep(200)
-    const leader = ws.find((w) => w.id === first.id)!
-    const killedAt = Date.now()
-    leader.signal('SIGKILL')
-    await leader.exited
-    const rest = ws.filter((w) => w !== leader)
-    const next = await Promise.race(rest.map((w) => w.waitFor((r) => r.ev === 'elected', TTL * 1000 + 4000, 'new leader')))
-    const took = Date.now() - killedAt
-    assert.ok(took <= TTL * 1000 + 2000, `new leader after ${took} ms`)
-    assert.ok((next.term as number) > (first.term as number))
-    await sleep(1500) // nobody else may claim the lead
-    const electedNow = rest.flatMap((w) => w.reports.filter((r) => r.ev === 'elected'))
-    assert.is(electedNow.length, 1, `exactly one new leader: ${JSON.stringify(electedNow)}`)
-    stop.abort()
-    await observing
-    const leaders = changes.map((c) => c.l?.owner)
-    assert.is(leaders[0], first.id)
-    assert.is(leaders[leaders.length - 1], next.id)
-    assert.ok(!leaders.slice(1).includes(first.id), 'the dead leader never comes back')
   })
 
   test.run()

@@ -1,24 +1,29 @@
-// WorkQueue's ack() promise on every backend: once ack() has finished, no consumer ever receives
+// WorkQueue's ack() promise on every backend and both APIs: once ack() has finished, no consumer ever receives
 // that item again. First a forced interleaving (a consumer's claim lands after another consumer
 // acked the item it listed), then a free-running run of 3 consumers and 2 producers checked for
 // any delivery after an ack finished.
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Client } from '../../src/index.js'
 import { WorkQueue, type QueueItem } from '../../recipes/index.js'
-import { backends, startCluster, within, type Cluster } from '../client/fixtures.js'
+import { isV3, type AnyClient } from '../../recipes/api.js'
+import { within } from '../client/fixtures.js'
+import { clientFor, targets } from './targets.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-/** The client, with `create` of a claim held back until `gate` resolves (a slow consumer). */
-function slowClaims(client: Client, gate: Promise<void>, reached: () => void): Client {
+/** The client, with the write of a claim (v2 create, v3 txn) held back until `gate` resolves (a slow consumer). */
+function slowClaims<C extends AnyClient>(client: C, gate: Promise<void>, reached: () => void): C {
+  const method = isV3(client) ? 'txn' : 'create'
+  const isClaim = (arg: unknown): boolean => typeof arg === 'string'
+    ? arg.includes('/claims/')
+    : ((arg as { compare?: { key: unknown }[] }).compare ?? []).some((c) => String(c.key).includes('/claims/'))
   return new Proxy(client, {
     get(target, prop) {
-      if (prop === 'create') {
-        return async (key: string, ...rest: unknown[]) => {
-          if (key.includes('/claims/')) { reached(); await gate }
-          return (target.create as (...a: unknown[]) => unknown).call(target, key, ...rest)
+      if (prop === method) {
+        return async (arg: unknown, ...rest: unknown[]) => {
+          if (isClaim(arg)) { reached(); await gate }
+          return (Reflect.get(target, prop, target) as (...a: unknown[]) => unknown).call(target, arg, ...rest)
         }
       }
       const v = Reflect.get(target, prop, target) as unknown
@@ -27,18 +32,18 @@ function slowClaims(client: Client, gate: Promise<void>, reached: () => void): C
   })
 }
 
-for (const backend of backends()) {
-  const test = suite(`recipes work queue ack [${backend}]`)
-  let cluster: Cluster
-  const clients: Client[] = []
-  const newClient = (): Client => {
-    const c = new Client({ endpoints: cluster.endpoints, timeout: 3000 })
+for (const target of targets()) {
+  const test = suite(`recipes work queue ack [${target.label}]`)
+  let cluster: { endpoints: string[]; close(): Promise<void> }
+  const clients: AnyClient[] = []
+  const newClient = (): AnyClient => {
+    const c = clientFor(target.api, cluster.endpoints)
     clients.push(c)
     return c
   }
 
   test.before(async () => {
-    cluster = await startCluster(backend)
+    cluster = await target.start()
   })
   test.after(async () => {
     for (const c of clients) c.close()
@@ -66,7 +71,9 @@ for (const backend of backends()) {
     assert.is(again, undefined, `item ${again?.key} was delivered again after its ack() finished`)
     assert.is(await producer.size(), 0)
     // Nothing was left behind: no claim for an item that is gone.
-    assert.equal((await newClient().list(`${dir}/claims`).catch(() => [])).length, 0)
+    const c = newClient()
+    const claims = isV3(c) ? (await c.range(`${dir}/claims/`, { prefix: true, countOnly: true })).count : (await c.list(`${dir}/claims`).catch(() => [])).length
+    assert.is(claims, 0)
   })
 
   test('3 consumers and 2 producers: no item is delivered after its ack() finished', async () => {

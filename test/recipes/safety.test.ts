@@ -1,26 +1,38 @@
-// Multi-process safety of the lock recipe on every backend: worker processes contend on one lock
-// and a fenced resource (no overlapping holds, strictly increasing fencing tokens, no lost
-// writes), and a holder frozen with SIGSTOP past its TTL loses the lock to another process, knows
-// it on thaw, and has its late guarded write rejected by its stale token.
+// Multi-process safety of the lock and election recipes on every backend and both APIs (raftkv
+// v2, etcd v2, etcd v3): worker processes contend on one lock and a fenced resource (no
+// overlapping holds, strictly increasing fencing tokens, no lost writes); a holder frozen with
+// SIGSTOP past its TTL loses the lock to another process, knows it on thaw, and has its late
+// guarded write rejected by its stale token; kill -9 of the leader process yields exactly one new
+// leader within TTL + 2 s.
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Client } from '../../src/index.js'
-import { FencedResource, Lock } from '../../recipes/index.js'
-import { backends, startCluster, within, type Cluster } from '../client/fixtures.js'
+import { Election, FencedResource, Lock, type LeaderInfo } from '../../recipes/index.js'
+import { isV3, type AnyClient } from '../../recipes/api.js'
+import { within } from '../client/fixtures.js'
 import { killAll, startWorker, type Report, type Worker } from './procs.js'
+import { clientFor, targets } from './targets.js'
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 const TTL = 2
 
-for (const backend of backends()) {
-  const test = suite(`recipes safety [${backend}]`)
-  let cluster: Cluster
-  let client: Client
+/** How many candidates (or waiters) are queued under `key`. */
+async function queued(client: AnyClient, key: string): Promise<number> {
+  if (isV3(client)) return (await client.range(key + '/', { prefix: true, countOnly: true })).count
+  return (await client.list(key).catch(() => [])).length
+}
+
+for (const target of targets()) {
+  const test = suite(`recipes safety [${target.label}]`)
+  let cluster: { endpoints: string[]; close(): Promise<void> }
+  let client: AnyClient
   const workers: Worker[] = []
+  const api = target.api
 
   test.before(async () => {
-    cluster = await startCluster(backend)
-    client = new Client({ endpoints: cluster.endpoints, timeout: 3000 })
+    cluster = await target.start()
+    client = clientFor(api, cluster.endpoints)
   })
   test.after(async () => {
     await killAll(workers)
@@ -31,7 +43,7 @@ for (const backend of backends()) {
   async function contend(fair: boolean, n: number, rounds: number): Promise<void> {
     const key = `/safety/${fair ? 'fair' : 'mutex'}`
     const resource = `${key}-resource`
-    const ws = Array.from({ length: n }, (_, i) => startWorker(`c${i}`, { role: 'contend', endpoints: cluster.endpoints, key, ttl: TTL, rounds, fair, resource }))
+    const ws = Array.from({ length: n }, (_, i) => startWorker(`c${i}`, { role: 'contend', api, endpoints: cluster.endpoints, key, ttl: TTL, rounds, fair, resource }))
     workers.push(...ws)
     await within(60_000, Promise.all(ws.map((w) => w.waitFor((r) => r.ev === 'done' || r.ev === 'error', 55_000, 'done'))), 'contenders')
     const errors = ws.flatMap((w) => w.reports.filter((r) => r.ev === 'error'))
@@ -61,7 +73,7 @@ for (const backend of backends()) {
   test('a holder paused (SIGSTOP) past its TTL loses the lock; its late guarded write is rejected', async () => {
     const key = '/safety/paused'
     const resource = '/safety/paused-resource'
-    const a = startWorker('paused', { role: 'pause-holder', endpoints: cluster.endpoints, key, ttl: TTL, resource })
+    const a = startWorker('paused', { role: 'pause-holder', api, endpoints: cluster.endpoints, key, ttl: TTL, resource })
     workers.push(a)
     const acquired = await a.waitFor((r) => r.ev === 'acquired' || r.ev === 'error', 20_000, 'acquired')
     assert.is(acquired.ev, 'acquired')
@@ -85,6 +97,38 @@ for (const backend of backends()) {
     assert.ok(h.isHeld())
     await h.release()
     assert.is(await a.exited, 0)
+  })
+
+  test('kill -9 of the leader process: exactly one new leader within TTL + 2 s', async () => {
+    const key = '/safety/election'
+    const ws = ['p0', 'p1', 'p2'].map((id) => startWorker(id, { role: 'candidate', api, endpoints: cluster.endpoints, key, ttl: TTL }))
+    workers.push(...ws)
+    const first = await Promise.race(ws.map((w) => w.waitFor((r) => r.ev === 'elected', 20_000, 'elected')))
+    const observer = new Election(client, key, { ttl: TTL })
+    // Everyone queued before the kill.
+    await within(20_000, (async () => { while ((await queued(client, key)) < 3) await sleep(100) })(), 'three candidates')
+    const changes: { l: LeaderInfo | undefined; at: number }[] = []
+    const stop = new AbortController()
+    const observing = (async () => { for await (const l of observer.observe({ signal: stop.signal })) changes.push({ l, at: Date.now() }) })().catch(() => {})
+    await sleep(200)
+    const leader = ws.find((w) => w.id === first.id)!
+    const killedAt = Date.now()
+    leader.signal('SIGKILL')
+    await leader.exited
+    const rest = ws.filter((w) => w !== leader)
+    const next = await Promise.race(rest.map((w) => w.waitFor((r) => r.ev === 'elected', TTL * 1000 + 4000, 'new leader')))
+    const took = Date.now() - killedAt
+    assert.ok(took <= TTL * 1000 + 2000, `new leader after ${took} ms`)
+    assert.ok((next.term as number) > (first.term as number))
+    await sleep(1500) // nobody else may claim the lead
+    const electedNow = rest.flatMap((w) => w.reports.filter((r) => r.ev === 'elected'))
+    assert.is(electedNow.length, 1, `exactly one new leader: ${JSON.stringify(electedNow)}`)
+    stop.abort()
+    await observing
+    const leaders = changes.map((c) => (c.l?.value as { id?: string } | undefined)?.id)
+    assert.is(leaders[0], first.id)
+    assert.is(leaders[leaders.length - 1], next.id)
+    assert.ok(!leaders.slice(1).includes(first.id), 'the dead leader never comes back')
   })
 
   test.run()

@@ -48,6 +48,12 @@ function isFreshDataDir(config: ServerConfig): boolean {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // `raftkv lock ...` / `raftkv elect ...`: the recipe commands (recipe-cli.ts); any other
+  // arguments are etcd's server flags, as before.
+  if (argv[0] === 'lock' || argv[0] === 'elect') {
+    const { runRecipeCommand } = await import('./recipe-cli.js')
+    process.exit(await runRecipeCommand(argv[0], argv.slice(1)))
+  }
   if (wantsHelp(argv)) {
     process.stdout.write(helpText())
     return

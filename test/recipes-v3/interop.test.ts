@@ -1,15 +1,15 @@
 // The v3 Lock and Election against etcd's own Go implementation of the same recipes
 // (client/v3/concurrency, as `etcdctl lock` / `etcdctl elect` run it): the key layout is Go's
 // (`name/<lease id hex>`), an etcdctl holder blocks the SDK and the SDK's holder blocks etcdctl,
-// an etcdctl candidate leads before a later SDK candidate and the other way round, and observers
-// on each side see the other's leader.
+// an etcdctl candidate leads before a later SDK candidate and the other way round, observers on
+// each side see the other's leader, and `raftkv lock` excludes `etcdctl lock`.
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ClientV3, leaseIdHex } from '../../src/index.js'
 import { Election, Lock } from '../../recipes/index.js'
 import { sleep, within } from '../support/wait.js'
-import type { Child } from '../support/procs.js'
+import { startRaftkv, type Child } from '../support/procs.js'
 import { etcdctl, startEtcdV3, type EtcdMember } from './etcd.js'
 
 const test = suite('recipes v3 interop with etcdctl')
@@ -119,6 +119,20 @@ test('etcdctl elect leads first: the SDK candidate waits, observes it, and takes
   await lead.resign()
   await within(10_000, next.waitForOutput('next-etcdctl', 10_000), 'etcdctl leads after resign')
   assert.is((await e.leader())?.value, 'next-etcdctl')
+})
+
+test('`raftkv lock` (API detected as v3) and `etcdctl lock` exclude each other', async () => {
+  const ours = startRaftkv(['lock', `--endpoints=${etcd.url}`, 'cli-lock', '--ttl=3'])
+  children.push(ours)
+  await ours.waitForOutput(/^cli-lock\/[0-9a-f]+$/m, 20_000)
+  const theirs = run(['lock', 'cli-lock', '--ttl=3'])
+  await sleep(1500)
+  assert.is(theirs.stdout().trim(), '', 'etcdctl waits while raftkv lock holds the lock')
+  ours.signal('SIGTERM')
+  assert.is((await within(10_000, ours.exited, 'raftkv lock exit')).code, 0)
+  await theirs.waitForOutput(/^cli-lock\/[0-9a-f]+$/m, 10_000)
+  theirs.signal('SIGINT')
+  await theirs.exited
 })
 
 test.run()

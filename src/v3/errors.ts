@@ -86,8 +86,18 @@ const byCode: Record<number, V3Class> = {
   [GrpcCode.DEADLINE_EXCEEDED]: ServerUnavailableError,
 }
 
-/** The typed error for a gRPC status code and message. */
+/**
+ * The typed error for a gRPC status code and message. A message in Go's status text form
+ * ('rpc error: code = Unauthenticated desc = ...', as watch cancel reasons carry it) gives
+ * its own code and text.
+ */
 export function v3Error(grpcCode: number, message: string, status: number): EtcdV3Error {
+  const go = /^rpc error: code = (\w+) desc = ([\s\S]*)$/.exec(message)
+  if (go) {
+    const named = (GrpcCode as Record<string, number>)[go[1]!.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()]
+    if (named !== undefined) grpcCode = named
+    message = go[2]!
+  }
   for (const [re, C] of byMessage) if (re.test(message)) return new C(grpcCode, message, status)
   const C = byCode[grpcCode]
   return C ? new C(grpcCode, message, status) : new EtcdV3Error(grpcCode, message, status)

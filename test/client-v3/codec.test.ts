@@ -13,7 +13,7 @@ import {
   decodeDelete, decodeKv, decodeLeaseGrant, decodeMemberList, decodeRange, decodeStatus, decodeTimeToLive, decodeTxn,
   encodeKeyRange, encodeTxn, num,
 } from '../../src/v3/codec.js'
-import { errorFromV3Result, readErrorBody } from '../../src/v3/errors.js'
+import { errorFromV3Result, readErrorBody, v3Error } from '../../src/v3/errors.js'
 import { readLines } from '../../src/v3/watch.js'
 
 const res = (status: number, body: string) => ({ status, body, endpoint: 'http://e', headers: { get: () => null } })
@@ -84,6 +84,11 @@ test('3.6 (grpc-gateway v2) error bodies: {code, message, details}, unary and in
   const unavailable = errorFromV3Result(res(503, '{"code":14,"message":"etcdserver: leader changed","details":[]}'))
   assert.ok(unavailable instanceof ServerUnavailableError)
   assert.ok(unavailable.retryable)
+  // Watch cancel reasons carry Go's status text.
+  const cancel = v3Error(0, 'rpc error: code = Unauthenticated desc = etcdserver: invalid auth token', 200)
+  assert.ok(cancel instanceof InvalidAuthTokenError)
+  assert.equal([cancel.grpcCode, cancel.serverMessage], [16, 'etcdserver: invalid auth token'])
+  assert.is(v3Error(0, 'rpc error: code = DeadlineExceeded desc = x', 200).grpcCode, 4)
   // A successful answer is not an error body.
   assert.is(readErrorBody({ header: { revision: '1' }, kvs: [] }), undefined)
 })

@@ -230,6 +230,12 @@ test('int64 fields keep every bit: a lease ID above 2^53 round-trips and its hex
   assert.is((await c.get('big/k')), undefined)
 })
 
+test('apiPrefix: etcd 3.4 also serves the gateway under /v3beta (the 3.3 path)', async () => {
+  const beta = new ClientV3({ endpoints: cluster.endpoints, apiPrefix: '/v3beta/' })
+  await beta.put('beta/k', 'v')
+  assert.is((await c.get('beta/k'))!.valueString, 'v')
+})
+
 test('member list, status and authenticate on a cluster without auth', async () => {
   const list = await c.memberList()
   assert.is(list.members.length, 1)

@@ -1,5 +1,6 @@
-// The README and the pages in docs/ stay navigable: every relative link and #anchor resolves,
-// every page is reachable from the docs index, and the README stays a short front page.
+// The README and the pages in docs/ stay navigable: every relative link and #anchor resolves (in
+// every Markdown file of the project), every page is reachable from the docs index, and the README
+// stays a short front page.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
@@ -10,8 +11,19 @@ const docsDir = path.join(repoRoot, 'docs')
 const readme = path.join(repoRoot, 'README.md')
 const docPages = readdirSync(docsDir).filter((f) => f.endsWith('.md')).map((f) => path.join(docsDir, f))
 
-test('every relative link and anchor in README.md and docs/*.md resolves', () => {
-  const problems = [readme, ...docPages].flatMap((f) => brokenLinks(f))
+/** Every Markdown file of the project (the READMEs beside the code too), not dependencies or output. */
+function markdownFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (e.name.startsWith('.') || ['node_modules', 'dist', 'test-output', 'bench-results'].includes(e.name) || e.name.endsWith('.etcd')) return []
+    const p = path.join(dir, e.name)
+    return e.isDirectory() ? markdownFiles(p) : e.name.endsWith('.md') ? [p] : []
+  })
+}
+
+test("every relative link and anchor in the project's Markdown resolves", () => {
+  const files = markdownFiles(repoRoot)
+  assert.ok(files.includes(readme) && docPages.every((p) => files.includes(p)), 'README.md and docs/ are checked')
+  const problems = files.flatMap((f) => brokenLinks(f))
   assert.equal(problems, [], problems.join('\n'))
 })
 

@@ -2,7 +2,7 @@
 // proposal through the Backend, and the response in etcd's exact shape (HDR-1..4, ERR-1, WATCH-1,
 // WATCH-8). Never applies to the store itself: writes only go through Backend.propose.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { StoreError, type StoreEvent, type Watcher } from '../store/index.js'
+import { GoJSONEncoder, StoreError, type StoreEvent, type Watcher } from '../store/index.js'
 import { ProposalError, type Backend } from '../server.js'
 import { FormError, newParams, parseMediaType, parseQueryInto, type Params } from './form.js'
 import { parseKeyRequest, type KeyMethod, type KeyRequest } from './keys.js'
@@ -88,17 +88,68 @@ async function readForm(req: IncomingMessage, res: ServerResponse, limit: number
 
 /** A successful keys response (HDR-1..4). One writeHead with a flat header list: the hot path. */
 function writeEvent(res: ServerResponse, backend: Backend, ev: StoreEvent, noValueOnSuccess: boolean, head: boolean): void {
-  const body = ev.body(noValueOnSuccess)
-  res.writeHead(ev.status, [
+  writeEventText(res, backend, ev, ev.body(noValueOnSuccess), head)
+}
+
+function eventHeaders(backend: Backend, ev: StoreEvent): string[] {
+  return [
     'X-Etcd-Cluster-Id', backend.clusterId(),
     'Content-Type', 'application/json',
     'X-Etcd-Index', String(ev.etcdIndex),
     'X-Raft-Index', String(backend.raftIndex()),
     'X-Raft-Term', String(backend.raftTerm()),
-    'Content-Length', String(Buffer.byteLength(body)),
-  ])
+  ]
+}
+
+function writeEventText(res: ServerResponse, backend: Backend, ev: StoreEvent, body: string, head: boolean): void {
+  const headers = eventHeaders(backend, ev)
+  headers.push('Content-Length', String(Buffer.byteLength(body)))
+  res.writeHead(ev.status, headers)
   if (head) res.end()
   else res.end(body)
+}
+
+/** Characters of JSON encoded per event-loop turn for a listing. */
+export const LISTING_SLICE_CHARS = 64 * 1024
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/**
+ * A GET answer. A directory listing is encoded a slice at a time: one that fits in the first slice
+ * goes out whole with Content-Length, as before; a bigger one is sent chunked, each slice written
+ * when the socket has taken the previous one, with a turn of the event loop between slices, so
+ * heartbeats, writes and small reads go on meanwhile and a slow reader holds at most one slice
+ * beyond the socket's buffer. The listing itself was rendered at one index before the first slice.
+ */
+async function writeGet(res: ServerResponse, backend: Backend, ev: StoreEvent, head: boolean): Promise<void> {
+  if (ev.node.nodes === undefined) { writeEvent(res, backend, ev, false, head); return }
+  const enc = new GoJSONEncoder(ev.toJSON())
+  const first = enc.next(LISTING_SLICE_CHARS)
+  if (enc.done) { writeEventText(res, backend, ev, first + '\n', head); return }
+  if (head) {
+    // HEAD answers the length of the body a GET would get, without sending it.
+    let bytes = Buffer.byteLength(first) + 1
+    while (!enc.done) {
+      await nextTurn()
+      bytes += Buffer.byteLength(enc.next(LISTING_SLICE_CHARS))
+    }
+    const headers = eventHeaders(backend, ev)
+    headers.push('Content-Length', String(bytes))
+    res.writeHead(ev.status, headers)
+    res.end()
+    return
+  }
+  res.writeHead(ev.status, eventHeaders(backend, ev))
+  let piece = first
+  for (;;) {
+    if (!res.write(piece)) await drained(res)
+    if (res.destroyed) return
+    if (enc.done) break
+    await nextTurn()
+    if (res.destroyed) return
+    piece = enc.next(LISTING_SLICE_CHARS)
+  }
+  res.end('\n')
 }
 
 /** Errors that are not StoreErrors become 500 errorCode 300 with the error text as cause (ERR-1). */
@@ -151,7 +202,7 @@ export async function serveKeys(ctx: KeysContext, req: IncomingMessage, res: Ser
       return
     }
     const ev = backend.store.get(kr.key, { recursive: kr.recursive, sorted: kr.sorted }, Date.now())
-    writeEvent(res, backend, ev, false, head)
+    await writeGet(res, backend, ev, head)
   } catch (e) {
     if (!res.headersSent) writeKeyError(res, toStoreError(ctx, req, e), head, backend.clusterId())
     else res.destroy()

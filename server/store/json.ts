@@ -30,3 +30,72 @@ export function goJSON(value: unknown): string {
   const s = JSON.stringify(value)
   return MAYBE_FIXUP.test(s) ? s.replace(GO_FIXUPS, fixup) : s
 }
+
+type Frame =
+  | { kind: 'array'; items: readonly unknown[]; i: number }
+  | { kind: 'object'; obj: Record<string, unknown>; keys: string[]; i: number; any: boolean }
+
+/**
+ * goJSON's text produced a slice at a time and without recursion, for answers too big or too deep
+ * for one JSON.stringify call (a recursive listing of a large or deep directory). Takes plain data
+ * (objects, arrays, strings, numbers, booleans, null); skips undefined fields as JSON.stringify
+ * does. The slices joined equal goJSON(value).
+ */
+export class GoJSONEncoder {
+  private readonly stack: Frame[] = []
+  private root: { value: unknown } | undefined
+  done = false
+
+  constructor(value: unknown) {
+    this.root = { value }
+  }
+
+  /** The next piece of text, about `maxChars` long (longer by at most one string); '' once done. */
+  next(maxChars: number): string {
+    let out = ''
+    if (this.root !== undefined) {
+      out = this.open(this.root.value)
+      this.root = undefined
+    }
+    const stack = this.stack
+    while (stack.length > 0 && out.length < maxChars) {
+      const f = stack[stack.length - 1]
+      if (f.kind === 'array') {
+        if (f.i < f.items.length) {
+          const v = f.items[f.i]
+          out += (f.i++ > 0 ? ',' : '') + (v === undefined || typeof v === 'function' ? 'null' : this.open(v))
+        } else {
+          out += ']'
+          stack.pop()
+        }
+        continue
+      }
+      if (f.i < f.keys.length) {
+        const k = f.keys[f.i++]
+        const v = f.obj[k]
+        if (v === undefined || typeof v === 'function') continue
+        out += (f.any ? ',' : '') + JSON.stringify(k) + ':'
+        f.any = true
+        out += this.open(v)
+      } else {
+        out += '}'
+        stack.pop()
+      }
+    }
+    if (stack.length === 0) this.done = true
+    // Slices end between tokens, never inside a string, so the fix-ups see whole escapes.
+    return MAYBE_FIXUP.test(out) ? out.replace(GO_FIXUPS, fixup) : out
+  }
+
+  /** Text of a scalar, or the opening bracket of a container (whose frame is pushed). */
+  private open(v: unknown): string {
+    if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null'
+    if (Array.isArray(v)) {
+      this.stack.push({ kind: 'array', items: v, i: 0 })
+      return '['
+    }
+    const obj = v as Record<string, unknown>
+    this.stack.push({ kind: 'object', obj, keys: Object.keys(obj), i: 0, any: false })
+    return '{'
+  }
+}

@@ -9,6 +9,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { reservePort } from '../support/ports.js'
 
 export type Backend = 'etcd' | 'raftkv'
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -24,17 +25,12 @@ export function backends(): Backend[] {
   return out
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released). */
+/**
+ * A port on 127.0.0.1 that no other test process can take (test/support's reservation, held
+ * until this process exits), so a member can be started, killed and restarted on it.
+ */
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.unref()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
+  return reservePort()
 }
 
 export interface MemberHandle {

@@ -1,7 +1,7 @@
-// `npm run cluster`: a local 3-member raftkv cluster on 127.0.0.1 with etcd's usual local ports
-// (clients 2379/22379/32379, peers 2380/22380/32380), data in ./cluster-data/, readable logs
-// prefixed by member name. Ctrl-C stops all three gracefully. Flags: --fresh (wipe data first),
-// --base-port N (clients N, N+20000, N+30000 style is kept only for the default; otherwise N, N+2, N+4).
+// `npm run cluster`: a local 3-member raftkv cluster on 127.0.0.1, logs prefixed by member name.
+// Each member runs in its own process group, so a terminal's Ctrl-C reaches only this script, which
+// then sends exactly one SIGTERM per member: a leader hands over, every member exits 0. A member
+// that died (or was killed) is brought back by `npm run cluster -- --restart NAME` with the same flags.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
 import path from 'node:path'
@@ -9,59 +9,154 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { formatPretty } from '../server/log.js'
 
+const USAGE = `Usage: npm run cluster -- [options]
+
+Starts a local 3-member raftkv cluster (infra1, infra2, infra3) on 127.0.0.1 and prints its logs.
+Ctrl-C stops it: each member gets one SIGTERM, a leader hands leadership over, all exit 0.
+A second Ctrl-C (after half a second) makes the members exit at once.
+
+Options:
+  --fresh            delete the data dirs first (a new cluster)
+  --base-port N      client ports N, N+2, N+4 and peer ports N+1, N+3, N+5
+                     (default: etcd's local ports, clients 2379 22379 32379, peers 2380 22380 32380)
+  --data-dir DIR     where the members' data dirs go (default: ./cluster-data)
+  --restart NAME     start only member NAME again from its data dir (after it died or was killed);
+                     give the same --base-port/--data-dir as the cluster was started with
+  -h, --help         print this help
+`
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const args = process.argv.slice(2)
-const fresh = args.includes('--fresh')
-const baseIdx = args.indexOf('--base-port')
-const base = baseIdx >= 0 ? Number(args[baseIdx + 1]) : undefined
 
-const members = ['infra1', 'infra2', 'infra3'].map((name, i) => {
-  const client = base === undefined ? [2379, 22379, 32379][i]! : base + i * 2
-  const peer = base === undefined ? [2380, 22380, 32380][i]! : base + i * 2 + 1
-  return { name, client: `http://127.0.0.1:${client}`, peer: `http://127.0.0.1:${peer}`, dataDir: path.join(root, 'cluster-data', `${name}.etcd`) }
+interface Options {
+  fresh: boolean
+  base?: number
+  dataRoot: string
+  restart?: string
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`cluster: ${message}\nRun 'npm run cluster -- --help' for usage.\n`)
+  process.exit(2)
+}
+
+function parseOptions(args: string[]): Options {
+  const opts: Options = { fresh: false, dataRoot: path.join(root, 'cluster-data') }
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!
+    const value = (): string => {
+      const v = args[++i]
+      if (v === undefined) usageError(`${a} needs a value`)
+      return v
+    }
+    if (a === '-h' || a === '--help') {
+      process.stdout.write(USAGE)
+      process.exit(0)
+    } else if (a === '--fresh') opts.fresh = true
+    else if (a === '--base-port') {
+      const v = value()
+      const n = Number(v)
+      if (!Number.isInteger(n) || n < 1 || n + 5 > 65535) usageError(`--base-port '${v}': not a port number`)
+      opts.base = n
+    } else if (a === '--data-dir') opts.dataRoot = path.resolve(value())
+    else if (a === '--restart') opts.restart = value()
+    else usageError(`unknown argument '${a}'`)
+  }
+  return opts
+}
+
+const opts = parseOptions(process.argv.slice(2))
+const NAMES = ['infra1', 'infra2', 'infra3']
+const members = NAMES.map((name, i) => {
+  const client = opts.base === undefined ? [2379, 22379, 32379][i]! : opts.base + i * 2
+  const peer = opts.base === undefined ? [2380, 22380, 32380][i]! : opts.base + i * 2 + 1
+  return { name, client: `http://127.0.0.1:${client}`, peer: `http://127.0.0.1:${peer}`, dataDir: path.join(opts.dataRoot, `${name}.etcd`) }
 })
-if (fresh) rmSync(path.join(root, 'cluster-data'), { recursive: true, force: true })
+const initialCluster = members.map((m) => `${m.name}=${m.peer}`).join(',')
 
-const cli = existsSync(path.join(root, 'dist/server/cli.js')) ? [path.join(root, 'dist/server/cli.js')] : ['--import', 'tsx', path.join(root, 'server/cli.ts')]
+/** The command that brings one member back, with the flags this cluster was started with. */
+function restartCommand(name: string): string {
+  const extra = [opts.base !== undefined ? `--base-port ${opts.base}` : '', opts.dataRoot !== path.join(root, 'cluster-data') ? `--data-dir ${opts.dataRoot}` : '']
+  return ['npm run cluster --', ...extra.filter(Boolean), '--restart', name].join(' ')
+}
+
+let toStart = members
+if (opts.restart !== undefined) {
+  const m = members.find((x) => x.name === opts.restart)
+  if (!m) usageError(`--restart '${opts.restart}': no such member (one of ${NAMES.join(', ')})`)
+  if (!existsSync(m.dataDir)) usageError(`--restart '${opts.restart}': no data dir at ${m.dataDir} (start the cluster without --restart)`)
+  toStart = [m]
+} else if (opts.fresh) {
+  rmSync(opts.dataRoot, { recursive: true, force: true })
+}
+
 const tty = Boolean(process.stdout.isTTY)
 const colours = tty ? ['\x1b[36m', '\x1b[35m', '\x1b[33m'] : ['', '', '']
 const reset = tty ? '\x1b[0m' : ''
-const initialCluster = members.map((m) => `${m.name}=${m.peer}`).join(',')
-const procs: ChildProcess[] = []
+// Members run from the sources with the same loader as this script (a dist/ build may be stale).
+const cli = ['--import', 'tsx', path.join(root, 'server/cli.ts')]
+const procs = new Map<string, ChildProcess>()
+let stoppingAt: number | undefined
+let failed = false
 
-members.forEach((m, i) => {
-  const p = spawn(process.execPath, [
-    ...cli,
-    '--name', m.name, '--data-dir', m.dataDir,
-    '--listen-client-urls', m.client, '--advertise-client-urls', m.client,
-    '--listen-peer-urls', m.peer, '--initial-advertise-peer-urls', m.peer,
-    '--initial-cluster-token', 'raftkv-local-cluster', '--initial-cluster', initialCluster,
-    '--initial-cluster-state', 'new',
-  ], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-  procs.push(p)
+for (const m of toStart) {
+  const i = members.indexOf(m)
+  const p = spawn(
+    process.execPath,
+    [
+      ...cli,
+      '--name', m.name, '--data-dir', m.dataDir,
+      '--listen-client-urls', m.client, '--advertise-client-urls', m.client,
+      '--listen-peer-urls', m.peer, '--initial-advertise-peer-urls', m.peer,
+      '--initial-cluster-token', 'raftkv-local-cluster', '--initial-cluster', initialCluster,
+      '--initial-cluster-state', 'new',
+    ],
+    // detached: its own process group, out of reach of the terminal's Ctrl-C (we send one SIGTERM).
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  )
+  procs.set(m.name, p)
   const prefix = `${colours[i]}${m.name.padEnd(6)}|${reset} `
   for (const stream of [p.stdout!, p.stderr!]) {
     createInterface({ input: stream }).on('line', (line) => {
       process.stdout.write(prefix + (line.startsWith('{') ? formatPretty(line, tty).trimEnd() : line) + '\n')
     })
   }
-  p.on('exit', (code, signal) => process.stdout.write(`${prefix}exited (${signal ?? code})\n`))
-})
+  p.on('exit', (code, signal) => {
+    procs.delete(m.name)
+    if (code !== 0) failed = true
+    process.stdout.write(`${prefix}exited (${signal ?? code})\n`)
+    if (stoppingAt === undefined) process.stdout.write(`${prefix}restart it with: ${restartCommand(m.name)}\n`)
+  })
+}
 
-process.stdout.write(`raftkv cluster: clients ${members.map((m) => m.client).join(', ')}; Ctrl-C to stop\n`)
-process.stdout.write(`  try: curl -s ${members[0]!.client}/v2/keys/hello -XPUT -d value=world; curl -s ${members[1]!.client}/v2/keys/hello\n`)
+process.stdout.write(opts.restart !== undefined ? `raftkv cluster: restarting ${opts.restart}; Ctrl-C to stop it\n` : `raftkv cluster: Ctrl-C to stop\n`)
+for (const m of toStart) {
+  process.stdout.write(`  ${m.name}: client ${m.client}, peer ${m.peer}, pid ${procs.get(m.name)?.pid}, data dir ${m.dataDir}\n`)
+  process.stdout.write(`          restart: ${restartCommand(m.name)}\n`)
+}
+if (opts.restart === undefined) {
+  process.stdout.write(`  try: curl -s ${members[0]!.client}/v2/keys/hello -XPUT -d value=world; curl -s ${members[1]!.client}/v2/keys/hello\n`)
+}
 
-let stopping = false
+/** A terminal's Ctrl-C and npm's relay of it arrive together: a repeat this soon is the same stop. */
+const REPEAT_WINDOW_MS = 500
+
 function stop(): void {
-  if (stopping) {
-    for (const p of procs) p.kill('SIGKILL')
-    return
+  if (stoppingAt !== undefined) {
+    if (Date.now() - stoppingAt < REPEAT_WINDOW_MS) return
+    process.stdout.write('second signal: members exit at once\n')
+  } else {
+    stoppingAt = Date.now()
+    process.stdout.write('stopping the cluster (one SIGTERM per member)...\n')
   }
-  stopping = true
-  process.stdout.write('stopping the cluster...\n')
-  for (const p of procs) p.kill('SIGTERM')
+  for (const p of procs.values()) p.kill('SIGTERM')
 }
 process.on('SIGINT', stop)
 process.on('SIGTERM', stop)
-await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.on('exit', r)))))
-process.exit(0)
+process.on('SIGHUP', stop)
+// Members are in their own process groups: if this script fails, do not leave them behind.
+process.on('exit', () => {
+  for (const p of procs.values()) p.kill('SIGTERM')
+})
+
+await Promise.all([...procs.values()].map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : p.on('exit', r)))))
+process.exit(failed ? 1 : 0)

@@ -7,6 +7,8 @@ import { arch, platform } from 'node:os'
 import { checkBootstrap, ConfigError, helpText, parseArgs, wantsHelp, wantsVersion, type ServerConfig } from './config.js'
 import { SERVER_VERSION } from './http/misc.js'
 import { startServer } from './index.js'
+import { StartupError } from './startup-error.js'
+import { BootstrapError } from './cluster/start-member.js'
 import { createLogger, type Logger } from './log.js'
 
 /** How long a graceful stop may take before the process exits anyway. */
@@ -87,7 +89,9 @@ async function main(argv: string[]): Promise<void> {
     'starting raftkv',
   )
 
-  let server: Awaited<ReturnType<typeof startServer>>
+  // Installed before start-up so a signal during it still stops the member cleanly once it is up.
+  let server: Awaited<ReturnType<typeof startServer>> | undefined
+  installSignalHandlers(log, () => server?.close() ?? Promise.resolve(), () => server !== undefined)
   try {
     server = await startServer({
       ...config,
@@ -104,23 +108,32 @@ async function main(argv: string[]): Promise<void> {
       },
     })
   } catch (e) {
-    log.fatal({ err: e }, `failed to start: ${(e as Error).message}`)
+    // One line naming the flag and value (StartupError) or the cause; the stack only at debug level.
+    if (config.logLevel === 'debug') log.fatal({ err: e }, 'failed to start')
+    const text = e instanceof StartupError || e instanceof BootstrapError ? e.message : `failed to start: ${(e as Error)?.message ?? String(e)}`
+    process.stderr.write(`raftkv: error: ${text}\n`)
     process.exit(1)
   }
   log.info({ clientUrls: server.clientUrls }, 'ready to serve client requests')
-  installSignalHandlers(log, () => server.close())
+  startedSignal?.()
 }
 
-/** First SIGINT/SIGTERM: close gracefully, exit 0 (1 if close fails or times out). A second: exit 1 now. */
-function installSignalHandlers(log: Logger, close: () => Promise<void>): void {
-  let stopping = false
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal, exiting immediately')
-      process.exit(1)
-    }
-    stopping = true
-    log.info({ signal }, 'received signal, shutting down')
+/** Set while a signal that arrived during start-up waits for the member to be up. */
+let startedSignal: (() => void) | undefined
+
+/**
+ * A terminal's Ctrl-C reaches every process of the foreground group, and npm also relays it to
+ * its child: one key press can arrive twice within milliseconds. A repeat this soon is the same.
+ */
+const REPEAT_WINDOW_MS = 500
+
+/**
+ * First SIGINT/SIGTERM: a leader hands leadership over, the member stops, exit 0 (1 if close fails
+ * or times out). A second signal (after REPEAT_WINDOW_MS) exits 1 at once.
+ */
+function installSignalHandlers(log: Logger, close: () => Promise<void>, isUp: () => boolean): void {
+  let stoppingAt: number | undefined
+  const stop = (): void => {
     const timer = setTimeout(() => {
       log.error({ timeoutMs: STOP_TIMEOUT_MS }, 'graceful shutdown timed out')
       process.exit(1)
@@ -136,6 +149,20 @@ function installSignalHandlers(log: Logger, close: () => Promise<void>): void {
         process.exit(1)
       },
     )
+  }
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stoppingAt !== undefined) {
+      if (Date.now() - stoppingAt < REPEAT_WINDOW_MS) {
+        log.debug({ signal }, 'repeated signal within the same stop (relayed by a parent); ignored')
+        return
+      }
+      log.warn({ signal }, 'second signal, exiting immediately')
+      process.exit(1)
+    }
+    stoppingAt = Date.now()
+    log.info({ signal }, 'received signal, shutting down')
+    if (isUp()) stop()
+    else startedSignal = stop
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)

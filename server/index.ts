@@ -9,7 +9,10 @@ import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { bindAddress, parseArgs, type BindAddress, type ServerConfig } from './config.js'
 import type { Backend } from './server.js'
-import { startRaftMember } from './cluster/start-member.js'
+import { startRaftMember, type MemberStart } from './cluster/start-member.js'
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
+import { checkTlsFiles, listenError } from './startup-error.js'
+import { PeerServer } from './transport/peer-server.js'
 import type { RaftBackend } from './cluster/raft-backend.js'
 import { silentLogger, type Logger } from './log.js'
 import { createHandler, onClientError, type ClientHandler, type HandlerOptions } from './http/handler.js'
@@ -93,6 +96,12 @@ function listen(server: http.Server, addr: BindAddress): Promise<number> {
   })
 }
 
+/** The listen URL a bind error is about (the error carries the address and port). */
+function failedUrl(addrs: readonly BindAddress[], e: unknown): string {
+  const err = e as { address?: string; port?: number }
+  return (addrs.find((a) => a.port === err.port && a.host === err.address) ?? addrs.find((a) => a.port === err.port) ?? addrs[0])?.url ?? ''
+}
+
 function withPort(url: string, port: number): string {
   const u = new URL(url)
   u.port = String(port)
@@ -127,15 +136,86 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   // One registry per member (several members may share a process); created before the member so
   // the WAL and the Raft loop report into it from the first write.
   const metrics = new MemberMetrics()
-  const started = givenBackend
-    ? undefined
-    : await startRaftMember(config, log, config.advertiseClientUrls, {
-        onRemoved: () => {
-          void closeServer()
-          onStop?.('removed')
-        },
-        metrics,
+  // Start-up order: TLS files readable, data dir checked and locked, every listener bound, and only
+  // then the data dir is read and bootstrapped. A failed start leaves the dir as it found it.
+  checkTlsFiles(config)
+  const locks: DataDirLock[] = []
+  let peerServer: PeerServer | undefined
+  let started: MemberStart | undefined
+  // Client requests that arrive while the member boots wait for the handler.
+  type Serve = (req: http.IncomingMessage, res: http.ServerResponse) => void
+  let serve: Serve | undefined
+  let handlerReady!: (h: Serve) => void
+  const handlerPromise = new Promise<Serve>((resolve) => (handlerReady = resolve))
+  const early: Serve = (req, res) => (serve ? serve(req, res) : void handlerPromise.then((h) => h(req, res)))
+  const abandon = async (): Promise<void> => {
+    for (const s of servers) {
+      s.close()
+      s.closeAllConnections()
+    }
+    await started?.backend.close().catch(() => undefined)
+    await peerServer?.stop()
+    for (const l of locks.reverse()) await l.release({ restore: true })
+  }
+  try {
+    if (!givenBackend) {
+      locks.push(await lockDataDir(config.dataDir, 'data-dir'))
+      if (config.walDir) locks.push(await lockDataDir(config.walDir, 'wal-dir'))
+      peerServer = new PeerServer({ listen: config.listenPeer, tls: config.peerTls, log })
+      try {
+        await peerServer.start()
+      } catch (e) {
+        throw listenError('listen-peer-urls', failedUrl(config.listenPeer, e), e)
+      }
+    }
+    for (const addr of config.listenClient) {
+      let server: http.Server
+      if (addr.tls) {
+        const tls = config.clientTls
+        server = https.createServer(
+          {
+            cert: readFileSync(tls.certFile),
+            key: readFileSync(tls.keyFile),
+            ...(tls.trustedCaFile ? { ca: readFileSync(tls.trustedCaFile) } : {}),
+            requestCert: tls.clientCertAuth,
+            rejectUnauthorized: tls.clientCertAuth,
+          },
+          early,
+        )
+      } else {
+        server = http.createServer(early)
+      }
+      // Long-poll watches have no server timeout (WATCH-9); keep idle keep-alive sockets a while.
+      // (requestTimeout keeps Node's default: it bounds receiving a request, not a watch response.)
+      server.keepAliveTimeout = 65_000
+      server.headersTimeout = 66_000
+      server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+        // Requests Node's parser cannot read, and timeouts: the client's doing, logged without a stack.
+        if (err.code !== 'HPE_CLOSED_CONNECTION') log.debug({ code: err.code, reason: (err as { reason?: string }).reason }, 'malformed request or client timeout')
+        onClientError(err, socket)
       })
+      servers.push(server)
+      try {
+        const port = await listen(server, addr)
+        bound.push(withPort(addr.url, port))
+      } catch (e) {
+        throw listenError('listen-client-urls', addr.url, e)
+      }
+    }
+    started = givenBackend
+      ? undefined
+      : await startRaftMember(config, log, config.advertiseClientUrls, {
+          onRemoved: () => {
+            void closeServer()
+            onStop?.('removed')
+          },
+          metrics,
+          peerServer,
+        })
+  } catch (e) {
+    await abandon()
+    throw e
+  }
   const member = started?.backend
   const raft: RaftBackend | undefined = member
   const backend: Backend = givenBackend ?? member!
@@ -160,46 +240,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   })
   // Keys requests are counted for etcd_http_* on the way in (the handler itself stays metric-free);
   // malformed requests are refused and pipelined ones ordered before that (server/http/front-door).
-  const served = frontDoor(instrumentHandler(handler, metrics), (req, why) =>
+  const served: Serve = frontDoor(instrumentHandler(handler, metrics), (req, why) =>
     log.debug({ method: req.method, url: req.url?.slice(0, 200), why }, 'malformed request refused'),
   )
-
-  try {
-    for (const addr of config.listenClient) {
-      let server: http.Server
-      if (addr.tls) {
-        const tls = config.clientTls
-        server = https.createServer(
-          {
-            cert: readFileSync(tls.certFile),
-            key: readFileSync(tls.keyFile),
-            ...(tls.trustedCaFile ? { ca: readFileSync(tls.trustedCaFile) } : {}),
-            requestCert: tls.clientCertAuth,
-            rejectUnauthorized: tls.clientCertAuth,
-          },
-          served,
-        )
-      } else {
-        server = http.createServer(served)
-      }
-      // Long-poll watches have no server timeout (WATCH-9); keep idle keep-alive sockets a while.
-      // (requestTimeout keeps Node's default: it bounds receiving a request, not a watch response.)
-      server.keepAliveTimeout = 65_000
-      server.headersTimeout = 66_000
-      server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-        // Requests Node's parser cannot read, and timeouts: the client's doing, logged without a stack.
-        if (err.code !== 'HPE_CLOSED_CONNECTION') log.debug({ code: err.code, reason: (err as { reason?: string }).reason }, 'malformed request or client timeout')
-        onClientError(err, socket)
-      })
-      servers.push(server)
-      const port = await listen(server, addr)
-      bound.push(withPort(addr.url, port))
-    }
-  } catch (e) {
-    for (const s of servers) s.close()
-    await backend.close()
-    throw e
-  }
+  serve = served
+  handlerReady(served)
 
   // Advertise what was asked for; a listen URL with port 0 is advertised with its real port, and
   // so is an advertised URL with port 0 (the one listener at its position, or the first).
@@ -209,7 +254,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   raft?.setClientURLs(advertised)
   // Like etcd, a member is ready for clients once it has published its client URLs. A lone member
   // does that at once; a cluster member needs a quorum, so it does not block start-up for it.
-  if (raft && raft.voterCount() <= 1) await raft.waitPublished(config.electionTimeoutMs * 5)
+  try {
+    if (raft && raft.voterCount() <= 1) await raft.waitPublished(config.electionTimeoutMs * 5)
+  } catch (e) {
+    await abandon()
+    throw e
+  }
 
   let closing: Promise<void> | undefined
   const running: RunningServer = {
@@ -224,7 +274,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     close() {
       closing ??= (async () => {
         // A leader hands over first so the others need not wait out an election (SIGTERM).
+        const wasLeader = raft !== undefined && raft.voterCount() > 1 && raft.leaderId() === raft.memberId()
         await raft?.transferLeadershipAway()
+        if (wasLeader) {
+          const now = raft.leaderId()
+          if (now !== undefined && now !== raft.memberId()) log.info({ to: now }, 'handed leadership over before stopping')
+          else log.warn('leadership hand-over did not complete before stopping; the others will elect a leader')
+        }
         handler.closeWatches()
         // Let the ended watch responses flush before the sockets are cut.
         await new Promise((resolve) => setImmediate(resolve))
@@ -238,6 +294,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           ),
         )
         await backend.close()
+        await peerServer?.stop()
+        for (const l of locks.reverse()) await l.release()
         metrics.close()
         if (tempDataDir) rmSync(tempDataDir, { recursive: true, force: true })
       })()

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import type { ServerConfig } from '../config.js'
 import { formatId, initialIds, memberId } from '../ids.js'
 import { HttpTransport } from '../transport/http-transport.js'
+import type { PeerServer } from '../transport/peer-server.js'
 import type { Logger } from '../log.js'
 import type { NodeId } from '../raft/types.js'
 import { durableStorageExists, openDurableStorage, readDurableMetadata } from '../wal/storage.js'
@@ -20,11 +21,11 @@ import { DiscoveryError, joinDiscoveryCluster } from './discovery.js'
 import { forceNewCluster } from './force-new-cluster.js'
 
 /** The peer transport of a member: Raft messages plus the peer-port routes (GET /members). */
-function makeHttpTransport(config: ServerConfig, log: Logger, id: NodeId, clusterId: NodeId, hooks: TransportHooks): HttpTransport {
+function makeHttpTransport(config: ServerConfig, log: Logger, id: NodeId, clusterId: NodeId, hooks: TransportHooks, peerServer?: PeerServer): HttpTransport {
   return new HttpTransport({
     id,
     clusterId,
-    listen: config.listenPeer,
+    ...(peerServer ? { peerServer } : { listen: config.listenPeer }),
     tls: config.peerTls,
     log,
     isRemoved: (peer) => hooks.isRemoved(peer),
@@ -50,7 +51,8 @@ export async function startRaftMember(
   config: ServerConfig,
   log: Logger,
   clientURLs: string[],
-  events: { onRemoved?: () => void; metrics?: MemberMetrics } = {},
+  // peerServer: the peer listeners, already bound by the caller (who then also stops them).
+  events: { onRemoved?: () => void; metrics?: MemberMetrics; peerServer?: PeerServer } = {},
 ): Promise<MemberStart> {
   const existing = durableStorageExists(config.dataDir, config.walDir || undefined)
   let id: NodeId
@@ -133,7 +135,7 @@ export async function startRaftMember(
   const transport = makeHttpTransport(config, mlog, id, clusterId, {
     isRemoved: (peer) => backend?.isRemovedMember(peer) ?? false,
     onRemoved: () => backend?.markRemoved(),
-  })
+  }, events.peerServer)
   transport.peerServer.route('GET', '/members', (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json', 'x-etcd-cluster-id': formatId(clusterId) })
     res.end(JSON.stringify(backend?.members() ?? []))

@@ -1,6 +1,6 @@
 // `npm run cluster`: a local 3-member raftkv cluster on 127.0.0.1, logs prefixed by member name.
 // Each member runs in its own process group, so a terminal's Ctrl-C reaches only this script, which
-// then sends exactly one SIGTERM per member: a leader hands over, every member exits 0. A member
+// then sends exactly one SIGTERM per member, the leader first: it hands over, every member exits 0. A member
 // that died (or was killed) is brought back by `npm run cluster -- --restart NAME` with the same flags.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
@@ -12,8 +12,8 @@ import { formatPretty } from '../server/log.js'
 const USAGE = `Usage: npm run cluster -- [options]
 
 Starts a local 3-member raftkv cluster (infra1, infra2, infra3) on 127.0.0.1 and prints its logs.
-Ctrl-C stops it: each member gets one SIGTERM, a leader hands leadership over, all exit 0.
-A second Ctrl-C (after half a second) makes the members exit at once.
+Ctrl-C stops it: each member gets one SIGTERM, the leader first (it hands leadership over to a
+member still running), and all exit 0. A second Ctrl-C makes the members exit at once.
 
 Options:
   --fresh            delete the data dirs first (a new cluster)
@@ -122,7 +122,8 @@ for (const m of toStart) {
   }
   p.on('exit', (code, signal) => {
     procs.delete(m.name)
-    if (code !== 0) failed = true
+    // The exit status tells how the stop went: a member that died earlier was reported then.
+    if (stoppingAt !== undefined && code !== 0) failed = true
     process.stdout.write(`${prefix}exited (${signal ?? code})\n`)
     if (stoppingAt === undefined) process.stdout.write(`${prefix}restart it with: ${restartCommand(m.name)}\n`)
   })
@@ -139,16 +140,55 @@ if (opts.restart === undefined) {
 
 /** A terminal's Ctrl-C and npm's relay of it arrive together: a repeat this soon is the same stop. */
 const REPEAT_WINDOW_MS = 500
+const signalled = new Set<string>()
+
+/** The name of the current leader, as the running members see it; undefined when none answers. */
+async function leaderName(): Promise<string | undefined> {
+  for (const m of toStart.filter((x) => procs.has(x.name))) {
+    try {
+      const get = async (p: string): Promise<unknown> => (await fetch(m.client + p, { signal: AbortSignal.timeout(1000) })).json()
+      const self = (await get('/v2/stats/self')) as { leaderInfo?: { leader?: string } }
+      const list = (await get('/v2/members')) as { members?: { id: string; name: string }[] }
+      const lead = list.members?.find((x) => x.id === self.leaderInfo?.leader)?.name
+      if (lead) return lead
+    } catch {
+      // ask the next member
+    }
+  }
+  return undefined
+}
+
+function term(name: string): void {
+  signalled.add(name)
+  procs.get(name)?.kill('SIGTERM')
+}
+
+/**
+ * One SIGTERM per member, the current leader first: it hands leadership to a member that is still
+ * running, and the next leader is stopped next, so no stopping member waits out an election.
+ */
+async function stopInOrder(): Promise<void> {
+  while (procs.size > 1) {
+    const lead = await leaderName()
+    if (lead === undefined || !procs.has(lead) || signalled.has(lead)) break
+    const p = procs.get(lead)!
+    const gone = new Promise((r) => p.once('exit', r))
+    term(lead)
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 15_000))])
+  }
+  for (const name of procs.keys()) if (!signalled.has(name)) term(name)
+}
 
 function stop(): void {
   if (stoppingAt !== undefined) {
     if (Date.now() - stoppingAt < REPEAT_WINDOW_MS) return
     process.stdout.write('second signal: members exit at once\n')
-  } else {
-    stoppingAt = Date.now()
-    process.stdout.write('stopping the cluster (one SIGTERM per member)...\n')
+    for (const p of procs.values()) p.kill('SIGTERM')
+    return
   }
-  for (const p of procs.values()) p.kill('SIGTERM')
+  stoppingAt = Date.now()
+  process.stdout.write('stopping the cluster (one SIGTERM per member, the leader first)...\n')
+  void stopInOrder()
 }
 process.on('SIGINT', stop)
 process.on('SIGTERM', stop)
@@ -159,4 +199,5 @@ process.on('exit', () => {
 })
 
 await Promise.all([...procs.values()].map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : p.on('exit', r)))))
-process.exit(failed ? 1 : 0)
+// Ended without a stop: every member died on its own.
+process.exit(failed || stoppingAt === undefined ? 1 : 0)

@@ -277,6 +277,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         const wasLeader = raft !== undefined && raft.voterCount() > 1 && raft.leaderId() === raft.memberId()
         await raft?.transferLeadershipAway()
         if (wasLeader) {
+          // The old leader steps down first and learns its successor from the successor's first append.
+          const until = Date.now() + config.electionTimeoutMs
+          while (Date.now() < until && (raft.leaderId() === undefined || raft.leaderId() === raft.memberId())) {
+            await new Promise((resolve) => setTimeout(resolve, 10))
+          }
           const now = raft.leaderId()
           if (now !== undefined && now !== raft.memberId()) log.info({ to: now }, 'handed leadership over before stopping')
           else log.warn('leadership hand-over did not complete before stopping; the others will elect a leader')

@@ -288,11 +288,13 @@ export class RaftBackend implements Backend {
     if (this.closed || this.driver.raw.role() !== Role.Leader) return
     const st = this.driver.raw.status()
     let best: NodeId = NONE
-    let bestMatch = -1
+    let bestRank = -1
     for (const [id, pr] of st.progress ?? []) {
-      if (id !== this.opts.id && pr.match > bestMatch) {
+      // A follower heard from lately (check-quorum window) first: one that stopped or died cannot take over.
+      const rank = (pr.recentActive ? 2 ** 52 : 0) + pr.match
+      if (id !== this.opts.id && rank > bestRank) {
         best = id
-        bestMatch = pr.match
+        bestRank = rank
       }
     }
     if (best === NONE) return

@@ -287,20 +287,20 @@ export class RaftBackend implements Backend {
   async transferLeadershipAway(maxWaitMs = this.opts.electionMs * 2): Promise<void> {
     if (this.closed || this.driver.raw.role() !== Role.Leader) return
     const st = this.driver.raw.status()
-    let best: NodeId = NONE
-    let bestRank = -1
-    for (const [id, pr] of st.progress ?? []) {
-      // A follower heard from lately (check-quorum window) first: one that stopped or died cannot take over.
-      const rank = (pr.recentActive ? 2 ** 52 : 0) + pr.match
-      if (id !== this.opts.id && rank > bestRank) {
-        best = id
-        bestRank = rank
-      }
-    }
-    if (best === NONE) return
-    if (!this.driver.transferLeader(best)) return
+    // Followers heard from lately (check-quorum window) first, then the most up to date. One that
+    // just stopped may still look active: a transfer that does not finish in an election timeout
+    // moves on to the next candidate.
+    const candidates = [...(st.progress ?? [])]
+      .filter(([id]) => id !== this.opts.id)
+      .sort(([, a], [, b]) => Number(b.recentActive) - Number(a.recentActive) || b.match - a.match)
+      .map(([id]) => id)
     const until = this.clock.now() + maxWaitMs
-    while (this.clock.now() < until && this.driver.raw.leader() === this.opts.id) await sleep(10)
+    for (const target of candidates) {
+      if (this.clock.now() >= until || this.driver.raw.leader() !== this.opts.id) return
+      if (!this.driver.transferLeader(target)) return
+      const attemptEnd = Math.min(until, this.clock.now() + this.opts.electionMs)
+      while (this.clock.now() < attemptEnd && this.driver.raw.leader() === this.opts.id) await sleep(10)
+    }
   }
 
   async close(): Promise<void> {

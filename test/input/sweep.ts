@@ -288,6 +288,8 @@ export interface Outcome {
   codes: number[]
   /** Normalised content of the case's prefix afterwards. */
   state: string
+  /** The exchange ended by the time limit (a watch, a request missing bytes), not by the server. */
+  timedOut?: boolean
 }
 
 function summarise(res: WireResult, expect: number): { answers: string[]; codes: number[] } {
@@ -323,17 +325,17 @@ export async function readState(url: string, prefix: string): Promise<string> {
 }
 
 /** Runs one case against a server: the exchange, a fire for watches, then the prefix read back. */
-export async function runCase(url: string, c: Case, prefix: string, ms: number): Promise<Outcome> {
+export async function runCase(url: string, c: Case, prefix: string, ms: number, signal?: AbortSignal): Promise<Outcome> {
   // Every case starts from the same state: `${prefix}/k` = "orig".
   await exchange(url, form('PUT', `${prefix}/k`, 'value=orig', ['Connection: close']), { ms: 5000, expect: 1 })
-  const pending = exchange(url, c.bytes, { ms, expect: c.expect, methods: c.methods ?? [/^[^ \t]*/.exec(c.bytes)![0]] })
+  const pending = exchange(url, c.bytes, { ms, expect: c.expect, methods: c.methods ?? [/^[^ \t]*/.exec(c.bytes)![0]], signal })
   if (c.watch) {
     await new Promise((r) => setTimeout(r, 100))
     await exchange(url, form('PUT', `${prefix}/k`, 'value=fired', ['Connection: close']), { ms: 5000, expect: 1 })
   }
   const res = await pending
   const { answers, codes } = summarise(res, c.expect)
-  return { answers, codes, state: await readState(url, prefix) }
+  return { answers, codes, state: await readState(url, prefix), timedOut: res.timedOut }
 }
 
 export type Verdict =
@@ -410,13 +412,26 @@ export function emptyReport(): SweepReport {
 }
 
 /** Sends seed `seed`'s `count` cases to both servers (one case at a time, both in parallel). */
-export async function sweep(seed: number, count: number, urls: { etcd: string; raftkv: string }, report: SweepReport, opts: { ms?: number; alive?: () => Promise<boolean> } = {}): Promise<void> {
+export async function sweep(
+  seed: number,
+  count: number,
+  urls: { etcd: string; raftkv: string },
+  report: SweepReport,
+  opts: { ms?: number; patienceMs?: number; alive?: () => Promise<boolean> } = {},
+): Promise<void> {
   const ms = opts.ms ?? 2000
   const prefix = (i: number): string => `/v2/keys/sweep/s${seed}/c${i}`
   const cases = generate(seed, count, prefix)
   for (let i = 0; i < cases.length; i++) {
     const c = cases[i]!
-    const [etcd, raft] = await Promise.all([runCase(urls.etcd, c, prefix(i), ms), runCase(urls.raftkv, c, prefix(i), ms)])
+    // raftkv gets more patience than etcd (a slow, loaded machine is no hang) unless etcd waited
+    // too: then it is cut shortly after etcd's wait ended.
+    const stop = new AbortController()
+    const raftP = runCase(urls.raftkv, c, prefix(i), opts.patienceMs ?? 8000, stop.signal)
+    const etcd = await runCase(urls.etcd, c, prefix(i), ms)
+    const timer = etcd.timedOut ? setTimeout(() => stop.abort(), 300) : undefined
+    const raft = await raftP
+    clearTimeout(timer)
     let v = judge(c, etcd, raft)
     if (v.kind !== 'fail' && opts.alive && !(await opts.alive())) v = { kind: 'fail', why: 'raftkv stopped answering after this case (crash)' }
     report.cases++

@@ -23,9 +23,9 @@ export interface WireResult {
 
 /**
  * Writes `bytes` on a fresh connection to `url` and waits for `expect` complete responses (then
- * closes), for the server to close, or for `ms`. Bytes are latin1 when given as a string.
+ * closes), for the server to close, or for `ms` (or `signal`). Bytes are latin1 when given as a string.
  */
-export function exchange(url: string, bytes: string | Buffer, opts: { ms?: number; expect?: number; methods?: string[] } = {}): Promise<WireResult> {
+export function exchange(url: string, bytes: string | Buffer, opts: { ms?: number; expect?: number; methods?: string[]; signal?: AbortSignal } = {}): Promise<WireResult> {
   const u = new URL(url)
   const ms = opts.ms ?? 3000
   return new Promise((resolve) => {
@@ -42,10 +42,13 @@ export function exchange(url: string, bytes: string | Buffer, opts: { ms?: numbe
       const raw = got.toString('latin1')
       resolve({ responses: parseResponses(raw, true, opts.methods), closed, silent: got.length === 0, timedOut, raw })
     }
-    const timer = setTimeout(() => {
+    const giveUp = (): void => {
       timedOut = true
       finish()
-    }, ms)
+    }
+    const timer = setTimeout(giveUp, ms)
+    // Aborting ends the exchange the way the timeout does.
+    opts.signal?.addEventListener('abort', giveUp, { once: true })
     sock.on('data', (d: Buffer) => {
       got = Buffer.concat([got, d])
       if (opts.expect !== undefined && parseResponses(got.toString('latin1'), false, opts.methods).length >= opts.expect) finish()

@@ -75,6 +75,13 @@ test('a user without write permission gets PERMISSION_DENIED; reads in its range
   assert.is(err.code, 'PERMISSION_DENIED')
   const outside = await alice.get('other/k').catch((e: unknown) => e)
   assert.ok(outside instanceof PermissionDeniedError, String(outside))
+  // A watch on keys the user may not read ends with the error (after one try with a new token).
+  const denied = await within(10_000, alice.watch('other/', { prefix: true }).next(), 'watch').catch((e: unknown) => e)
+  assert.ok(denied instanceof PermissionDeniedError, String(denied))
+  const allowed = alice.watch('ro/', { prefix: true, startRevision: 1 })
+  const first = await within(10_000, allowed.next(), 'allowed watch')
+  assert.ok(!first.done && first.value.type === 'put' && first.value.kv.keyString === 'ro/k')
+  allowed.close()
 })
 
 test('an expired token is replaced by a new one without the caller noticing', async () => {

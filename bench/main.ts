@@ -18,6 +18,7 @@ import { evaluateChecks, formatChecks, formatDetails, formatProblems, formatTabl
 import { runOnce, type RunResult } from './runner.js'
 import { WORKLOADS, type Workload } from './workloads.js'
 import { formatScale, runScale, type ScaleResult } from './scale.js'
+import { formatRecipes, runRecipes, type RecipeRow } from './recipes.js'
 
 const repoRoot = resolve(new URL('..', import.meta.url).pathname)
 
@@ -94,7 +95,7 @@ function stamp(): string {
 async function main(): Promise<number> {
   let o: BenchOptions
   try {
-    o = parseOptions(process.argv.slice(2), WORKLOADS.map((w) => w.name))
+    o = parseOptions(process.argv.slice(2), [...WORKLOADS.map((w) => w.name), 'recipes'])
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`)
     return 2
@@ -164,6 +165,10 @@ async function main(): Promise<number> {
   const cells: Cell[] = []
   const profiles: Record<string, ProfileSummary & { dir: string }> = {}
   const restarts: { members: number; target: Target; why: string }[] = []
+  // The recipe rows: SDK Lock / Election on each cluster of the run, v2 and (etcd) v3.
+  const recipeRows: RecipeRow[] = []
+  const recipeOpts = { durationMs: o.durationMs, workers: 4, observers: 4 }
+  const wantRecipes = o.only === null || o.only.includes('recipes')
   let runNo = 0
   for (const members of o.members) {
     const clusters = new Map<Target, Cluster>()
@@ -229,6 +234,21 @@ async function main(): Promise<number> {
       for (const [t, list] of perTarget) cell[t] = merge(list)
       cells.push(withRatio(cell))
     }
+    if (wantRecipes) {
+      for (const t of targets) {
+        const cluster = clusters.get(t)
+        if (cluster === undefined) continue
+        const endpoints = cluster.members.map((m) => `http://${m.host}:${m.clientPort}`)
+        for (const api of t === 'etcd' ? (['v2', 'v3'] as const) : (['v2'] as const)) {
+          progress.update(`recipes: ${t} ${api} ${members}m`)
+          try {
+            recipeRows.push(await runRecipes(t, api, members, endpoints, recipeOpts))
+          } catch (err) {
+            progress.log(`recipes: ${t} ${api} ${members}m FAILED: ${(err as Error).message}`)
+          }
+        }
+      }
+    }
     progress.update(`stopping ${members}-member clusters...`)
     await Promise.all([...clusters.values()].map((c) => c.stop()))
     if (profileDir !== undefined && existsSync(profileDir)) {
@@ -246,6 +266,10 @@ async function main(): Promise<number> {
   out.push(`settings: ${o.members.join(',')} member(s); --heartbeat-interval ${o.heartbeatMs} --election-timeout ${o.electionMs} --snapshot-count ${o.snapshotCount} for both, fsync on; ${(o.durationMs / 1000).toFixed(1)} s measured (+${(o.warmupMs / 1000).toFixed(1)} s warm-up) x ${o.rounds} round(s) per target, alternating; generator ${o.generator}${rkCmd !== null && targets.includes('raftkv') ? `; raftkv: ${rkCmd.cmd.slice(1).join(' ')}` : ''}`)
   for (const n of notes) out.push(`NOTE: ${n}`)
   out.push(formatTable(cells))
+  if (recipeRows.length > 0) {
+    out.push('')
+    out.push(formatRecipes(recipeRows, recipeOpts))
+  }
   const details = formatDetails(cells)
   if (details.length > 0) {
     out.push('')
@@ -293,12 +317,13 @@ async function main(): Promise<number> {
     restarts,
     runs,
     profiles,
+    recipes: recipeRows,
   }
   writeFileSync(file, JSON.stringify(doc, null, 2) + '\n')
   out.push(`results: ${file}`)
   if (o.keep) out.push(`data dirs and logs kept in ${workDir}`)
   process.stdout.write(out.join('\n') + '\n')
-  return runs.length > 0 ? 0 : 1
+  return runs.length > 0 || recipeRows.length > 0 ? 0 : 1
 }
 
 let code = 1

@@ -40,7 +40,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   --rounds <n>            A/B pairs per cell, alternating raftkv/etcd (default 2; quick 1)
   --max-ops <n>           stop a run early after n operations (default 1000000)
   --clients 1,64,256      client counts for every workload (default: per workload)
-  --only put,get          workloads: put,put-hot,get,qget,cas,lock,post,watch
+  --only put,get          workloads: put,put-hot,get,qget,cas,lock,post,watch,recipes
+                          (recipes: SDK Lock cycles and Election.observe notify latency, v2 and etcd v3)
   --members 1,3           cluster sizes (default 1,3)
   --target raftkv|etcd|both   (default both; etcd is skipped when /usr/bin/etcd is missing)
   --generator raw|http    load generator connections (default raw; http = node:http Agent)

@@ -213,6 +213,14 @@ export interface WatchOptions extends KeyRange {
   filters?: Array<'noPut' | 'noDelete'>
   /** Ask the server for periodic progress events (revision reached with no change). */
   progressNotify?: boolean
+  /**
+   * Reconnect (to the next endpoint if this one does not answer) when the stream stays silent
+   * this long, ms. It finds a member that is frozen or cut off without closing the connection.
+   * Use it with `progressNotify` and a value above the server's progress interval
+   * (`--experimental-watch-progress-notify-interval`, 10 minutes by default), or a quiet key
+   * reconnects needlessly (harmless: nothing is lost or repeated). Default: off.
+   */
+  idleTimeoutMs?: number
   /** Ends the iteration with AbortError and closes the stream. */
   signal?: AbortSignal
 }

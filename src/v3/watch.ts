@@ -4,7 +4,7 @@
 // compacted start revision into a `resync` event with the current state.
 
 import { utf8Text } from '../bytes.js'
-import { AbortError, HttpError, RaftkvError, isRetryable } from '../errors.js'
+import { AbortError, HttpError, RaftkvError, ValidationError, isRetryable } from '../errors.js'
 import { parseJson } from '../keys-codec.js'
 import { backoffMs, ensureAbortController, linkSignal, newAbortController, sleep } from '../runtime.js'
 import type { HttpResult } from '../transport.js'
@@ -87,6 +87,7 @@ export class WatchV3 implements AsyncIterableIterator<WatchEvent> {
     if (opts.progressNotify) create.progress_notify = true
     if (opts.filters?.length) create.filters = opts.filters.map((f) => FILTERS[f])
     this.create = create
+    if (opts.idleTimeoutMs !== undefined && !(opts.idleTimeoutMs > 0)) throw new ValidationError('idleTimeoutMs must be a positive number of ms')
     this.next_ = opts.startRevision === undefined ? undefined : BigInt(i64(opts.startRevision, 'startRevision'))
     toBytes(key)
     this.gen = this.run()
@@ -139,11 +140,18 @@ export class WatchV3 implements AsyncIterableIterator<WatchEvent> {
         // One controller per stream, so that ending a stream leaves no listener behind.
         const conn = newAbortController()
         const unlink = linkSignal(ctl.signal, () => conn.abort())
+        let idleTimer: ReturnType<typeof setTimeout> | undefined
         try {
           const create = { ...this.create }
           if (this.next_ !== undefined) create.start_revision = this.next_.toString()
           const res = await this.host.open({ create_request: create }, conn.signal)
+          // A stream silent for idleTimeoutMs is closed and opened again. The clock runs only
+          // while waiting for the server, not while the consumer holds an event.
+          const idle = this.opts.idleTimeoutMs
+          const armIdle = (): void => { if (idle !== undefined) idleTimer = setTimeout(() => conn.abort(), idle) }
+          armIdle()
           for await (const line of readLines(res.stream)) {
+            clearTimeout(idleTimer)
             const msg = parseJson(line) as Json | undefined
             const err = readErrorBody(msg)
             if (err) throw v3Error(err.grpcCode, err.message, res.status)
@@ -191,6 +199,7 @@ export class WatchV3 implements AsyncIterableIterator<WatchEvent> {
               if (header.revision + 1n > this.next_) this.next_ = header.revision + 1n
               yield { type: 'progress', revision: header.revision }
             }
+            armIdle()
           }
           // The stream ended (the member shut down or a proxy cut it): resume elsewhere.
           if (!this.closed && !this.userAborted) await sleep(backoffMs(failures++), ctl.signal)
@@ -204,6 +213,7 @@ export class WatchV3 implements AsyncIterableIterator<WatchEvent> {
             throw err
           }
         } finally {
+          clearTimeout(idleTimer)
           unlink()
           conn.abort()
         }

@@ -1,7 +1,8 @@
 // ClientV3 watches against a real etcd 3.4: every change once and in revision order, history
 // replay from a start revision, prefix/prevKv/filters, progress notifications, compaction ->
 // resync, cancellation; and on a 3-member cluster, resuming on another member after the one
-// serving the stream is killed (SIGKILL) with the revision sequence checked against the store.
+// serving the stream is killed (SIGKILL) with the revision sequence checked against the store, or
+// frozen (SIGSTOP) with idleTimeoutMs.
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -128,21 +129,61 @@ const three = suite('client v3 watch resume [etcd x3]')
 let cl3: Cluster
 
 three.before(async () => {
-  cl3 = await startCluster('etcd', { size: 3 })
+  cl3 = await startCluster('etcd', { size: 3, etcdArgs: ['--experimental-watch-progress-notify-interval', '300ms'] })
 })
 three.after(async () => {
   await cl3?.close()
 })
 
-three('the member serving the stream is killed: the watch resumes on another, nothing missed or repeated', async () => {
-  // The stream goes to a follower, so that writes go on at full speed (no election) while the
-  // watch reconnects: some land in the gap and must come from the history on resume.
+/** A member that is not the leader, and the client URLs of the others. */
+async function pickFollower(): Promise<{ follower: Cluster['members'][number]; others: string[] }> {
   const probe = new ClientV3({ endpoints: cl3.endpoints, timeout: 3000 })
   const leaderId = (await probe.status()).leader
   const ids = (await probe.memberList()).members
   probe.close()
   const follower = cl3.members.find((m) => ids.find((x) => x.clientURLs.includes(m.clientURL))!.id !== leaderId)!
-  const others = cl3.members.filter((m) => m !== follower).map((m) => m.clientURL)
+  return { follower, others: cl3.members.filter((m) => m !== follower).map((m) => m.clientURL) }
+}
+
+three('the member serving the stream freezes (SIGSTOP): idleTimeoutMs moves the watch to another, nothing missed', async () => {
+  const { follower, others } = await pickFollower()
+  const watcher = new ClientV3({ endpoints: [follower.clientURL, ...others], timeout: 2000 })
+  const writer = new ClientV3({ endpoints: others, timeout: 3000 })
+  try {
+    // Progress every 300 ms keeps a healthy stream talking; 2 s of silence means the member is gone.
+    const w = watcher.watch('frozen/', { prefix: true, progressNotify: true, idleTimeoutMs: 2000 })
+    const seen: bigint[] = []
+    let failed: unknown
+    const consumer = (async () => {
+      try {
+        for await (const ev of w) if (ev.type === 'put') seen.push(ev.revision)
+      } catch (err) {
+        failed = err
+      }
+    })()
+    await waitFor(() => w.nextRevision !== undefined, 5000, 'watch created')
+    await writer.put('frozen/a', 'before')
+    await waitFor(() => seen.length === 1, 5000, 'first event')
+    follower.pause!()
+    const stored: bigint[] = [seen[0]!]
+    for (let i = 0; i < 20; i++) stored.push((await writer.put(`frozen/k${i}`, String(i))).header.revision)
+    await waitFor(() => seen.length >= stored.length, 20_000, 'the watch moving off the frozen member')
+    assert.equal(seen, stored)
+    assert.is.not(watcher.endpoints[0], follower.clientURL)
+    watcher.close()
+    await within(5000, consumer, 'consumer end')
+    assert.is(failed, undefined)
+  } finally {
+    follower.resume!()
+    watcher.close()
+    writer.close()
+  }
+})
+
+three('the member serving the stream is killed: the watch resumes on another, nothing missed or repeated', async () => {
+  // The stream goes to a follower, so that writes go on at full speed (no election) while the
+  // watch reconnects: some land in the gap and must come from the history on resume.
+  const { follower, others } = await pickFollower()
   const watcher = new ClientV3({ endpoints: [follower.clientURL, ...others], timeout: 3000 })
   const writer = new ClientV3({ endpoints: others, timeout: 3000, deadline: 20_000 })
   try {

@@ -40,6 +40,9 @@ export interface MemberHandle {
   kill(): Promise<void>
   /** Starts it again on the same ports and data dir. */
   restart(): Promise<void>
+  /** Freezes (SIGSTOP) / thaws (SIGCONT) the member: connections stay open, nothing answers. etcd only. */
+  pause?(): void
+  resume?(): void
 }
 
 export interface Cluster {
@@ -143,6 +146,8 @@ async function startEtcd(opts: StartOptions): Promise<Cluster> {
       clientURL: urls[i]!,
       kill: () => kill(p),
       restart: async () => { await kill(p); launch(p); await waitReady(urls[i]!) },
+      pause: () => { p.proc?.kill('SIGSTOP') },
+      resume: () => { p.proc?.kill('SIGCONT') },
     })),
     close: async () => {
       for (const p of procs) await kill(p)

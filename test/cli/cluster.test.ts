@@ -1,77 +1,42 @@
 // Three raftkv processes started with the etcd command lines of the usual 3-member local cluster
 // (the seed's flags, on free ports) form one cluster: same member ids as etcd would derive, a
 // write on one member is read on the others, the cluster survives one member stopping.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { formatId, initialIds } from '../../server/ids.js'
-
-const ROOT = new URL('../..', import.meta.url).pathname
-const CLI = join(ROOT, 'server/cli.ts')
+import { reservePorts } from '../support/ports.js'
+import { startRaftkv, type Child } from '../support/procs.js'
+import { removeDir, tempDir } from '../support/tmp.js'
+import { until } from '../support/wait.js'
 
 interface Proc {
   name: string
-  child: ChildProcess
+  child: Child
   out: () => string
   exited: Promise<number | null>
 }
 
 const procs: Proc[] = []
-const dir = mkdtempSync(join(tmpdir(), 'raftkv-cluster-'))
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, async () => {
-      const s = createServer()
-      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-      return s
-    }),
-  )
-  const ports = servers.map((s) => (s.address() as { port: number }).port)
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
-}
+const dir = tempDir('cluster')
 
 function start(name: string, args: string[]): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout!.on('data', (c) => (out += String(c)))
-  child.stderr!.on('data', (c) => (out += String(c)))
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
-  const p = { name, child, out: () => out, exited }
+  const child = startRaftkv(args, { env: { PATH: process.env.PATH ?? '' } })
+  const p = { name, child, out: () => child.output(), exited: child.exited.then((e) => e.code) }
   procs.push(p)
   return p
-}
-
-async function until<T>(f: () => Promise<T | undefined> | T | undefined, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    try {
-      const v = await f()
-      if (v !== undefined) return v
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out: ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
 
 const c = suite('cli cluster')
 
 c.after(async () => {
   if (process.env.SHOW_LOGS) for (const p of procs) console.log(`---- ${p.name}\n${p.out().split('\n').slice(-40).join('\n')}`)
-  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL')
-  await Promise.all(procs.map((p) => p.exited))
-  rmSync(dir, { recursive: true, force: true })
+  await Promise.all(procs.map((p) => p.child.kill()))
+  removeDir(dir)
 })
 
 c('the seed command lines form a 3-member cluster that replicates and survives one member stopping', async () => {
-  const ports = await freePorts(6)
+  const ports = await reservePorts(6)
   const client = (i: number): string => `http://127.0.0.1:${ports[i]}`
   const peer = (i: number): string => `http://127.0.0.1:${ports[3 + i]}`
   const cluster = [0, 1, 2].map((i) => `etcd${i + 1}=${peer(i)}`).join(',')
@@ -119,7 +84,7 @@ c('the seed command lines form a 3-member cluster that replicates and survives o
   }
 
   // one member stops cleanly; the other two keep a quorum
-  procs[2]!.child.kill('SIGTERM')
+  procs[2]!.child.signal('SIGTERM')
   assert.is(await procs[2]!.exited, 0)
   const r2 = await until(async () => {
     const r = await fetch(`${client(1)}/v2/keys/after?quorum=true`, { method: 'PUT', body: new URLSearchParams({ value: 'still' }) })
@@ -132,7 +97,7 @@ c('the seed command lines form a 3-member cluster that replicates and survives o
   }, 10_000, 'quorum read')
   assert.is(got, 'still')
 
-  for (const p of procs.slice(0, 2)) p.child.kill('SIGTERM')
+  for (const p of procs.slice(0, 2)) p.child.signal('SIGTERM')
   assert.equal(await Promise.all(procs.slice(0, 2).map((p) => p.exited)), [0, 0])
 })
 

@@ -1,36 +1,31 @@
 // Test fixture for the client SDK suites: starts a real etcd 3.4 (--enable-v2) or an in-process
-// raftkv member on free 127.0.0.1 ports and stops exactly what it started (by pid). Also a
+// raftkv member on reserved 127.0.0.1 ports (test/support/ports.ts) and stops exactly what it
+// started (by pid). Also a
 // "hanging" TCP server and a dead port for failover tests.
 // Backends: CLIENT_BACKENDS=etcd,raftkv (default: etcd, plus raftkv when server/index.ts exists).
 
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { reservePort } from '../support/ports.js'
+import { etcdBin, repoRoot } from '../support/paths.js'
+import { deadUrl, loopbackUrl, reservePort } from '../support/ports.js'
+import { initialCluster, memberFlags, startEtcd as startEtcdChild, waitServing, type Child } from '../support/procs.js'
+import { removeDir, tempDir } from '../support/tmp.js'
+
+export { repoRoot } from '../support/paths.js'
+export { within } from '../support/wait.js'
+export { etcdBin as ETCD_BIN } from '../support/paths.js'
 
 export type Backend = 'etcd' | 'raftkv'
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const ETCD_BIN = process.env.ETCD_BIN ?? '/usr/bin/etcd'
 
 /** Backends to run the shared suite against. */
 export function backends(): Backend[] {
   const env = process.env.CLIENT_BACKENDS
   if (env) return env.split(',').map((s) => s.trim()).filter((s): s is Backend => s === 'etcd' || s === 'raftkv')
   const out: Backend[] = []
-  if (existsSync(ETCD_BIN)) out.push('etcd')
+  if (existsSync(etcdBin)) out.push('etcd')
   if (existsSync(path.join(repoRoot, 'server/index.ts'))) out.push('raftkv')
   return out
-}
-
-/**
- * A port on 127.0.0.1 that no other test process can take (test/support's reservation, held
- * until this process exits), so a member can be started, killed and restarted on it.
- */
-export function freePort(): Promise<number> {
-  return reservePort()
 }
 
 export interface MemberHandle {
@@ -68,66 +63,46 @@ export function startCluster(backend: Backend, opts: StartOptions = {}): Promise
   return backend === 'etcd' ? startEtcd(opts) : startRaftkv(opts)
 }
 
-/** Waits until `url`/v2/keys/ answers 200 (the member serves the keys API). */
-export async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  let last: unknown
-  while (Date.now() < until) {
-    try {
-      const res = await fetch(`${url}/v2/keys/?quorum=true`, { signal: AbortSignal.timeout(2000) })
-      if (res.status === 200) return
-      last = `status ${res.status}`
-    } catch (err) {
-      last = err
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`${url} not ready: ${String(last)}`)
+/** Waits until `url` serves a quorum read of the keys API. */
+export function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
+  return waitServing(url, timeoutMs)
 }
 
 // ---- etcd ------------------------------------------------------------------------------------
 
-interface EtcdProc { name: string; clientPort: number; peerPort: number; dataDir: string; proc?: ChildProcess; exited?: Promise<void> }
+/** A member's name, reserved ports and data dir (kept across restarts). */
+interface MemberSlot { name: string; clientPort: number; peerPort: number; dataDir: string }
 
-const children = new Set<ChildProcess>()
-process.on('exit', () => {
-  for (const c of children) try { process.kill(c.pid!, 'SIGKILL') } catch {}
-})
+async function memberSlots(size: number, tmp: string): Promise<MemberSlot[]> {
+  const out: MemberSlot[] = []
+  for (let i = 0; i < size; i++) out.push({ name: `t${i}`, clientPort: await reservePort(), peerPort: await reservePort(), dataDir: path.join(tmp, `t${i}`) })
+  return out
+}
+
+/** etcd-style flags of one member of `all` (raftkv and etcd take the same). */
+function slotFlags(p: MemberSlot, all: MemberSlot[], token: string): string[] {
+  return memberFlags({
+    name: p.name, dataDir: p.dataDir, clientUrl: loopbackUrl(p.clientPort), peerUrl: loopbackUrl(p.peerPort),
+    initialCluster: initialCluster(all.map((x) => ({ name: x.name, peerUrl: loopbackUrl(x.peerPort) }))),
+    token, heartbeatMs: 50, electionMs: 500,
+  })
+}
+
+interface EtcdProc extends MemberSlot { proc?: Child }
 
 async function startEtcd(opts: StartOptions): Promise<Cluster> {
-  const size = opts.size ?? 1
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'raftkv-client-etcd-'))
-  const procs: EtcdProc[] = []
-  for (let i = 0; i < size; i++) {
-    procs.push({ name: `t${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: path.join(tmp, `t${i}`) })
-  }
-  const initialCluster = procs.map((p) => `${p.name}=http://127.0.0.1:${p.peerPort}`).join(',')
+  const tmp = tempDir('client-etcd')
+  const procs: EtcdProc[] = await memberSlots(opts.size ?? 1, tmp)
   const launch = (p: EtcdProc): void => {
-    const args = [
-      '--enable-v2', '--name', p.name, '--data-dir', p.dataDir,
-      '--listen-client-urls', `http://127.0.0.1:${p.clientPort}`, '--advertise-client-urls', `http://127.0.0.1:${p.clientPort}`,
-      '--listen-peer-urls', `http://127.0.0.1:${p.peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${p.peerPort}`,
-      '--initial-cluster', initialCluster, '--initial-cluster-token', path.basename(tmp),
-      '--heartbeat-interval', '50', '--election-timeout', '500', '--log-level', 'error',
-      // etcd 3.4 serves CORS for '*' by default; ask for it explicitly anyway (2.x did not).
-      ...(opts.cors ? ['--cors', '*'] : []),
-      ...(opts.etcdArgs ?? []),
-    ]
-    const proc = spawn(ETCD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] })
-    let stderr = ''
-    proc.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-4000) })
-    children.add(proc)
+    // etcd 3.4 serves CORS for '*' by default; ask for it explicitly anyway (2.x did not).
+    const proc = startEtcdChild(['--enable-v2', ...slotFlags(p, procs, path.basename(tmp)), '--log-level', 'error', ...(opts.cors ? ['--cors', '*'] : []), ...(opts.etcdArgs ?? [])])
     p.proc = proc
-    p.exited = new Promise((resolve) => proc.on('exit', () => { children.delete(proc); resolve() }))
-    proc.on('exit', (code, sig) => {
-      if (code && code !== 0 && !sig) process.stderr.write(`etcd ${p.name} exited ${code}: ${stderr}\n`)
+    void proc.exited.then(({ code, signal }) => {
+      if (code && code !== 0 && !signal) process.stderr.write(`etcd ${p.name} exited ${code}: ${proc.stderr().slice(-4000)}\n`)
     })
   }
   const kill = async (p: EtcdProc): Promise<void> => {
-    if (p.proc && p.proc.exitCode === null && p.proc.signalCode === null) {
-      p.proc.kill('SIGKILL')
-      await p.exited
-    }
+    await p.proc?.kill()
   }
   procs.forEach(launch)
   const urls = procs.map((p) => `http://127.0.0.1:${p.clientPort}`)
@@ -135,7 +110,7 @@ async function startEtcd(opts: StartOptions): Promise<Cluster> {
     await Promise.all(urls.map((u) => waitReady(u)))
   } catch (err) {
     for (const p of procs) await kill(p)
-    rmSync(tmp, { recursive: true, force: true })
+    removeDir(tmp)
     throw err
   }
   return {
@@ -151,7 +126,7 @@ async function startEtcd(opts: StartOptions): Promise<Cluster> {
     })),
     close: async () => {
       for (const p of procs) await kill(p)
-      rmSync(tmp, { recursive: true, force: true })
+      removeDir(tmp)
     },
   }
 }
@@ -169,20 +144,10 @@ async function startRaftkv(opts: StartOptions): Promise<Cluster> {
   const size = opts.size ?? 1
   const serverMod = (await import(path.join(repoRoot, 'server/index.ts'))) as { startServer: StartServer }
   const configMod = (await import(path.join(repoRoot, 'server/config.ts'))) as { parseArgs: (argv: string[], env?: Record<string, string | undefined>) => unknown }
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'raftkv-client-raftkv-'))
-  const procs: { name: string; clientPort: number; peerPort: number; dataDir: string; handle?: RaftkvHandle }[] = []
-  for (let i = 0; i < size; i++) {
-    procs.push({ name: `t${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: path.join(tmp, `t${i}`) })
-  }
-  const initialCluster = procs.map((p) => `${p.name}=http://127.0.0.1:${p.peerPort}`).join(',')
+  const tmp = tempDir('client-raftkv')
+  const procs: (MemberSlot & { handle?: RaftkvHandle })[] = await memberSlots(size, tmp)
   const launch = async (p: (typeof procs)[number]): Promise<void> => {
-    const argv = [
-      '--name', p.name, '--data-dir', p.dataDir,
-      '--listen-client-urls', `http://127.0.0.1:${p.clientPort}`, '--advertise-client-urls', `http://127.0.0.1:${p.clientPort}`,
-      '--listen-peer-urls', `http://127.0.0.1:${p.peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${p.peerPort}`,
-      '--initial-cluster', initialCluster, '--heartbeat-interval', '50', '--election-timeout', '500',
-      ...(opts.cors ? ['--cors', '*'] : []),
-    ]
+    const argv = [...slotFlags(p, procs, 'etcd-cluster'), ...(opts.cors ? ['--cors', '*'] : [])]
     p.handle = await serverMod.startServer(configMod.parseArgs(argv, {}))
   }
   const kill = async (p: (typeof procs)[number]): Promise<void> => {
@@ -209,7 +174,7 @@ async function startRaftkv(opts: StartOptions): Promise<Cluster> {
     })),
     close: async () => {
       for (const p of procs) await kill(p)
-      rmSync(tmp, { recursive: true, force: true })
+      removeDir(tmp)
     },
   }
 }
@@ -236,15 +201,6 @@ export async function startHangingServer(): Promise<{ url: string; connections: 
 }
 
 /** A URL on which nothing listens (connection refused). */
-export async function deadEndpoint(): Promise<string> {
-  return `http://127.0.0.1:${await freePort()}`
-}
-
-/** Rejects after `ms` so a test can never hang. */
-export function within<T>(ms: number, p: Promise<T>, what = 'operation'): Promise<T> {
-  let t: ReturnType<typeof setTimeout>
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms) }),
-  ])
+export function deadEndpoint(): Promise<string> {
+  return deadUrl()
 }

@@ -52,7 +52,8 @@ export class ProcCluster {
       })
     }
     for (const m of c.members) c.spawn(m, 'new')
-    await c.waitLeader()
+    // Generous: on a loaded machine starting several `node --import tsx` members takes a while.
+    await c.waitLeader(60_000)
     return c
   }
 

@@ -4,19 +4,17 @@
 // signalled by pid only: on shutdown, on process exit as a last resort, and if the test runner
 // kills the test's process group they go with it. It must never signal a process it did not start.
 
-import { spawn, type ChildProcess } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { cpSync, mkdtempSync, mkdirSync, rmSync, symlinkSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { PeerNetwork, type PidTable } from './peer-proxy.js'
+import { etcdBin, repoRoot } from '../support/paths.js'
+import { loopbackUrl, reservePort } from '../support/ports.js'
+import { memberFlags, startChild, type Child } from '../support/procs.js'
+import { sleep } from '../support/wait.js'
 
 export type ServerKind = 'etcd' | 'raftkv'
-
-/** Repository root (two levels above this file). */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 export interface ClusterOptions {
   server: ServerKind
@@ -51,7 +49,7 @@ export interface Member {
   proxyPort: number
   dataDir: string
   logFile: string
-  proc: ChildProcess | undefined
+  proc: Child | undefined
   /** Promise resolving when the current incarnation exits. */
   exited: Promise<void> | undefined
   stopped: boolean
@@ -59,36 +57,6 @@ export interface Member {
   /** Set while we kill it on purpose, so the exit is not counted as a crash. */
   killing: boolean
 }
-
-/** Every child this module started and has not seen exit yet: killed on process exit. */
-const live = new Set<ChildProcess>()
-process.on('exit', () => {
-  for (const p of live) signal(p, 'SIGKILL')
-})
-
-/** Sends sig to the child's pid (never to a group or by name). */
-function signal(p: ChildProcess, sig: NodeJS.Signals): void {
-  if (p.pid === undefined || p.exitCode !== null || p.signalCode !== null) return
-  try {
-    process.kill(p.pid, sig)
-  } catch {
-    // already gone
-  }
-}
-
-/** A free loopback TCP port (bound and released; a small race is acceptable for tests). */
-/** A member could not bind a port picked as free (another process took it first). */
-class PortTakenError extends Error {}
-
-export async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** A running local cluster. Create with Cluster.start(). */
 export class Cluster {
@@ -111,32 +79,20 @@ export class Cluster {
   }
 
   /**
-   * Allocates ports, starts proxies and all members, and waits until every member serves a quorum
-   * read. A "free" port can be taken by a parallel test between picking and binding it: a start
-   * that failed that way is retried with new ports (up to 3 times).
+   * Reserves ports (test/support/ports.ts: no other test can take them), starts proxies and all
+   * members, and waits until every member serves a quorum read.
    */
   static async start(opts: ClusterOptions, healthTimeoutMs = 30_000): Promise<Cluster> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await Cluster.startOnce(opts, healthTimeoutMs)
-      } catch (err) {
-        if (attempt >= 3 || !(err instanceof PortTakenError)) throw err
-        opts.log?.(`a port was taken before a member could bind it; starting again (attempt ${attempt + 1})`)
-      }
-    }
-  }
-
-  private static async startOnce(opts: ClusterOptions, healthTimeoutMs: number): Promise<Cluster> {
     const c = new Cluster(opts)
     try {
       if (opts.server === 'raftkv') c.snapshotSource()
-      else c.source = `${opts.etcdBin ?? process.env.ETCD_BIN ?? '/usr/bin/etcd'}`
+      else c.source = opts.etcdBin ?? etcdBin
       for (let i = 0; i < opts.nodes; i++) {
         const name = `n${i + 1}`
         const dataDir = path.join(c.dir, name)
         mkdirSync(dataDir)
-        const peerPort = await freePort()
-        const m: Member = { index: i, name, clientPort: await freePort(), peerPort, proxyPort: 0, dataDir: path.join(dataDir, 'data'), logFile: path.join(dataDir, 'server.log'), proc: undefined, exited: undefined, stopped: false, starts: 0, killing: false }
+        const peerPort = await reservePort()
+        const m: Member = { index: i, name, clientPort: await reservePort(), peerPort, proxyPort: 0, dataDir: path.join(dataDir, 'data'), logFile: path.join(dataDir, 'server.log'), proc: undefined, exited: undefined, stopped: false, starts: 0, killing: false }
         m.proxyPort = await c.net.listen(i, peerPort)
         c.members.push(m)
       }
@@ -144,9 +100,8 @@ export class Cluster {
       await c.waitHealthy(healthTimeoutMs)
       return c
     } catch (err) {
-      const taken = c.members.some((m) => existsSync(m.logFile) && /address already in use|EADDRINUSE/.test(readFileSync(m.logFile, 'utf8')))
-      await c.shutdown(!taken)
-      throw taken ? new PortTakenError(String(err)) : err
+      await c.shutdown(true)
+      throw err
     }
   }
 
@@ -186,49 +141,33 @@ export class Cluster {
     const o = this.opts
     const cluster = this.members
       .filter((x) => !o.independentMembers || x === m)
-      .map((x) => `${x.name}=http://127.0.0.1:${x.proxyPort}`)
+      .map((x) => `${x.name}=${loopbackUrl(x.proxyPort)}`)
       .join(',')
-    const a = [
-      '--name', m.name,
-      '--data-dir', m.dataDir,
-      '--listen-client-urls', `http://127.0.0.1:${m.clientPort}`,
-      '--advertise-client-urls', `http://127.0.0.1:${m.clientPort}`,
-      '--listen-peer-urls', `http://127.0.0.1:${m.peerPort}`,
-      '--initial-advertise-peer-urls', `http://127.0.0.1:${m.proxyPort}`,
-      '--initial-cluster', cluster,
-      '--initial-cluster-state', 'new',
-      '--initial-cluster-token', this.token,
-      '--heartbeat-interval', String(o.heartbeatMs ?? 50),
-      '--election-timeout', String(o.electionMs ?? 500),
-    ]
+    const a = memberFlags({
+      name: m.name, dataDir: m.dataDir, clientUrl: loopbackUrl(m.clientPort),
+      peerUrl: loopbackUrl(m.peerPort), advertisePeerUrl: loopbackUrl(m.proxyPort),
+      initialCluster: cluster, token: this.token, heartbeatMs: o.heartbeatMs ?? 50, electionMs: o.electionMs ?? 500,
+    })
     if (o.server === 'etcd') a.push('--enable-v2')
     return a
   }
 
   private spawn(m: Member): void {
-    const fd = openSync(m.logFile, 'a')
-    const etcd = this.opts.etcdBin ?? process.env.ETCD_BIN ?? '/usr/bin/etcd'
     const [cmd, argv] =
       this.opts.server === 'etcd'
-        ? [etcd, this.args(m)]
+        ? [this.opts.etcdBin ?? etcdBin, this.args(m)]
         : [process.execPath, ['--import', 'tsx', path.join(this.srcDir, 'server', 'cli.ts'), ...this.args(m)]]
-    const p = spawn(cmd, argv, { cwd: this.srcDir, detached: false, stdio: ['ignore', fd, fd] })
-    closeSync(fd)
-    live.add(p)
+    const p = startChild(cmd, argv, { cwd: this.srcDir, logFile: m.logFile })
     m.proc = p
     m.stopped = false
     m.starts++
-    if (p.pid !== undefined) this.pids.set(p.pid, m.index)
-    m.exited = new Promise<void>((resolve) => {
-      p.once('exit', (code, sig) => {
-        live.delete(p)
-        if (p.pid !== undefined) this.pids.delete(p.pid)
-        if (m.proc === p) m.proc = undefined
-        if (!m.killing && !this.shuttingDown) this.crashes.push(`${m.name} (pid ${p.pid}) exited on its own: code=${code} signal=${sig}; log ${m.logFile}`)
-        m.killing = false
-        this.log(`member ${m.name} (pid ${p.pid}) exited code=${code} signal=${sig}`)
-        resolve()
-      })
+    this.pids.set(p.pid, m.index)
+    m.exited = p.exited.then(({ code, signal: sig }) => {
+      this.pids.delete(p.pid)
+      if (m.proc === p) m.proc = undefined
+      if (!m.killing && !this.shuttingDown) this.crashes.push(`${m.name} (pid ${p.pid}) exited on its own: code=${code} signal=${sig}; log ${m.logFile}`)
+      m.killing = false
+      this.log(`member ${m.name} (pid ${p.pid}) exited code=${code} signal=${sig}`)
     })
     this.log(`member ${m.name} started pid ${p.pid} (start #${m.starts})`)
   }
@@ -238,7 +177,7 @@ export class Cluster {
     const m = this.members[i]!
     if (!m.proc) return
     m.killing = true
-    signal(m.proc, 'SIGKILL')
+    m.proc.signal('SIGKILL')
     await m.exited
     m.stopped = false
   }
@@ -254,7 +193,7 @@ export class Cluster {
   pause(i: number): void {
     const m = this.members[i]!
     if (!m.proc) return
-    signal(m.proc, 'SIGSTOP')
+    m.proc.signal('SIGSTOP')
     m.stopped = true
   }
 
@@ -262,7 +201,7 @@ export class Cluster {
   resume(i: number): void {
     const m = this.members[i]!
     if (!m.proc) return
-    signal(m.proc, 'SIGCONT')
+    m.proc.signal('SIGCONT')
     m.stopped = false
   }
 
@@ -327,7 +266,7 @@ export class Cluster {
   /** Kills every member (SIGKILL to its process group), closes proxies, removes the data dir unless keep. */
   async shutdown(keep = false): Promise<void> {
     this.shuttingDown = true
-    for (const m of this.members) if (m.proc) signal(m.proc, 'SIGKILL')
+    for (const m of this.members) if (m.proc) m.proc.kill()
     await Promise.all(this.members.map((m) => Promise.race([m.exited, sleep(5000)])))
     await this.net.close()
     if (!keep) rmSync(this.dir, { recursive: true, force: true })

@@ -8,6 +8,7 @@ import type { History } from './history.js'
 import type { FaultRecord } from './nemesis.js'
 import { v2Request } from './v2-client.js'
 import { queueDir } from './workload.js'
+import { sleep } from '../support/wait.js'
 
 /** The result of one check: a name, pass/fail and a one-line summary (plus detail lines). */
 export interface CheckLine {
@@ -17,7 +18,6 @@ export interface CheckLine {
   details?: string[]
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** The register history must be linearizable, key by key. */
 export function checkLinearizable(history: History, maxSteps?: number): CheckLine {

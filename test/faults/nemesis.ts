@@ -5,6 +5,7 @@
 import type { Cluster } from './cluster.js'
 import type { Prng } from '../support/prng.js'
 import { v2Request } from './v2-client.js'
+import { sleep } from '../support/wait.js'
 
 export type FaultKind = 'kill' | 'kill-all' | 'pause' | 'partition' | 'isolate-leader' | 'bridge' | 'slow' | 'mixed'
 
@@ -34,7 +35,6 @@ export interface NemesisOptions {
   recoveryTimeoutMs?: number
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Runs faults until stop(); run() resolves after the last fault is healed and checked. */
 export class Nemesis {

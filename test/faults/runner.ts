@@ -9,6 +9,7 @@ import { ALL_FAULTS, Nemesis, type FaultKind, type FaultRecord } from './nemesis
 import { Prng } from '../support/prng.js'
 import { v2Request } from './v2-client.js'
 import { finalReads, Workload } from './workload.js'
+import { sleep } from '../support/wait.js'
 
 export interface RunOptions {
   seed: number
@@ -37,7 +38,6 @@ export interface RunReport {
   dir: string
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Runs one seeded fault run and returns the report (also printed through log). */
 export async function runFaults(o: RunOptions): Promise<RunReport> {

@@ -9,6 +9,7 @@ import { checkHistory, type CheckResult } from './checker.js'
 import { History } from './history.js'
 import { Prng } from '../support/prng.js'
 import { Workload } from './workload.js'
+import { sleep } from '../support/wait.js'
 
 export interface StaleReadResult {
   quorumReads: boolean
@@ -19,7 +20,6 @@ export interface StaleReadResult {
   check: CheckResult
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Runs the experiment once; `quorumReads` picks the read mode of the readers. */
 export async function runStaleReadExperiment(o: { server: ServerKind; quorumReads: boolean; seed?: number; partitionMs?: number; log?: (l: string) => void }): Promise<StaleReadResult> {

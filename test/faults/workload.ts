@@ -6,6 +6,7 @@
 import { History, type RegisterOp } from './history.js'
 import { Prng } from '../support/prng.js'
 import { v2Request } from './v2-client.js'
+import { sleep } from '../support/wait.js'
 
 export interface WorkloadOptions {
   /** Client base URLs, one per member (index = member index). */
@@ -137,7 +138,6 @@ export class Workload {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
  * After healing: one quorum read of every register key the run touched, recorded in the history,

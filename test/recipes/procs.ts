@@ -1,9 +1,10 @@
 // Test helper for the recipe suites: starts worker processes (test/recipes/child.ts) on loopback,
 // reads their JSON-line reports, and kills exactly the processes it started (by pid).
 
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import path from 'node:path'
-import { repoRoot } from '../client/fixtures.js'
+import { repoRoot } from '../support/paths.js'
+import { startScript } from '../support/procs.js'
 
 export interface Report { id: string; ev: string; [k: string]: unknown }
 
@@ -17,23 +18,13 @@ export interface Worker {
   signal(sig: NodeJS.Signals): void
 }
 
-const live = new Set<ChildProcess>()
-process.on('exit', () => {
-  for (const p of live) try { p.kill('SIGKILL') } catch {}
-})
-
 /** Starts `node --import tsx <script>` with RECIPE_CHILD (or env) set. */
 export function startWorker(id: string, config: Record<string, unknown>, script = 'test/recipes/child.ts', env: Record<string, string> = {}): Worker {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, script)], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env, RECIPE_CHILD: JSON.stringify({ id, ...config }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  live.add(proc)
+  const child = startScript(path.join(repoRoot, script), [], { env: { ...process.env, ...env, RECIPE_CHILD: JSON.stringify({ id, ...config }) } })
+  const proc = child.proc
   const reports: Report[] = []
   const waiters: { pred: (r: Report) => boolean; resolve: (r: Report) => void }[] = []
   let buf = ''
-  let stderr = ''
   proc.stdout!.on('data', (d) => {
     buf += d
     let nl: number
@@ -46,21 +37,20 @@ export function startWorker(id: string, config: Record<string, unknown>, script 
       for (const w of [...waiters]) if (w.pred(r)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(r) }
     }
   })
-  proc.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-4000) })
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => { live.delete(proc); resolve(code) }))
+  const exited = child.exited.then((e) => e.code)
   return {
     id, proc, reports, exited,
     waitFor(pred, ms, what = 'report') {
       const found = reports.find(pred)
       if (found) return Promise.resolve(found)
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`${id}: no ${what} within ${ms} ms; reports ${JSON.stringify(reports)}; stderr ${stderr}`)), ms)
+        const t = setTimeout(() => reject(new Error(`${id}: no ${what} within ${ms} ms; reports ${JSON.stringify(reports)}; stderr ${child.stderr().slice(-4000)}`)), ms)
         t.unref() // a losing waitFor in a Promise.race must not keep the test process alive
         waiters.push({ pred, resolve: (r) => { clearTimeout(t); resolve(r) } })
       })
     },
     signal(sig) {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig)
+      child.signal(sig)
     },
   }
 }

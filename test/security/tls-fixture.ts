@@ -170,7 +170,7 @@ export class TlsCluster {
     for (let i = 1; i <= size; i++) await this.newMember(`s${i}`)
     const ic = this.members.map((m) => `${m.name}=${m.peerUrl}`).join(',')
     for (const m of this.members) this.spawn(m, 'new', ic, this.tlsArgs())
-    await this.waitLeader()
+    await this.waitLeader(60_000)
   }
 
   /** Client TLS that the members accept. */

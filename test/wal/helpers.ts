@@ -1,18 +1,11 @@
 // Shared helpers for the WAL and snapshot tests: temp dirs, deterministic entries, frame walking.
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { EntryType, type Entry } from '../../server/raft/types.js'
 import { HEADER_SIZE, readFrame, type RecordType } from '../../server/wal/record.js'
+import { tempDir } from '../support/tmp.js'
 
-/** A fresh empty directory under the OS temp dir; removed by cleanup(). */
-export function tempDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `raftkv-${label}-`))
-}
-
-export function cleanup(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true })
-}
+export { tempDir, removeDir as cleanup } from '../support/tmp.js'
 
 /** The data an entry at index carries in these tests: recognisable, ~size bytes. */
 export function dataFor(index: number, size = 300): string {

@@ -3,11 +3,11 @@
 //   batched    : many proposals between Readys (one append message per follower per Ready)
 //   per-ready  : one proposal per leader Ready, pipelined (no waiting for commit)
 //   sequential : propose one, wait until it is applied, then the next (latency-bound)
-import { RawNode } from '../../server/raft/raw-node.js'
-import { MemoryStorage } from '../../server/raft/storage.js'
-import { EntryType, type Message, type NodeId, Role } from '../../server/raft/types.js'
-import { decodeConfChange } from '../../server/raft/raft.js'
-import { Prng } from '../support/prng.js'
+import { RawNode } from '../server/raft/raw-node.js'
+import { MemoryStorage } from '../server/raft/storage.js'
+import { EntryType, type Message, type NodeId, Role } from '../server/raft/types.js'
+import { decodeConfChange } from '../server/raft/raft.js'
+import { Prng } from '../test/support/prng.js'
 
 interface BNode { id: NodeId; node: RawNode; st: MemoryStorage; applied: number }
 

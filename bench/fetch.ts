@@ -1,13 +1,13 @@
 // Benchmark behind the SDK's default fetch: Node's built-in fetch (undici) vs cross-fetch
 // (node-fetch on Node), both through the Client, against a real etcd (or raftkv with
-// BENCH_BACKEND=raftkv). Not a test; run: node --import tsx test/client/bench-fetch.ts
+// BENCH_BACKEND=raftkv). Not a test; run: node --import tsx bench/fetch.ts
 // Prints requests/s for sequential GETs, sequential PUTs and 32 concurrent GETs, best of 3 runs,
 // plus the number of TCP connections each fetch opened (keep-alive reuse).
 
 import crossFetch from 'cross-fetch'
 import net from 'node:net'
-import { Client, type FetchLike } from '../../src/index.js'
-import { startCluster, type Backend } from './fixtures.js'
+import { Client, type FetchLike } from '../src/index.js'
+import { startCluster, type Backend } from '../test/client/fixtures.js'
 
 const backend = (process.env.BENCH_BACKEND ?? 'etcd') as Backend
 const N = Number(process.env.BENCH_N ?? 2000)

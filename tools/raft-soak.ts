@@ -2,8 +2,8 @@
 // Not part of `npm test`. Splits the seed range over child processes; stops at the first failure
 // and prints its report (seed, time, check, trace tail, replay command).
 import { type ChildProcess, fork } from 'node:child_process'
-import { SimCluster, SimFailure } from '../harness/sim-cluster.js'
-import { simOptionsFor } from './sim-config.js'
+import { SimCluster, SimFailure } from '../test/harness/sim-cluster.js'
+import { simOptionsFor } from '../test/raft/sim-config.js'
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`)

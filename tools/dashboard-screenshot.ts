@@ -1,16 +1,16 @@
 // Regenerates docs/dashboard.png (the README screenshot): a 3-member cluster (child processes) with a
 // lock (holder + one waiter), an election and three service instances from the recipes, ~80 s of
 // varying read/write load, then headless Chromium on a follower's /dashboard/. Not a test (no
-// assertions); run with `node --import tsx test/ops/screenshot.ts` (about 100 s). Kills what it starts.
+// assertions); run with `node --import tsx tools/dashboard-screenshot.ts` (about 100 s). Kills what it starts.
 import path from 'node:path'
 import os from 'node:os'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { chromium } from 'playwright-core'
-import { ProcCluster, v2 } from '../e2e/procs.js'
-import { repoRoot } from '../support/paths.js'
-import { sleep } from '../support/wait.js'
-import { Client } from '../../src/index.js'
-import { Election, Lock, register } from '../../recipes/index.js'
+import { ProcCluster, v2 } from '../test/e2e/procs.js'
+import { repoRoot } from '../test/support/paths.js'
+import { sleep } from '../test/support/wait.js'
+import { Client } from '../src/index.js'
+import { Election, Lock, register } from '../recipes/index.js'
 
 const cluster = await ProcCluster.start({ size: 3, heartbeatMs: 100, electionMs: 1000 })
 const leader = await cluster.waitLeader()

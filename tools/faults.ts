@@ -3,9 +3,9 @@
 // Exits 0 when every check passed, 1 otherwise, 2 on a usage error or when the watchdog fires.
 
 import { parseArgs } from 'node:util'
-import { runFaults } from './runner.js'
-import { ALL_FAULTS, type FaultKind } from './nemesis.js'
-import type { ServerKind } from './cluster.js'
+import { runFaults } from '../test/faults/runner.js'
+import { ALL_FAULTS, type FaultKind } from '../test/faults/nemesis.js'
+import type { ServerKind } from '../test/faults/cluster.js'
 
 const { values } = parseArgs({
   options: {

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert'
 import http from 'node:http'
 import { GoJSONEncoder, goJSON } from '../../server/store/index.js'
 import { ProcCluster, type ProcMember } from '../e2e/procs.js'
-import { Prng } from '../harness/prng.js'
+import { Prng } from '../support/prng.js'
 
 function joinSlices(value: unknown, maxChars: number): string {
   const enc = new GoJSONEncoder(value)

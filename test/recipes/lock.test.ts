@@ -1,30 +1,39 @@
-// Lock recipe behaviour users rely on, on every backend: FIFO order without a thundering herd,
+// Lock recipe behaviour users rely on, on every backend and both APIs (v3: Go's Mutex layout): FIFO order without a thundering herd,
 // tryAcquire, timeouts and aborts that withdraw the waiter, the budget rule of withLock,
 // `await using`, and stale-read refusal. Failure handling is in lock-loss.test.ts.
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Client, type FetchLike } from '../../src/index.js'
+import { Client, ClientV3, type FetchLike } from '../../src/index.js'
 import {
   Lock, RecipeAbortError, RecipeError, RecipeTimeoutError, StaleReadError, guardFor, type LockHandle,
 } from '../../recipes/index.js'
-import { backends, startCluster, within, type Cluster } from '../client/fixtures.js'
+import { isV3, type AnyClient } from '../../recipes/api.js'
+import { within } from '../client/fixtures.js'
+import { targets } from './targets.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-for (const backend of backends()) {
-  const test = suite(`recipes lock [${backend}]`)
-  let cluster: Cluster
-  let client: Client
-  const clients: Client[] = []
-  const newClient = (extra: Partial<ConstructorParameters<typeof Client>[0]> = {}): Client => {
-    const c = new Client({ endpoints: cluster.endpoints, timeout: 3000, ...extra })
+/** The entries queued under a lock (v2: the directory's keys; v3: the keys under `key/`). */
+async function entries(client: AnyClient, key: string): Promise<number> {
+  if (isV3(client)) return (await client.range(key + '/', { prefix: true, countOnly: true })).count
+  return (await client.list(key).catch(() => [])).length
+}
+
+for (const target of targets()) {
+  const test = suite(`recipes lock [${target.label}]`)
+  const v3 = target.api === 'v3'
+  let cluster: { endpoints: string[]; close(): Promise<void> }
+  let client: AnyClient
+  const clients: AnyClient[] = []
+  const newClient = (extra: { fetch?: FetchLike } = {}): AnyClient => {
+    const c = v3 ? new ClientV3({ endpoints: cluster.endpoints, timeout: 3000, ...extra }) : new Client({ endpoints: cluster.endpoints, timeout: 3000, ...extra })
     clients.push(c)
     return c
   }
 
   test.before(async () => {
-    cluster = await startCluster(backend)
+    cluster = await target.start()
     client = newClient()
   })
   test.after(async () => {
@@ -38,7 +47,7 @@ for (const backend of backends()) {
     const order: string[] = []
     const quitter = new AbortController()
     const queued = async (n: number): Promise<void> => {
-      await within(5000, (async () => { while ((await client.list(key)).length < n) await sleep(20) })(), `${n} queued`)
+      await within(5000, (async () => { while ((await entries(client, key)) < n) await sleep(20) })(), `${n} queued`)
     }
     const waiters: Promise<void>[] = []
     for (const [i, name] of ['w1', 'w2', 'w3'].entries()) {
@@ -55,12 +64,12 @@ for (const backend of backends()) {
       await queued(i + 2) // arrival order is queue order
     }
     quitter.abort()
-    await within(5000, (async () => { while ((await client.list(key)).length !== 3) await sleep(20) })(), 'w2 withdrawn')
-    assert.equal((await client.list(key)).length, 3, 'holder + two waiters queued (w2 withdrew its entry)')
+    await within(5000, (async () => { while ((await entries(client, key)) !== 3) await sleep(20) })(), 'w2 withdrawn')
+    assert.equal((await entries(client, key)), 3, 'holder + two waiters queued (w2 withdrew its entry)')
     await first.release()
     await within(10_000, Promise.all(waiters), 'waiters')
     assert.equal(order, ['w2:RecipeAbortError', 'w1', 'w3'])
-    assert.equal(await client.list(key), [])
+    assert.is(await entries(client, key), 0)
   })
 
   test('no thundering herd: a release wakes only the next waiter (the others do not even re-read)', async () => {
@@ -68,14 +77,15 @@ for (const backend of backends()) {
     const holder = await new Lock(client, key, { ttl: 3 }).acquire()
     const reads = [0, 0, 0, 0]
     const counting = (i: number): FetchLike => async (url, init) => {
-      if (init.method === 'GET' && !url.includes('wait=true')) reads[i]!++
+      // Reads of the queue: v2 GETs that are not watches, v3 ranges.
+      if (v3 ? String(url).includes('/kv/range') : init.method === 'GET' && !url.includes('wait=true')) reads[i]!++
       const res = await fetch(url, init as RequestInit)
-      return { status: res.status, headers: res.headers, text: () => res.text() }
+      return { status: res.status, headers: res.headers, text: () => res.text(), body: res.body } // body: v3 watches stream it
     }
     const handles: Promise<LockHandle>[] = []
     for (let i = 0; i < 4; i++) {
       handles.push(new Lock(newClient({ fetch: counting(i) }), key, { ttl: 3 }).acquire())
-      await within(5000, (async () => { while ((await client.list(key)).length < i + 2) await sleep(20) })(), 'queued')
+      await within(5000, (async () => { while ((await entries(client, key)) < i + 2) await sleep(20) })(), 'queued')
     }
     await sleep(200)
     const before = [...reads]
@@ -93,7 +103,7 @@ for (const backend of backends()) {
     const h = await lock.tryAcquire()
     assert.ok(h)
     assert.is(await lock.tryAcquire(), undefined)
-    assert.is((await client.list('/t/lock/try')).length, 1)
+    assert.is((await entries(client, '/t/lock/try')), 1)
     assert.is((await lock.holder())?.token.index, h!.token.index)
     await h!.release()
     assert.is(await lock.holder(), undefined)
@@ -107,7 +117,7 @@ for (const backend of backends()) {
       const err = await new Lock(newClient(), key, { ttl: 3, fair }).acquire({ timeout: 400 }).catch((e: unknown) => e)
       assert.instance(err, RecipeTimeoutError)
       assert.ok(Date.now() - t0 < 2000)
-      if (fair) assert.is((await client.list(key)).length, 1)
+      if (fair) assert.is((await entries(client, key)), 1)
       await h.release()
     }
   })
@@ -128,8 +138,8 @@ for (const backend of backends()) {
     assert.is(await lock.holder(), undefined)
   })
 
-  test('recipe reads refuse answers older than the highest index already seen', async () => {
-    const c = newClient()
+  if (!v3) test('recipe reads refuse answers older than the highest index already seen (v2)', async () => {
+    const c = newClient() as Client
     guardFor(c).see(Number.MAX_SAFE_INTEGER - 1)
     const err = await new Lock(c, '/t/lock/stale', { ttl: 2 }).holder().catch((e: unknown) => e)
     assert.instance(err, StaleReadError)

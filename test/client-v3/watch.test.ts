@@ -2,7 +2,7 @@
 // replay from a start revision, prefix/prevKv/filters, progress notifications, compaction ->
 // resync, cancellation; and on a 3-member cluster, resuming on another member after the one
 // serving the stream is killed (SIGKILL) with the revision sequence checked against the store, or
-// frozen (SIGSTOP) with idleTimeoutMs.
+// frozen (SIGSTOP) with idleTimeoutMs, and a resync when the history was compacted meanwhile.
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -177,6 +177,38 @@ three('the member serving the stream freezes (SIGSTOP): idleTimeoutMs moves the 
     follower.resume!()
     watcher.close()
     writer.close()
+  }
+})
+
+three('history compacted while the watch was cut off: the resumed watch yields a resync, then goes on', async () => {
+  const { follower, others } = await pickFollower()
+  const watcher = new ClientV3({ endpoints: [follower.clientURL, ...others], timeout: 3000 })
+  const writer = new ClientV3({ endpoints: others, timeout: 3000 })
+  try {
+    const w = watcher.watch('gap/', { prefix: true })
+    const first = w.next()
+    await waitFor(() => w.nextRevision !== undefined, 5000, 'watch created')
+    const r1 = (await writer.put('gap/a', '1')).header.revision
+    const ev1 = await within(5000, first, 'first event')
+    assert.ok(!ev1.done && ev1.value.type === 'put' && ev1.value.revision === r1)
+    // The consumer pulls nothing while its stream dies and the history it needs is compacted.
+    await follower.kill()
+    await writer.put('gap/b', '2')
+    await writer.delete('gap/a')
+    const latest = (await writer.put('gap/c', '3')).header.revision
+    await writer.compact(latest)
+    const ev2 = await within(20_000, w.next(), 'resync')
+    assert.ok(!ev2.done && ev2.value.type === 'resync', JSON.stringify(ev2.value?.type))
+    assert.is(ev2.value.compactRevision, latest)
+    assert.equal(ev2.value.kvs.map((kv) => [kv.keyString, kv.valueString]), [['gap/b', '2'], ['gap/c', '3']])
+    const r4 = (await writer.put('gap/d', '4')).header.revision
+    const ev3 = await within(10_000, w.next(), 'after resync')
+    assert.ok(!ev3.done && ev3.value.type === 'put' && ev3.value.revision === r4)
+    w.close()
+  } finally {
+    watcher.close()
+    writer.close()
+    await follower.restart()
   }
 })
 

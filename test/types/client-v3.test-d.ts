@@ -57,10 +57,11 @@ expectType<boolean>((await c.txn({ compare: [], success: [{ put: { key: 'k', val
 expectError(c.txn({ success: [{ get: { key: 'k' } }] }))
 
 // ---- watch ----
-const w = c.watch('p/', { prefix: true, startRevision: 10n, filters: ['noDelete'], progressNotify: true })
+const w = c.watch('p/', { prefix: true, startRevision: 10n, filters: ['noDelete'], progressNotify: true, idleTimeoutMs: 15_000 })
 expectType<WatchV3>(w)
 expectType<bigint | undefined>(w.nextRevision)
 expectError(c.watch('k', { filters: ['NOPUT'] }))
+expectError(c.watch('k', { idleTimeoutMs: '15s' }))
 for await (const ev of w) {
   expectType<WatchEventV3>(ev)
   if (ev.type === 'put' || ev.type === 'delete') {

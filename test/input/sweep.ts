@@ -135,7 +135,7 @@ function generators(r: () => number): Record<Category, (p: string) => Case> {
         case 'zeros': {
           const z = 1 + int(pick([3, 20, 5000]))
           chunks = '0'.repeat(z) + hex + '\r\n' + body + '\r\n0\r\n\r\n'
-          return { category: 'chunking', label: `zeros(${z})`, bytes: req(`PUT ${p}/k HTTP/1.1`, ['Host: sweep', FORM, 'Transfer-Encoding: chunked'], chunks), expect: 1, writes: true }
+          return { category: 'chunking', label: `leading zeros, ${z + hex.length} hex digits`, bytes: req(`PUT ${p}/k HTTP/1.1`, ['Host: sweep', FORM, 'Transfer-Encoding: chunked'], chunks), expect: 1, writes: true }
         }
         case 'ext': chunks = hex + ';name=v\r\n' + body + '\r\n0;x\r\n\r\n'; break
         case 'upper': chunks = hex.toUpperCase() + '\r\n' + body + '\r\n0\r\n\r\n'; break
@@ -357,7 +357,7 @@ const KNOWN: Array<{ category: Category; label: RegExp; etcd: RegExp; why: strin
   },
   {
     category: 'chunking',
-    label: /^zeros\((1[7-9]|[2-9]\d|\d{3,})\)$/,
+    label: /^leading zeros, (1[7-9]|[2-9]\d|\d{3,}) hex digits$/,
     etcd: /^400$/,
     why: "chunk size with more than 16 hex digits (leading zeros): Go refuses it; Node's parser does not expose the chunk-size line, accepts the zeros and decodes the same body",
   },

@@ -22,6 +22,8 @@ export interface Proc {
 }
 
 const live = new Set<Proc>()
+/** Process groups started here: their members may outlive the leader (an orphaned server). */
+const groups = new Set<number>()
 const dirs: string[] = []
 
 export function spawnProc(cmd: string, args: string[], opts: SpawnOptions & { group?: boolean } = {}): Proc {
@@ -50,6 +52,7 @@ export function spawnProc(cmd: string, args: string[], opts: SpawnOptions & { gr
     ),
   }
   live.add(p)
+  if (p.group) groups.add(p.pid)
   return p
 }
 
@@ -65,6 +68,8 @@ export async function cleanup(): Promise<void> {
     if (p.group) tryKill(-p.pid, 'SIGKILL')
     tryKill(p.pid, 'SIGKILL')
   }
+  for (const g of groups) tryKill(-g, 'SIGKILL')
+  groups.clear()
   await Promise.all([...live].map((p) => within(p.exited, 5000, 'child exit').catch(() => undefined)))
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 }

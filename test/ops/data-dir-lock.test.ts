@@ -10,7 +10,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { LOCK_FILE, lockDataDir } from '../../server/data-dir-lock.js'
 import { StartupError } from '../../server/startup-error.js'
-import { cleanup, freePorts, memberFlags, portFree, raftkv, tempDir, treeDigest, waitFor, waitServing, within } from './proc.js'
+import { reservePorts } from '../support/ports.js'
+import { cleanup, memberFlags, portFree, raftkv, tempDir, treeDigest, waitFor, waitServing, within } from './proc.js'
 
 const lock = suite('data dir lock')
 lock.after(cleanup)
@@ -27,7 +28,7 @@ async function refusal(p: Promise<unknown>): Promise<StartupError> {
 
 lock('a second member on a held dir is refused with the holder pid, and the dir is left untouched', async () => {
   const dir = join(tempDir(), 'm.etcd')
-  const [c1, p1, c2, p2] = await freePorts(4)
+  const [c1, p1, c2, p2] = await reservePorts(4)
   const a = raftkv(memberFlags(dir, c1!, p1!))
   await waitServing(`http://127.0.0.1:${c1}`)
   const put = await fetch(`http://127.0.0.1:${c1}/v2/keys/k`, { method: 'PUT', body: new URLSearchParams({ value: 'A' }) })
@@ -54,7 +55,7 @@ lock('a second member on a held dir is refused with the holder pid, and the dir 
 
 lock('a member killed with kill -9 restarts at once on its dir, with its acknowledged writes', async () => {
   const dir = join(tempDir(), 'k.etcd')
-  const [c, p] = await freePorts(2)
+  const [c, p] = await reservePorts(2)
   const url = `http://127.0.0.1:${c}`
   const a = raftkv(memberFlags(dir, c!, p!))
   await waitServing(url)

@@ -143,19 +143,6 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number
   }
 }
 
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, async () => {
-      const s = createServer()
-      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-      return s
-    }),
-  )
-  const ports = servers.map((s) => (s.address() as { port: number }).port)
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
-}
-
 /** True when nothing listens on 127.0.0.1:port (binding it succeeds). */
 export async function portFree(port: number): Promise<boolean> {
   const s = createServer()

@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ROOT, cleanup, freePorts, raftkv, tempDir, waitFor } from './proc.js'
+import { reservePorts } from '../support/ports.js'
+import { ROOT, cleanup, raftkv, tempDir, waitFor } from './proc.js'
 
 const run = promisify(execFile)
 const tour = suite('README curl tour')
@@ -66,7 +67,7 @@ tour('every command of the README curl tour answers what the README prints, on a
   for (const s of steps) assert.match(s.command, /^curl -s ['"]?http:\/\/127\.0\.0\.1:2379\//, `README line ${s.line}: one curl command on :2379`)
 
   // `npm start`'s defaults, except where it listens (the tour's :2379 may be taken on this machine)
-  const [client, peer] = await freePorts(2)
+  const [client, peer] = await reservePorts(2)
   const url = `http://127.0.0.1:${client}`
   const member = raftkv(['--data-dir', join(tempDir(), 'default.etcd'), '--listen-client-urls', url, '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--advertise-client-urls', 'http://localhost:2379'])
   // ready: published, its internal writes done (the tour's first index is 4)

@@ -6,7 +6,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ROOT, alive, cleanup, descendants, freePorts, memberFlags, portFree, spawnProc, tempDir, tryKill, waitFor, waitServing, within } from './proc.js'
+import { reservePorts } from '../support/ports.js'
+import { ROOT, alive, cleanup, descendants, memberFlags, portFree, spawnProc, tempDir, tryKill, waitFor, waitServing, within } from './proc.js'
 
 const signals = suite('signals under npm')
 signals.after(cleanup)
@@ -35,7 +36,7 @@ signals.before(() => {
 })
 
 async function npmStart(): Promise<{ npm: ReturnType<typeof spawnProc>; port: number; server: number }> {
-  const [c, p] = await freePorts(2)
+  const [c, p] = await reservePorts(2)
   const dir = join(tempDir(), 'npm.etcd')
   // own process group, as a terminal or a supervisor would start it
   const npm = spawnProc('npm', ['start', '--', ...memberFlags(dir, c!, p!)], { group: true })

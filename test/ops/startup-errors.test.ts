@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { lockDataDir } from '../../server/data-dir-lock.js'
-import { cleanup, freePorts, memberFlags, raftkv, tempDir, treeDigest, within } from './proc.js'
+import { reservePorts } from '../support/ports.js'
+import { cleanup, memberFlags, raftkv, tempDir, treeDigest, within } from './proc.js'
 
 const errors = suite('start-up errors')
 errors.after(cleanup)
@@ -42,7 +43,7 @@ errors('a file given as --data-dir: not a directory, the file untouched', async 
   const file = join(tempDir(), 'afile')
   writeFileSync(file, 'not a dir\n')
   const before = treeDigest(file)
-  const [c, p] = await freePorts(2)
+  const [c, p] = await reservePorts(2)
   assertOneLine(await failStart(memberFlags(file, c!, p!)), `--data-dir '${file}': not a directory`)
   assert.is(treeDigest(file), before)
   // a path under a file
@@ -53,7 +54,7 @@ errors('a data dir that is not writable: named, nothing written', async () => {
   const base = tempDir()
   const dir = join(base, 'ro')
   mkdirSync(dir)
-  const [c, p] = await freePorts(2)
+  const [c, p] = await reservePorts(2)
   // root writes anywhere: run the member as an unprivileged user then, in a dir it cannot write.
   const asRoot = process.getuid?.() === 0
   let opts = {}
@@ -76,7 +77,7 @@ errors('a data dir held by another member: named with its pid, untouched', async
   const held = await lockDataDir(dir)
   try {
     const before = treeDigest(dir)
-    const [c, p] = await freePorts(2)
+    const [c, p] = await reservePorts(2)
     assertOneLine(await failStart(memberFlags(dir, c!, p!)), `--data-dir '${dir}': in use by another raftkv member (pid ${process.pid})`)
     assert.is(treeDigest(dir), before)
   } finally {
@@ -86,7 +87,7 @@ errors('a data dir held by another member: named with its pid, untouched', async
 
 errors('a port in use (peer, then client): named with its URL; a missing data dir stays missing, an empty one empty', async () => {
   const base = tempDir()
-  const [c, p] = await freePorts(2)
+  const [c, p] = await reservePorts(2)
   for (const [flag, port] of [['listen-peer-urls', p!], ['listen-client-urls', c!]] as const) {
     const blocker = await occupy(port)
     try {
@@ -108,7 +109,7 @@ errors('a port in use (peer, then client): named with its URL; a missing data di
 
 errors('an existing member whose port is taken is not read or changed', async () => {
   const dir = join(tempDir(), 'existing')
-  const [c, p] = await freePorts(2)
+  const [c, p] = await reservePorts(2)
   // bootstrap it once, stop it cleanly
   const first = raftkv(memberFlags(dir, c!, p!))
   const { waitServing } = await import('./proc.js')
@@ -130,7 +131,7 @@ errors('an existing member whose port is taken is not read or changed', async ()
 errors('certificates that cannot be read or parsed: named by flag, before the data dir is touched', async () => {
   const base = tempDir()
   const dir = join(base, 'data')
-  const [c, p] = await freePorts(2)
+  const [c, p] = await reservePorts(2)
   const https = (extra: string[]): string[] => [
     ...memberFlags(dir, c!, p!).map((a) => a.replace(`http://127.0.0.1:${c}`, `https://127.0.0.1:${c}`)),
     ...extra,
@@ -156,7 +157,7 @@ errors('certificates that cannot be read or parsed: named by flag, before the da
 errors('--log-level debug adds the stack trace', async () => {
   const file = join(tempDir(), 'afile')
   writeFileSync(file, '')
-  const [c, p] = await freePorts(2)
+  const [c, p] = await reservePorts(2)
   const f = await failStart([...memberFlags(file, c!, p!), '--log-level', 'debug'])
   assert.is(f.code, 1)
   assert.match(f.err, `raftkv: error: --data-dir '${file}': not a directory\n`)

@@ -2,7 +2,7 @@
 // requests, classifies each as read / guarded / write for the retry rules, and adds the auth
 // token; endpoints, failover, timeouts and retries are the shared Transport's.
 
-import { AbortError, HttpError, OutcomeUnknownError, ValidationError } from '../errors.js'
+import { AbortError, HttpError, OutcomeUnknownError, TimeoutError, ValidationError } from '../errors.js'
 import { parseJson } from '../keys-codec.js'
 import { ensureAbortController, isBrowser, newAbortController, unrefTimer } from '../runtime.js'
 import { Transport, type HttpResult, type Safety } from '../transport.js'
@@ -156,8 +156,9 @@ export class ClientV3 {
 
   /**
    * Keeps a lease alive in the background (every third of its TTL by default) until `close()`,
-   * or until the lease is lost: revoked/expired, or not renewed for a whole TTL. The returned
-   * keeper's `done` tells which; `onLost` is called on loss.
+   * or until the lease is lost: the server says it is gone (LeaseNotFoundError), or no renewal
+   * succeeded for a whole TTL counted from when the last good one was sent (TimeoutError). The
+   * returned keeper's `done` tells which; `onLost` gets the error.
    */
   keepAlive(id: Int64, opts: KeepAliveOptions = {}): LeaseKeeper {
     const leaseId = BigInt(i64(id, 'lease id'))
@@ -166,7 +167,9 @@ export class ClientV3 {
     let resolveDone!: (v: 'closed' | 'lost') => void
     const done = new Promise<'closed' | 'lost'>((r) => { resolveDone = r })
     let lastTtl = 0
-    let lastOk = Date.now()
+    let lastError: unknown
+    // Fires when no renewal succeeded for a whole TTL: the server has let the lease go by then.
+    let lossTimer: ReturnType<typeof setTimeout> | undefined
     const inflight = { abort: (): void => {} }
     const keeper: LeaseKeeper = {
       id: leaseId,
@@ -177,7 +180,8 @@ export class ClientV3 {
     const finish = (how: 'closed' | 'lost', err?: unknown): void => {
       if (stopped) return
       stopped = true
-      if (timer !== undefined) clearTimeout(timer)
+      clearTimeout(timer)
+      clearTimeout(lossTimer)
       inflight.abort()
       this.keepers.delete(keeper)
       if (how === 'lost') opts.onLost?.(err)
@@ -189,14 +193,19 @@ export class ClientV3 {
       const ctl = newAbortController()
       inflight.abort = () => ctl.abort()
       try {
+        const sentAt = Date.now()
         const res = await this.keepAliveOnce(leaseId, { signal: ctl.signal, timeout: Math.max(1000, (lastTtl || 3) * 1000 / 3) })
+        if (stopped) return
         lastTtl = res.ttl
-        lastOk = Date.now()
+        // Counted from when the request left: the server renewed at some point after that.
+        clearTimeout(lossTimer)
+        lossTimer = unrefTimer(() => {
+          finish('lost', new TimeoutError(`lease ${leaseId} was not renewed within its ${res.ttl} s TTL`, lastError))
+        }, Math.max(0, sentAt + res.ttl * 1000 - Date.now()))
       } catch (err) {
         if (stopped) return
         if (err instanceof LeaseNotFoundError) return finish('lost', err)
-        // Could not renew: give up once the lease must have expired on the server.
-        if (lastTtl > 0 && Date.now() - lastOk >= lastTtl * 1000) return finish('lost', err)
+        lastError = err
       }
       if (stopped) return
       const every = opts.intervalMs ?? Math.max(500, ((lastTtl || 3) * 1000) / 3)

@@ -4,7 +4,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ClientV3, LeaseNotFoundError, ValidationError } from '../../src/index.js'
+import { ClientV3, LeaseNotFoundError, TimeoutError, ValidationError } from '../../src/index.js'
 import { startCluster, within, type Cluster } from '../client/fixtures.js'
 import { sleep, waitFor } from './helpers.js'
 
@@ -91,6 +91,21 @@ test('keepAlive close() stops renewing: the lease then expires', async () => {
   keeper.close()
   assert.is(await keeper.done, 'closed')
   await waitFor(async () => (await c.leaseTimeToLive(g.id)).ttl === -1, 15_000, 'expiry after close', 200)
+})
+
+// Last: it kills the member.
+test('keepAlive reports the lease lost once no renewal succeeded for a whole TTL (member gone)', async () => {
+  const g = await c.grantLease(3)
+  let lostWith: unknown
+  const keeper = c.keepAlive(g.id, { onLost: (e) => { lostWith = e } })
+  await waitFor(() => keeper.lastTtl === 3, 5000, 'first renewal')
+  const killedAt = Date.now()
+  await cluster.members[0]!.kill()
+  assert.is(await within(10_000, keeper.done, 'keeper'), 'lost')
+  const after = Date.now() - killedAt
+  assert.ok(after <= 4500, `reported ${after} ms after the kill, TTL 3 s`)
+  assert.ok(after >= 1500, `not before the lease could have expired (${after} ms)`)
+  assert.ok(lostWith instanceof TimeoutError, String(lostWith))
 })
 
 test.run()

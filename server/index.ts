@@ -24,7 +24,11 @@ import { instrumentHandler } from './metrics/http-metrics.js'
 import { createDashboard } from './dashboard/serve.js'
 import type { PeerLinkStats } from './transport/transport.js'
 
-export { SingleMemberBackend, ProposalError, MemberChangeError } from './server.js'
+export { SingleMemberBackend, type StoreView } from './server.js'
+export {
+  RequestFailedError, StoppedError, RequestTimeoutError, StorageFailedError, UnexpectedResultError,
+  MemberNotFoundError, MemberRemovedError, MemberExistsError, PeerURLExistsError, MemberChangeRefusedError,
+} from './cluster/errors.js'
 export type { Backend, MemberInfo, SelfStats, LeaderStats } from './server.js'
 export { createHandler } from './http/handler.js'
 export type { ServerConfig } from './config.js'

@@ -3,6 +3,9 @@
 // The Raft-backed implementation replaces SingleMemberBackend behind the same interface; the HTTP
 // layer must never learn how commits happen. No HTTP here.
 import { Store, StoreError, type StoreEvent } from './store/index.js'
+import {
+  MemberChangeRefusedError, MemberNotFoundError, StoppedError, UnexpectedResultError,
+} from './cluster/errors.js'
 import type { Command } from './store/types.js'
 import type { AuthMutation, AuthResult, AuthState } from './auth/auth-state.js'
 import { clusterId as computeClusterId, formatId, memberId as computeMemberId } from './ids.js'
@@ -44,27 +47,10 @@ export interface LeaderStats {
 }
 
 /**
- * A proposal or quorum read that could not be completed: timeout, no leader, shutdown (KEYS-22).
- * `errorCode` is 300 (Raft Internal Error) or 301 (During Leader Election); `message` becomes the
- * error's cause, e.g. `etcdserver: request timed out`.
+ * The key space as the HTTP layer sees it: reads, watches, counters and the current index. Writes
+ * go through Backend.propose (the store is changed only by applying committed entries).
  */
-export class ProposalError extends Error {
-  constructor(readonly errorCode: 300 | 301, message: string) {
-    super(message)
-    this.name = 'ProposalError'
-  }
-}
-
-/**
- * A membership request the backend refuses (MEM-4..6): HTTP status and `{"message":...}` text,
- * e.g. 404 `No such member: 1234`, 409 `membership: peerURL exists`.
- */
-export class MemberChangeError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message)
-    this.name = 'MemberChangeError'
-  }
-}
+export type StoreView = Pick<Store, 'get' | 'watch' | 'stats' | 'index'>
 
 /**
  * What the HTTP layer needs from a member. Writes go propose -> commit -> apply -> resolve; reads
@@ -72,15 +58,15 @@ export class MemberChangeError extends Error {
  */
 export interface Backend {
   /** The applied key space. Read it; never apply to it directly. */
-  readonly store: Store
+  readonly store: StoreView
   /**
    * Replicates `cmd`; resolves once the entry is committed and applied on this member, with what
    * `store.apply` returned (an event, or a StoreError for a failed condition). The proposer's
    * clock travels in the entry so every member applies the same time (NODE-6, TTL-6).
-   * Rejects with ProposalError on timeout / no leader / shutdown (KEYS-22).
+   * Rejects with a RequestFailedError (server/cluster/errors.ts) on timeout / shutdown (KEYS-22).
    */
   propose(cmd: Command): Promise<StoreEvent | StoreError>
-  /** Resolves when this member has applied everything committed before the call (KEYS-9). Rejects with ProposalError. */
+  /** Resolves when this member has applied everything committed before the call (KEYS-9). Rejects with a RequestFailedError. */
   linearizableRead(): Promise<void>
   /** Raft commit index (X-Raft-Index, HDR-3). */
   raftIndex(): number
@@ -98,20 +84,20 @@ export interface Backend {
   selfStats(): SelfStats
   /** STATS-2; undefined when this member is not the current leader (-> 403). */
   leaderStats(): LeaderStats | undefined
-  /** MEM-4: adds a member; rejects with MemberChangeError / ProposalError. */
+  /** MEM-4: adds a member; rejects with a member error or a RequestFailedError (server/cluster/errors.ts). */
   addMember(peerURLs: string[]): Promise<MemberInfo>
   /** MEM-5: removes member `id` (wire form as given by the client). */
   removeMember(id: string): Promise<void>
   /** MEM-6: replaces the peer URLs of member `id`. */
   updateMember(id: string, peerURLs: string[]): Promise<void>
-  /** Stops timers and fails pending proposals with ProposalError. */
+  /** Stops timers and fails pending proposals with StoppedError. */
   close(): Promise<void>
   /**
    * The replicated v2 auth data as applied on this member (server/auth). Optional: without it
    * the auth layer keeps a member-local copy (fine for a one-member backend).
    */
   authState?(): AuthState
-  /** Replicates an auth change (passwords already hashed); resolves with its outcome once applied here. Rejects with ProposalError. */
+  /** Replicates an auth change (passwords already hashed); resolves with its outcome once applied here. Rejects with a RequestFailedError. */
   proposeAuth?(m: AuthMutation): Promise<AuthResult>
 }
 
@@ -159,7 +145,7 @@ function trimFloat(x: number): string {
  * (TTL-6).
  */
 export class SingleMemberBackend implements Backend {
-  readonly store = new Store()
+  private readonly kv = new Store()
   private commitIndex = 0
   private readonly term = 2
   private readonly id: string
@@ -168,6 +154,10 @@ export class SingleMemberBackend implements Backend {
   private readonly now: () => number
   private sweepTimer: NodeJS.Timeout | undefined
   private closed = false
+
+  get store(): StoreView {
+    return this.kv
+  }
 
   constructor(private readonly opts: SingleMemberOptions) {
     this.now = opts.now ?? Date.now
@@ -188,10 +178,10 @@ export class SingleMemberBackend implements Backend {
   }
 
   propose(cmd: Command): Promise<StoreEvent | StoreError> {
-    if (this.closed) return Promise.reject(new ProposalError(300, 'etcdserver: server stopped'))
+    if (this.closed) return Promise.reject(new StoppedError())
     try {
       const result = this.commit(cmd)
-      if (result === null) return Promise.reject(new ProposalError(300, 'etcdserver: unexpected empty result'))
+      if (result === null) return Promise.reject(new UnexpectedResultError())
       return Promise.resolve(result)
     } catch (e) {
       return Promise.reject(e)
@@ -202,17 +192,17 @@ export class SingleMemberBackend implements Backend {
   private commit(cmd: Command): StoreEvent | StoreError | null {
     const nowMs = this.now()
     this.commitIndex++
-    const result = this.store.apply(cmd, nowMs)
+    const result = this.kv.apply(cmd, nowMs)
     this.maybeScheduleSweep()
     return result
   }
 
   private maybeScheduleSweep(): void {
-    if (this.sweepTimer || this.closed || !this.store.hasTtlKeys()) return
+    if (this.sweepTimer || this.closed || !this.kv.hasTtlKeys()) return
     this.sweepTimer = setInterval(() => {
       if (this.closed) return
       this.commit({ op: 'expire' })
-      if (!this.store.hasTtlKeys() && this.sweepTimer) {
+      if (!this.kv.hasTtlKeys() && this.sweepTimer) {
         clearInterval(this.sweepTimer)
         this.sweepTimer = undefined
       }
@@ -221,7 +211,7 @@ export class SingleMemberBackend implements Backend {
   }
 
   linearizableRead(): Promise<void> {
-    if (this.closed) return Promise.reject(new ProposalError(300, 'etcdserver: server stopped'))
+    if (this.closed) return Promise.reject(new StoppedError())
     // etcd sends quorum reads through the log; the index moves like it does there (HDR-3).
     this.commitIndex++
     return Promise.resolve()
@@ -269,15 +259,15 @@ export class SingleMemberBackend implements Backend {
   }
 
   addMember(_peerURLs: string[]): Promise<MemberInfo> {
-    return Promise.reject(new MemberChangeError(500, 'Internal Server Error'))
+    return Promise.reject(new MemberChangeRefusedError('a single-member backend cannot add members'))
   }
 
   removeMember(id: string): Promise<void> {
-    return Promise.reject(new MemberChangeError(404, `No such member: ${id}`))
+    return Promise.reject(new MemberNotFoundError(id))
   }
 
   updateMember(id: string, peerURLs: string[]): Promise<void> {
-    if (id.replace(/^0+/, '').toLowerCase() !== this.id) return Promise.reject(new MemberChangeError(404, `No such member: ${id}`))
+    if (id.replace(/^0+/, '').toLowerCase() !== this.id) return Promise.reject(new MemberNotFoundError(id))
     this.opts.peerURLs = [...peerURLs]
     return Promise.resolve()
   }

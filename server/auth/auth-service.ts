@@ -5,7 +5,8 @@
 // (the in-memory single-member one) gets a local AuthState. Never changes state except by
 // proposing, and never logs passwords.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { ProposalError, type Backend } from '../server.js'
+import type { Backend } from '../server.js'
+import { requestFailure } from '../http/cluster-errors.js'
 import { DEFAULT_MAX_REQUEST_BYTES, readBody } from '../http/body.js'
 import { goJSON } from '../http/json.js'
 import { writeInternalError, writeMessageError, writeMethodNotAllowed, writeNotFound } from '../http/write-error.js'
@@ -147,7 +148,7 @@ export function createAuth(backend: Backend, opts: AuthOptions = {}): AuthHooks 
     try {
       r = await propose(m)
     } catch (e) {
-      if (e instanceof ProposalError) return writeInternalError(res)
+      if (requestFailure(e)) return writeInternalError(res)
       throw e
     }
     sendResult(res, r)

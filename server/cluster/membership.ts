@@ -1,6 +1,7 @@
 // Cluster membership as replicated state: who the members are, their names and URLs, and which ids
 // were removed for good. Pure data; changed only by applying committed entries (no I/O here).
 import type { NodeId } from '../raft/types.js'
+import { MemberExistsError, PeerURLExistsError } from './errors.js'
 
 export interface Member {
   id: NodeId
@@ -23,11 +24,6 @@ export interface MembershipJSON {
   clusterVersionSet?: boolean
 }
 
-export class MembershipError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message)
-  }
-}
 
 /** Membership table. Ids are 16-hex strings; the public form (MEM-1) drops leading zeros. */
 export class Membership {
@@ -69,16 +65,16 @@ export class Membership {
     return this.list().map((m) => m.id)
   }
 
-  /** Throws MembershipError (409) when the id or one of the peer URLs is taken. */
+  /** Throws MemberExistsError or PeerURLExistsError when the id or one of the peer URLs is taken. */
   checkAdd(id: NodeId, peerURLs: string[]): void {
-    if (this.byId.has(id) || this.removedIds.has(id)) throw new MembershipError(409, 'membership: ID exists')
+    if (this.byId.has(id) || this.removedIds.has(id)) throw new MemberExistsError()
     this.checkUrlsFree(id, peerURLs)
   }
 
   checkUrlsFree(id: NodeId, peerURLs: string[]): void {
     for (const m of this.byId.values()) {
       if (m.id === id) continue
-      if (m.peerURLs.some((u) => peerURLs.includes(u))) throw new MembershipError(409, 'membership: peerURL exists')
+      if (m.peerURLs.some((u) => peerURLs.includes(u))) throw new PeerURLExistsError()
     }
   }
 

@@ -5,16 +5,15 @@
 // which order) is the driver's, so the seeded simulation runs it exactly as a member does.
 import { NONE, Role, type NodeId } from '../raft/types.js'
 import type { DurableStorage } from '../wal/storage.js'
-import { StoreError, type Store, type StoreEvent, type Command } from '../store/index.js'
+import type { StoreError, StoreEvent, Command } from '../store/index.js'
 import { formatId, memberId as computeMemberId, parseId } from '../ids.js'
-import { MemberChangeError, type Backend, type LeaderStats, type MemberInfo, type SelfStats } from '../server.js'
+import type { Backend, LeaderStats, MemberInfo, SelfStats, StoreView } from '../server.js'
 import { StateMachine, type Payload } from './state-machine.js'
 import type { AuthMutation, AuthResult, AuthState } from '../auth/auth-state.js'
-import { MembershipError } from './membership.js'
 import type { Transport } from '../transport/transport.js'
 import { PeerStats } from './peer-stats.js'
 import { RaftDriver, systemClock, type DriverClock } from './raft-driver.js'
-import { StoppedError } from './errors.js'
+import { MemberChangeRefusedError, MemberNotFoundError, MemberRemovedError, StoppedError } from './errors.js'
 import { formatLeaderStats, formatSelfStats } from './v2-stats.js'
 
 export interface RaftBackendOptions {
@@ -157,7 +156,7 @@ export class RaftBackend implements Backend {
 
   // ---- Backend: the key space ----
 
-  get store(): Store {
+  get store(): StoreView {
     return this.sm.store
   }
 
@@ -239,16 +238,12 @@ export class RaftBackend implements Backend {
 
   async addMember(peerURLs: string[]): Promise<MemberInfo> {
     const id = computeMemberId(peerURLs, this.opts.clusterToken, this.clock.now() / 1000)
-    try {
-      this.sm.membership.checkAdd(id, peerURLs)
-    } catch (e) {
-      throw toMemberError(e)
-    }
+    this.sm.membership.checkAdd(id, peerURLs)
     if (this.opts.strictReconfigCheck !== false) {
       const members = this.sm.membership.list()
       const started = members.filter((m) => m.name !== '' || m.id === this.opts.id).length
       const quorum = Math.floor((members.length + 1) / 2) + 1
-      if (members.length > 1 && started < quorum) throw new MemberChangeError(500, 'Internal Server Error')
+      if (members.length > 1 && started < quorum) throw new MemberChangeRefusedError('not enough started members for the new quorum')
     }
     await this.proposeConf({ type: 'add', id }, { peerURLs })
     return { id: formatId(id), name: '', peerURLs: [...peerURLs], clientURLs: [] }
@@ -256,20 +251,16 @@ export class RaftBackend implements Backend {
 
   async removeMember(idText: string): Promise<void> {
     const id = parseId(idText)
-    if (id !== undefined && this.sm.membership.isRemoved(id)) throw new MemberChangeError(410, `Member permanently removed: ${idText}`)
-    if (id === undefined || !this.sm.membership.has(id)) throw new MemberChangeError(404, `No such member: ${idText}`)
+    if (id !== undefined && this.sm.membership.isRemoved(id)) throw new MemberRemovedError(idText)
+    if (id === undefined || !this.sm.membership.has(id)) throw new MemberNotFoundError(idText)
     await this.proposeConf({ type: 'remove', id }, {})
   }
 
   async updateMember(idText: string, peerURLs: string[]): Promise<void> {
     const id = parseId(idText)
-    if (id !== undefined && this.sm.membership.isRemoved(id)) throw new MemberChangeError(500, 'Internal Server Error')
-    if (id === undefined || !this.sm.membership.has(id)) throw new MemberChangeError(404, `No such member: ${idText}`)
-    try {
-      this.sm.membership.checkUrlsFree(id, peerURLs)
-    } catch (e) {
-      throw toMemberError(e)
-    }
+    if (id !== undefined && this.sm.membership.isRemoved(id)) throw new MemberRemovedError(idText)
+    if (id === undefined || !this.sm.membership.has(id)) throw new MemberNotFoundError(idText)
+    this.sm.membership.checkUrlsFree(id, peerURLs)
     await this.proposeConf({ type: 'update', id }, { peerURLs })
   }
 
@@ -410,11 +401,6 @@ export class RaftBackend implements Backend {
   status(): ReturnType<RaftDriver['status']> {
     return this.driver.status()
   }
-}
-
-function toMemberError(e: unknown): Error {
-  if (e instanceof MembershipError) return new MemberChangeError(e.status, e.message)
-  return e as Error
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -3,7 +3,8 @@
 // WATCH-8). Never applies to the store itself: writes only go through Backend.propose.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { GoJSONEncoder, StoreError, type StoreEvent, type Watcher } from '../store/index.js'
-import { ProposalError, type Backend } from '../server.js'
+import type { Backend } from '../server.js'
+import { requestFailure } from './cluster-errors.js'
 import { FormError, newParams, parseMediaType, parseQueryInto, type Params } from './form.js'
 import { parseKeyRequest, type KeyMethod, type KeyRequest } from './keys.js'
 import { readBody } from './body.js'
@@ -155,7 +156,8 @@ async function writeGet(res: ServerResponse, backend: Backend, ev: StoreEvent, h
 /** Errors that are not StoreErrors become 500 errorCode 300 with the error text as cause (ERR-1). */
 function toStoreError(ctx: KeysContext, req: IncomingMessage, e: unknown): StoreError {
   if (e instanceof StoreError) return e
-  if (e instanceof ProposalError) return new StoreError(e.errorCode, e.message, 0)
+  const failed = requestFailure(e)
+  if (failed) return new StoreError(failed.errorCode, failed.cause, 0)
   try {
     ctx.onError?.(e, req)
   } catch {

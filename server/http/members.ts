@@ -1,7 +1,8 @@
 // /v2/members (MEM-1..6): list, leader, and add/remove/update delegated to the Backend. Errors are
 // `{"message":...}` without newline (ERR-4); lists and members end with `\n` (GEN-7).
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { MemberChangeError, ProposalError, type Backend, type MemberInfo } from '../server.js'
+import type { Backend, MemberInfo } from '../server.js'
+import { memberChangeFailure } from './cluster-errors.js'
 import { goJSON } from './json.js'
 import { readBody } from './body.js'
 import { goJsonSyntaxError } from './go-json-error.js'
@@ -89,10 +90,10 @@ async function readPeerURLs(req: IncomingMessage, res: ServerResponse, limit: nu
   return urls
 }
 
-function writeChangeError(res: ServerResponse, e: unknown): void {
-  if (e instanceof MemberChangeError) writeMessageError(res, e.status, e.message)
-  else if (e instanceof ProposalError) writeMessageError(res, 500, 'Internal Server Error')
-  else throw e
+function writeChangeError(res: ServerResponse, e: unknown, op: 'add' | 'remove' | 'update'): void {
+  const f = memberChangeFailure(e, op)
+  if (!f) throw e
+  writeMessageError(res, f.status, f.message)
 }
 
 /**
@@ -123,7 +124,7 @@ export async function serveMembers(req: IncomingMessage, res: ServerResponse, ba
         const m = await backend.addMember(urls)
         sendLine(res, 201, memberJSON(m))
       } catch (e) {
-        writeChangeError(res, e)
+        writeChangeError(res, e, 'add')
       }
       return
     }
@@ -150,7 +151,7 @@ export async function serveMembers(req: IncomingMessage, res: ServerResponse, ba
         res.statusCode = 204
         res.end()
       } catch (e) {
-        writeChangeError(res, e)
+        writeChangeError(res, e, req.method === 'DELETE' ? 'remove' : 'update')
       }
       return
     }

@@ -5,15 +5,16 @@ import type { AddressInfo } from 'node:net'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHandler, startServer, type RunningServer } from '../../server/index.js'
-import { ProposalError, SingleMemberBackend } from '../../server/server.js'
+import { SingleMemberBackend } from '../../server/server.js'
+import { RequestTimeoutError } from '../../server/cluster/errors.js'
 import { raw } from './raw-client.js'
 
 class NoQuorumBackend extends SingleMemberBackend {
   override propose(): Promise<never> {
-    return Promise.reject(new ProposalError(300, 'etcdserver: request timed out'))
+    return Promise.reject(new RequestTimeoutError())
   }
   override linearizableRead(): Promise<void> {
-    return Promise.reject(new ProposalError(300, 'etcdserver: request timed out'))
+    return Promise.reject(new RequestTimeoutError())
   }
   override leaderId(): string | undefined {
     return undefined

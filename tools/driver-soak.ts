@@ -3,8 +3,8 @@
 // seed range over child processes; stops at the first failure and prints its report (seed, check,
 // trace tail, replay command). Prints totals (seeds, acknowledged writes, reads, watch events).
 import { type ChildProcess, fork } from 'node:child_process'
-import { DriverSim, DriverSimFailure } from '../harness/driver-sim.js'
-import { driverSimOptionsFor } from './sim-config.js'
+import { DriverSim, DriverSimFailure } from '../test/harness/driver-sim.js'
+import { driverSimOptionsFor } from '../test/driver/sim-config.js'
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`)

@@ -121,8 +121,8 @@ async function startEtcd(opts: StartOptions): Promise<Cluster> {
       clientURL: urls[i]!,
       kill: () => kill(p),
       restart: async () => { await kill(p); launch(p); await waitReady(urls[i]!) },
-      pause: () => { p.proc?.kill('SIGSTOP') },
-      resume: () => { p.proc?.kill('SIGCONT') },
+      pause: () => { p.proc?.signal('SIGSTOP') },
+      resume: () => { p.proc?.signal('SIGCONT') },
     })),
     close: async () => {
       for (const p of procs) await kill(p)

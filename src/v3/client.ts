@@ -8,7 +8,7 @@ import { ensureAbortController, isBrowser, newAbortController, unrefTimer } from
 import { Transport, type HttpResult, type Safety } from '../transport.js'
 import type { CallOptions } from '../types.js'
 import {
-  decodeDelete, decodeKeepAlive, decodeLeaseGrant, decodeLeases, decodeMemberList, decodePut, decodeRange, decodeStatus,
+  decodeDelete, decodeHeader, decodeKeepAlive, decodeLeaseGrant, decodeLeases, decodeMemberList, decodePut, decodeRange, decodeStatus,
   decodeTimeToLive, decodeTxn, encodeDelete, encodePut, encodeRange, encodeTxn, i64, txnWrites, type Json,
 } from './codec.js'
 import {
@@ -115,7 +115,7 @@ export class ClientV3 {
     const body: Json = { revision: i64(revision, 'revision') }
     if (opts.physical) body.physical = true
     // Compacting twice to the same revision is harmless (the second fails with CompactedError).
-    return this.rpc('/kv/compaction', body, 'read', opts, (r) => decodeRange(r).header)
+    return this.rpc('/kv/compaction', body, 'read', opts, (r) => decodeHeader(r.header))
   }
 
   // ---- leases --------------------------------------------------------------------------------
@@ -137,7 +137,7 @@ export class ClientV3 {
    * @throws LeaseNotFoundError if the lease does not exist (never granted, expired, revoked).
    */
   async revokeLease(id: Int64, opts: CallOptions = {}): Promise<ResponseHeader> {
-    return this.rpc('/lease/revoke', { ID: i64(id, 'lease id') }, 'read', opts, (r) => decodeRange(r).header)
+    return this.rpc('/lease/revoke', { ID: i64(id, 'lease id') }, 'read', opts, (r) => decodeHeader(r.header))
   }
 
   /** Renews a lease once. @throws LeaseNotFoundError if it expired or was revoked. */
@@ -287,7 +287,7 @@ export class ClientV3 {
     return this.rpc('/auth/authenticate', { name: username, password }, 'read', opts, (r) => {
       const token = (r as Json).token
       if (typeof token !== 'string' || token === '') throw new HttpError(502, 'authenticate answered without a token')
-      return { header: decodeRange(r).header, token }
+      return { header: decodeHeader(r.header), token }
     }, false, true)
   }
 

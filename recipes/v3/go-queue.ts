@@ -7,9 +7,9 @@
 //   - the holder is the key with the lowest create revision under `name/`; every other waiter
 //     watches the deletion of the key with the greatest create revision below its own, then looks
 //     again (Go's waitDeletes);
-//   - the create revision is the fencing token; release deletes the key (then the lease is revoked).
+//   - the create revision is the fencing token; release revokes the lease, which deletes the key.
 
-import { OutcomeUnknownError, leaseIdHex, type ClientV3, type KeyValue } from '../../src/index.js'
+import { LeaseNotFoundError, OutcomeUnknownError, leaseIdHex, type ClientV3, type KeyValue, type RangeResponse } from '../../src/index.js'
 import { hexId, revNumber } from '../api.js'
 import {
   LockHandle, type HandleFactory, type HandleJSON, type HandleOps, type QueueBackend, type QueueEntry, type QueueTicket,
@@ -31,12 +31,16 @@ export class GoQueue implements QueueBackend {
     this.pfx = name + '/'
   }
 
+  /** The queue as the join txn read it (Go reads the owner in the same txn): the first list() uses it. */
+  private joined: Listing | undefined
+
   async join(signal: AbortSignal): Promise<QueueTicket> {
     const sent = now()
     const grant = await this.client.grantLease(this.ttl, { signal })
     const key = this.pfx + leaseIdHex(grant.id)
     try {
-      const kv = await writeCandidate(this.client, key, this.value, grant.id, signal)
+      const { kv, queue } = await writeCandidate(this.client, key, this.pfx, this.value, grant.id, signal)
+      this.joined = queue
       const hold = new LeaseHold({ client: this.client, lease: grant.id, ttl: this.ttl, key, createRevision: kv.createRevision, confirmedAt: sent })
       return { entry: { key, rev: revNumber(kv.createRevision), value: kv.valueString }, hold, lease: grant.id } as V3Ticket
     } catch (err) {
@@ -46,11 +50,13 @@ export class GoQueue implements QueueBackend {
     }
   }
 
-  async list(_mine: QueueTicket, signal: AbortSignal): Promise<{ entries: QueueEntry[]; rev: number; clusterId: string }> {
+  async list(_mine: QueueTicket, signal: AbortSignal): Promise<Listing> {
+    const first = this.joined
+    this.joined = undefined
+    if (first) return first
     const res = await this.client.range(this.pfx, { prefix: true, sortOrder: 'ascend', sortTarget: 'create', signal })
     sawRev(this.client, res.header.revision)
-    const entries = res.kvs.map((kv: KeyValue) => ({ key: kv.keyString, rev: revNumber(kv.createRevision), value: kv.valueString }))
-    return { entries, rev: revNumber(res.header.revision), clusterId: hexId(res.header.clusterId) }
+    return listing(res)
   }
 
   async waitGone(key: string | undefined, fromRev: number, signal: AbortSignal): Promise<void> {
@@ -86,40 +92,51 @@ interface V3Ticket extends QueueTicket {
   lease: bigint
 }
 
+type Listing = { entries: QueueEntry[]; rev: number; clusterId: string }
+
+function listing(res: RangeResponse): Listing {
+  const entries = res.kvs.map((kv: KeyValue) => ({ key: kv.keyString, rev: revNumber(kv.createRevision), value: kv.valueString }))
+  return { entries, rev: revNumber(res.header.revision), clusterId: hexId(res.header.clusterId) }
+}
+
 /**
- * Go's candidate txn: put the key on the lease if it does not exist, else read it. Retried after
- * a lost answer (the compare makes a second attempt harmless: it then reads what the first wrote).
+ * Go's candidate txn: put the key on the lease if it does not exist, else read it; in the same txn
+ * read the queue (Go reads the owner there). Retried after a lost answer (the compare makes a
+ * second attempt harmless: it then reads what the first wrote).
  */
-async function writeCandidate(client: ClientV3, key: string, value: string, lease: bigint, signal: AbortSignal): Promise<KeyValue> {
+async function writeCandidate(client: ClientV3, key: string, pfx: string, value: string, lease: bigint, signal: AbortSignal): Promise<{ kv: KeyValue; queue: Listing }> {
+  const reads = [{ range: { key } }, { range: { key: pfx, prefix: true, sortOrder: 'ascend' as const, sortTarget: 'create' as const } }]
   for (let attempt = 0; ; attempt++) {
     try {
       const res = await client.txn({
         compare: [{ key, target: 'create', op: '==', createRevision: 0 }],
-        success: [{ put: { key, value, lease } }, { range: { key } }],
-        failure: [{ range: { key } }],
+        success: [{ put: { key, value, lease } }, ...reads],
+        failure: reads,
       }, { signal })
       sawRev(client, res.header.revision)
-      const last = res.responses[res.responses.length - 1]
-      const kv = last?.type === 'range' ? last.range.kvs[0] : undefined
-      if (!kv) throw new LockLostError(`${key}: the candidate key vanished at once (lease expired?)`)
-      return kv
+      const [mine, all] = res.responses.slice(-2)
+      const kv = mine?.type === 'range' ? mine.range.kvs[0] : undefined
+      if (!kv || all?.type !== 'range') throw new LockLostError(`${key}: the candidate key vanished at once (lease expired?)`)
+      return { kv, queue: listing({ ...all.range, header: res.header }) }
     } catch (err) {
       if (!(err instanceof OutcomeUnknownError) || attempt >= 3 || signal.aborted) throw err
     }
   }
 }
 
-/** Deletes our key only while it still has our create revision, then revokes its lease. Best effort. */
+/**
+ * Removes our key: revoking its lease deletes it (the key was written on that lease and never
+ * moved to another, so this can only delete our own key), one request where Go's Unlock + session
+ * close take two. If the revoke fails, a txn deletes the key while it still has our create
+ * revision; failing that too, the lease expires within its TTL. Best effort.
+ */
 async function removeCandidate(client: ClientV3, key: string, createRevision: bigint, lease: bigint): Promise<void> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await client.txn({ compare: [{ key, target: 'create', op: '==', createRevision }], success: [{ delete: { key } }] })
-      break
-    } catch {
-      // lost answer or unreachable: the revoke below (or the lease's expiry) removes it anyway
-    }
+  try {
+    await client.revokeLease(lease)
+  } catch (err) {
+    if (err instanceof LeaseNotFoundError) return // expired already: the key went with it
+    await client.txn({ compare: [{ key, target: 'create', op: '==', createRevision }], success: [{ delete: { key } }] }).catch(() => {})
   }
-  await client.revokeLease(lease).catch(() => {})
 }
 
 /** Handle operations of a Go-layout key. */

@@ -6,14 +6,15 @@
 import { NONE, Role, type NodeId } from '../raft/types.js'
 import type { DurableStorage } from '../wal/storage.js'
 import type { StoreError, StoreEvent, Command } from '../store/index.js'
-import { formatId, memberId as computeMemberId, parseId } from '../ids.js'
+import { formatId, memberId as computeMemberId } from '../ids.js'
 import type { Backend, LeaderStats, MemberInfo, SelfStats, StoreView } from '../server.js'
 import { StateMachine, type Payload } from './state-machine.js'
 import type { AuthMutation, AuthResult, AuthState } from '../auth/auth-state.js'
 import type { Transport } from '../transport/transport.js'
 import { PeerStats } from './peer-stats.js'
 import { RaftDriver, systemClock, type DriverClock } from './raft-driver.js'
-import { MemberChangeRefusedError, MemberNotFoundError, MemberRemovedError, StoppedError } from './errors.js'
+import { StoppedError } from './errors.js'
+import { checkAddMember, checkUpdateMember, existingMember } from './member-admin.js'
 import { formatLeaderStats, formatSelfStats } from './v2-stats.js'
 
 export interface RaftBackendOptions {
@@ -238,29 +239,19 @@ export class RaftBackend implements Backend {
 
   async addMember(peerURLs: string[]): Promise<MemberInfo> {
     const id = computeMemberId(peerURLs, this.opts.clusterToken, this.clock.now() / 1000)
-    this.sm.membership.checkAdd(id, peerURLs)
-    if (this.opts.strictReconfigCheck !== false) {
-      const members = this.sm.membership.list()
-      const started = members.filter((m) => m.name !== '' || m.id === this.opts.id).length
-      const quorum = Math.floor((members.length + 1) / 2) + 1
-      if (members.length > 1 && started < quorum) throw new MemberChangeRefusedError('not enough started members for the new quorum')
-    }
+    checkAddMember(this.sm.membership, id, peerURLs, this.opts.id, this.opts.strictReconfigCheck !== false)
     await this.proposeConf({ type: 'add', id }, { peerURLs })
     return { id: formatId(id), name: '', peerURLs: [...peerURLs], clientURLs: [] }
   }
 
   async removeMember(idText: string): Promise<void> {
-    const id = parseId(idText)
-    if (id !== undefined && this.sm.membership.isRemoved(id)) throw new MemberRemovedError(idText)
-    if (id === undefined || !this.sm.membership.has(id)) throw new MemberNotFoundError(idText)
+    const id = existingMember(this.sm.membership, idText)
     await this.proposeConf({ type: 'remove', id }, {})
   }
 
   async updateMember(idText: string, peerURLs: string[]): Promise<void> {
-    const id = parseId(idText)
-    if (id !== undefined && this.sm.membership.isRemoved(id)) throw new MemberRemovedError(idText)
-    if (id === undefined || !this.sm.membership.has(id)) throw new MemberNotFoundError(idText)
-    this.sm.membership.checkUrlsFree(id, peerURLs)
+    const id = existingMember(this.sm.membership, idText)
+    checkUpdateMember(this.sm.membership, id, peerURLs)
     await this.proposeConf({ type: 'update', id }, { peerURLs })
   }
 

@@ -4,6 +4,8 @@
 // code. Each Ready is persisted, sent and applied in the order chosen below, then advanced.
 // Proposals and reads made during one event-loop turn are batched into one Raft append / one
 // ReadIndex round, and each Ready costs at most one fdatasync (group commit).
+// Any change to the order in handleReady/run must pass the driver simulation
+// (`npm run test:driver-sim`, test/harness/driver-sim.ts) and a soak (`npm run soak:driver`).
 import { RawNode } from '../raft/raw-node.js'
 import { MemoryStorage } from '../raft/storage.js'
 import { ProposalDroppedError } from '../raft/errors.js'

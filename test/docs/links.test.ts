@@ -5,7 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { anchorsOf, brokenLinks, linksOf, repoRoot } from './markdown.js'
+import { anchorsOf, brokenLinks, linksOf, missingPaths, repoRoot } from './markdown.js'
 
 const docsDir = path.join(repoRoot, 'docs')
 const readme = path.join(repoRoot, 'README.md')
@@ -25,6 +25,13 @@ test("every relative link and anchor in the project's Markdown resolves", () => 
   assert.ok(files.includes(readme) && docPages.every((p) => files.includes(p)), 'README.md and docs/ are checked')
   const problems = files.flatMap((f) => brokenLinks(f))
   assert.equal(problems, [], problems.join('\n'))
+})
+
+test("every repository path the project's Markdown names in code spans exists", () => {
+  const missing = markdownFiles(repoRoot).flatMap((f) => missingPaths(f))
+  assert.equal(missing, [], `moved or renamed? update the docs:\n${missing.join('\n')}`)
+  const planted = missingPaths(path.join(docsDir, 'planted.md'), 'run `node --import tsx tools/no-such-tool.ts`, see `test/ops/metrics` and `server/<name>/`')
+  assert.equal(planted, ['docs/planted.md:1: tools/no-such-tool.ts'])
 })
 
 test('the docs index links every page in docs/, and the README links the index', () => {

@@ -100,3 +100,24 @@ export function brokenLinks(file: string, text = readFileSync(file, 'utf8')): st
   }
   return problems
 }
+
+/** Paths under the repository's top-level folders, inside a code span. */
+const CODE_SPAN = /`([^`]+)`/g
+const REPO_PATH = /(?:^|[\s'"(=])((?:server|src|recipes|test|bench|tools|scripts|docs|examples|\.ci)\/[^\s'"`)]*)/g
+
+/**
+ * Repository paths named in code spans (`server/wal/`, `test/ops/metrics`) that do not exist; a
+ * test may be named without its `.test.ts`. Globs and placeholders (`*`, `<name>`) are skipped.
+ */
+export function missingPaths(file: string, text = readFileSync(file, 'utf8')): string[] {
+  const missing: string[] = []
+  text.split('\n').forEach((line, i) => {
+    for (const m of [...line.matchAll(CODE_SPAN)].flatMap((span) => [...span[1]!.matchAll(REPO_PATH)])) {
+      const named = m[1]!.replace(/[:#].*$/, '').replace(/[.,;]+$/, '')
+      if (/[*<{]/.test(named)) continue
+      const p = path.join(repoRoot, named)
+      if (![p, `${p}.ts`, `${p}.test.ts`].some((c) => existsSync(c))) missing.push(`${path.relative(repoRoot, file)}:${i + 1}: ${m[1]}`)
+    }
+  })
+  return missing
+}

@@ -7,16 +7,7 @@ import * as assert from 'uvu/assert'
 import {
   Client, OutcomeUnknownError, type ClientOptions, type FetchLike, TimeoutError, UnavailableError, isRetryable,
 } from '../../src/index.js'
-import { backends, deadEndpoint, startCluster, startHangingServer, within, type Cluster } from './fixtures.js'
-
-async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await fn()
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected a rejection')
-}
+import { backends, deadEndpoint, rejection, startCluster, startHangingServer, within, type Cluster } from './fixtures.js'
 
 /** Both fetch implementations a Node user may run with: their network errors differ. */
 const FETCHES: [string, FetchLike | undefined][] = [

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
+import * as assert from 'uvu/assert'
 import { etcdBin, repoRoot } from '../support/paths.js'
 import { deadUrl, loopbackUrl, reservePort } from '../support/ports.js'
 import { initialCluster, memberFlags, startEtcd as startEtcdChild, waitServing, type Child } from '../support/procs.js'
@@ -203,4 +204,14 @@ export async function startHangingServer(): Promise<{ url: string; connections: 
 /** A URL on which nothing listens (connection refused). */
 export function deadEndpoint(): Promise<string> {
   return deadUrl()
+}
+
+/** Runs `fn` and returns what it threw (fails the test if it did not throw). */
+export async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await fn()
+  } catch (err) {
+    return err
+  }
+  throw new assert.Assertion({ message: 'expected a rejection', generated: false, operator: 'rejects', expects: 'error', actual: 'resolved' })
 }

@@ -7,17 +7,7 @@ import {
   AbortError, Client, CompareFailedError, DirNotEmptyError, EtcdError, KeyNotFoundError, NodeExistsError,
   NotDirError, NotFileError, RaftkvError, RootReadOnlyError, ValidationError, isRetryable,
 } from '../../src/index.js'
-import { backends, startCluster, type Cluster } from './fixtures.js'
-
-/** Runs `fn` and returns what it threw (fails the test if it did not throw). */
-async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await fn()
-  } catch (err) {
-    return err
-  }
-  throw new assert.Assertion({ message: 'expected a rejection', generated: false, operator: 'rejects', expects: 'error', actual: 'resolved' })
-}
+import { backends, rejection, startCluster, type Cluster } from './fixtures.js'
 
 for (const backend of backends()) {
   const test = suite(`client keys [${backend}]`)

@@ -5,20 +5,10 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type RunningServer } from '../../server/index.js'
 import { raw, waitReady } from './raw-client.js'
+import { mulberry32 as prng } from '../support/prng.js'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261125)
 const COUNT = Number(process.env.FUZZ_COUNT ?? 600)
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const test = suite('http fuzz')
 let server: RunningServer

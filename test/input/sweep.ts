@@ -11,6 +11,9 @@
 // Library for test/input/sweep.test.ts (one short seed in `npm test`) and test/input/sweep-main.ts
 // (`npm run sweep -- --seeds 5`).
 import { exchange, type WireResult } from './wire.js'
+import { mulberry32 as prng } from '../support/prng.js'
+
+export { prng }
 
 export const CATEGORIES = [
   'request-line',
@@ -41,17 +44,6 @@ export interface Case {
   watch?: boolean
   /** Methods of the requests in order, when more than one (answers to HEAD have no body). */
   methods?: string[]
-}
-
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const FORM = 'Content-Type: application/x-www-form-urlencoded'

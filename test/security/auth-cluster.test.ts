@@ -5,30 +5,14 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ProcCluster, type ProcMember } from '../e2e/procs.js'
+import { call as httpCall, type CallOptions, type CallReply } from '../support/http.js'
 import { sleep } from '../support/wait.js'
 
 const test = suite('auth across a cluster')
 let cluster: ProcCluster
 
-const basic = (cred: string): string => 'Basic ' + Buffer.from(cred).toString('base64')
-
-async function call(m: ProcMember, method: string, p: string, opts: { auth?: string; json?: unknown; form?: Record<string, string> } = {}): Promise<{ status: number; json: any; body: string }> {
-  const headers: Record<string, string> = {}
-  let body: string | undefined
-  if (opts.auth) headers.authorization = basic(opts.auth)
-  if (opts.json !== undefined) {
-    headers['content-type'] = 'application/json'
-    body = JSON.stringify(opts.json)
-  }
-  if (opts.form) {
-    headers['content-type'] = 'application/x-www-form-urlencoded'
-    body = new URLSearchParams(opts.form).toString()
-  }
-  const r = await fetch(m.clientUrl + p, { method, headers, body, signal: AbortSignal.timeout(10_000) })
-  const text = await r.text()
-  let json: any
-  try { json = JSON.parse(text) } catch {}
-  return { status: r.status, json, body: text }
+function call(m: ProcMember, method: string, p: string, opts: CallOptions = {}): Promise<CallReply> {
+  return httpCall(m.clientUrl, method, p, opts)
 }
 
 test.before(async () => {

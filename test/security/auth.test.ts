@@ -10,30 +10,14 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type RunningServer } from '../../server/index.js'
 import { StateMachine } from '../../server/cluster/state-machine.js'
+import { call as httpCall, type CallOptions, type CallReply } from '../support/http.js'
 
 const test = suite('v2 auth')
 const dataDir = mkdtempSync(path.join(tmpdir(), 'raftkv-auth-'))
 let server: RunningServer
 
-const basic = (cred: string): string => 'Basic ' + Buffer.from(cred).toString('base64')
-
-async function call(method: string, p: string, opts: { auth?: string; json?: unknown; form?: Record<string, string>; signal?: AbortSignal } = {}): Promise<{ status: number; body: string; json: any }> {
-  const headers: Record<string, string> = {}
-  let body: string | undefined
-  if (opts.auth) headers.authorization = basic(opts.auth)
-  if (opts.json !== undefined) {
-    headers['content-type'] = 'application/json'
-    body = JSON.stringify(opts.json)
-  }
-  if (opts.form) {
-    headers['content-type'] = 'application/x-www-form-urlencoded'
-    body = new URLSearchParams(opts.form).toString()
-  }
-  const r = await fetch(server.url + p, { method, headers, body, signal: opts.signal ?? AbortSignal.timeout(10_000) })
-  const text = await r.text()
-  let json: any
-  try { json = JSON.parse(text) } catch {}
-  return { status: r.status, body: text, json }
+function call(method: string, p: string, opts: CallOptions = {}): Promise<CallReply> {
+  return httpCall(server.url, method, p, opts)
 }
 
 const DENIED = '{"errorCode":110,"message":"The request requires user authentication","cause":"Insufficient credentials","index":0}\n'

@@ -10,21 +10,11 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type RunningServer } from '../../server/index.js'
 import { reservePort } from '../support/ports.js'
+import { mulberry32 as prng } from '../support/prng.js'
 
 const SEED = Number(process.env.SWEEP_SEED ?? 20261125)
 const MAX = Number(process.env.SWEEP_COUNT ?? 6000)
 const BUDGET_MS = Number(process.env.SWEEP_MS ?? 12_000)
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Answer { status: number; body: string; pending?: boolean }
 

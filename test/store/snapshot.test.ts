@@ -4,19 +4,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { SnapshotEncoder, Store, StoreEvent, StoreError, encodeCapture, type Command } from '../../server/store/index.js'
 import { T0, ok, set } from './helpers.js'
+import { mulberry32 as prng } from '../support/prng.js'
 
 /** mulberry32: a small seeded generator so the workload is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** A random but reproducible log of commands with times. */
 function workload(seed: number, n: number): [Command, number][] {
   const r = prng(seed)

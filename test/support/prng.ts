@@ -1,6 +1,7 @@
 // Seeded pseudo-random numbers for deterministic tests (splitmix32 seeding + mulberry32 stream).
 // fork(label) derives an independent stream per component, so adding a node or a fault kind does
-// not reshuffle the others' choices.
+// not reshuffle the others' choices. mulberry32(seed) is the bare stream, for a test that only
+// needs floats from a seed it prints.
 
 function hashString(s: string, h = 0x811c9dc5): number {
   for (let i = 0; i < s.length; i++) {
@@ -10,9 +11,27 @@ function hashString(s: string, h = 0x811c9dc5): number {
   return h >>> 0
 }
 
+/** The mulberry32 generator from a 32-bit state: uniform integers in [0, 2^32). */
+function mulberry32u(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    let t = (state = (state + 0x6d2b79f5) >>> 0)
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return (t ^ (t >>> 14)) >>> 0
+  }
+}
+
+/** The bare mulberry32 stream seeded with `seed` as is: uniform floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  const next = mulberry32u(seed)
+  return () => next() / 4294967296
+}
+
 export class Prng {
-  private state: number
   readonly seed: number
+  /** Uniform in [0, 2^32). */
+  readonly nextU32: () => number
 
   constructor(seed: number) {
     this.seed = seed >>> 0
@@ -20,15 +39,7 @@ export class Prng {
     let z = (this.seed + 0x9e3779b9) >>> 0
     z = Math.imul(z ^ (z >>> 16), 0x85ebca6b)
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35)
-    this.state = (z ^ (z >>> 16)) >>> 0
-  }
-
-  /** Uniform in [0, 2^32). */
-  nextU32(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0)
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return (t ^ (t >>> 14)) >>> 0
+    this.nextU32 = mulberry32u((z ^ (z >>> 16)) >>> 0)
   }
 
   /** Uniform float in [0, 1). */

@@ -18,7 +18,7 @@ export function within<T>(ms: number, p: Promise<T>, what = 'operation'): Promis
  * resolves with that value. A probe that throws counts as "not yet". Rejects after `ms`, with the
  * last error when there was one.
  */
-export async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, ms: number, what: string, everyMs = 50): Promise<T> {
+export async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 5000, what = 'condition', everyMs = 10): Promise<T> {
   const deadline = Date.now() + ms
   let last: unknown
   for (;;) {

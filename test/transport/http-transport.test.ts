@@ -9,6 +9,7 @@ import { createLogger } from '../../server/log.js'
 import { EntryType, MessageType, type Message, type NodeId } from '../../server/raft/types.js'
 import { HttpTransport, RAFT_SNAPSHOT_PATH, type HttpTransportOptions } from '../../server/transport/http-transport.js'
 import { PeerServer } from '../../server/transport/peer-server.js'
+import { until } from '../support/wait.js'
 
 const CLUSTER = 'c76dfb96de16906b'
 const A = '000000000000000a'
@@ -47,14 +48,6 @@ function msg(from: NodeId, to: NodeId, over: Partial<Message> = {}): Message {
 }
 
 /** Resolve when cond() holds; fail the test after timeoutMs. */
-async function until(cond: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
-
 /** A loopback port nobody listens on. */
 async function deadPort(): Promise<number> {
   const s = http.createServer()

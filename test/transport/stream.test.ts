@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert'
 import { EntryType, MessageType, type Message, type NodeId } from '../../server/raft/types.js'
 import { encodeMessage } from '../../server/transport/codec.js'
 import { HEADER_CLUSTER_ID, HEADER_FROM, HEADER_TO, HttpTransport, RAFT_MSG_PATH, RAFT_STREAM_PATH, type HttpTransportOptions } from '../../server/transport/http-transport.js'
+import { until } from '../support/wait.js'
 
 const CLUSTER = 'c76dfb96de16906b'
 const A = '000000000000000a'
@@ -26,14 +27,6 @@ async function transport(id: NodeId, over: Partial<HttpTransportOptions> = {}): 
 
 function msg(from: NodeId, to: NodeId, over: Partial<Message> = {}): Message {
   return { type: MessageType.Heartbeat, from, to, term: 1, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, ...over }
-}
-
-async function until(cond: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
 }
 
 async function listen<S extends http.Server | net.Server>(s: S): Promise<number> {

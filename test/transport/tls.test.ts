@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert'
 import type { TlsConfig } from '../../server/config.js'
 import { MessageType, type Message, type NodeId } from '../../server/raft/types.js'
 import { HttpTransport } from '../../server/transport/http-transport.js'
+import { until } from '../support/wait.js'
 
 const CLUSTER = 'c76dfb96de16906b'
 const A = '000000000000000a'
@@ -35,14 +36,6 @@ async function transport(id: NodeId, t: TlsConfig): Promise<HttpTransport> {
 }
 
 const msg = (from: NodeId, to: NodeId): Message => ({ type: MessageType.Heartbeat, from, to, term: 1, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 })
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out')
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
 
 const t = suite('transport tls')
 

@@ -14,23 +14,13 @@ import { fileURLToPath } from 'node:url'
 import { openDurableStorage } from '../../server/wal/storage.js'
 import { CRASH_META, CRASH_SEGMENT, expectedEntry, snapshotAt } from './fixtures/crash-model.js'
 import { cleanup, tempDir } from './helpers.js'
+import { mulberry32 as prng } from '../support/prng.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const fixture = path.join(here, 'fixtures', 'appender.ts')
 const seed = process.env.SEED ? Number(process.env.SEED) : Math.floor(Math.random() * 1e9)
 const rounds = Number(process.env.CRASH_ROUNDS ?? 30)
 const budgetMs = 20_000
-
-function prng(seed0: number): () => number {
-  let s = seed0 >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Round {
   acks: number[]

@@ -3,20 +3,19 @@
 //   npm start && npm run example:election      # ETCD_ENDPOINTS to point elsewhere
 // EXAMPLE_ROUNDS=n stops after n reigns; otherwise runs until Ctrl-C.
 
-import { Client } from '../src/index.js'
 import { Election } from '../recipes/index.js'
+import { connect } from './connect.js'
 
-const endpoints = (process.env.ETCD_ENDPOINTS ?? 'http://127.0.0.1:2379').split(',')
 const reigns = Number(process.env.EXAMPLE_ROUNDS ?? Infinity)
 const key = '/examples/election/scheduler'
 const stop = new AbortController()
 process.on('SIGINT', () => stop.abort())
 
-const clients: Client[] = []
+const clients: ReturnType<typeof connect>[] = []
 let done = 0
 
 // The observer: what every other service would do to find the current leader.
-const observerClient = new Client({ endpoints })
+const observerClient = connect()
 clients.push(observerClient)
 const observing = (async () => {
   for await (const l of new Election(observerClient, key).observe({ signal: stop.signal })) {
@@ -25,7 +24,7 @@ const observing = (async () => {
 })().catch(() => {})
 
 async function worker(name: string): Promise<void> {
-  const client = new Client({ endpoints })
+  const client = connect()
   clients.push(client)
   const election = new Election(client, key, { ttl: 5, owner: name })
   while (!stop.signal.aborted && done < reigns) {

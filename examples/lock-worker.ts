@@ -1,17 +1,17 @@
 // A worker that repeatedly takes a distributed lock and updates a shared, fenced resource.
 // Run several at once (each in its own terminal) against a running server:
 //   npm start                      # one raftkv member on http://127.0.0.1:2379
-//   npm run example:lock           # ETCD_ENDPOINTS=http://host:2379,... to point elsewhere
+//   npm run example:lock           # ETCD_ENDPOINTS=http://host:2379,... to point elsewhere;
+//                                  # RAFTKV_API=v3 for etcd 3.x over its v3 API
 // EXAMPLE_ROUNDS=n stops after n rounds (the test uses it); otherwise runs until Ctrl-C.
 
-import { Client } from '../src/index.js'
 import { FencedResource, Lock, formatToken } from '../recipes/index.js'
+import { connect } from './connect.js'
 
-const endpoints = (process.env.ETCD_ENDPOINTS ?? 'http://127.0.0.1:2379').split(',')
 const rounds = Number(process.env.EXAMPLE_ROUNDS ?? Infinity)
 const name = process.env.WORKER ?? `worker-${process.pid}`
 
-const client = new Client({ endpoints, timeout: 5000 })
+const client = connect({ timeout: 5000 })
 const lock = new Lock(client, '/examples/locks/report', { ttl: 5, owner: name })
 const report = new FencedResource<{ lastWriter: string; runs: number }>(client, '/examples/resources/report')
 

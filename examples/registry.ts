@@ -4,22 +4,21 @@
 //   npm start && npm run example:registry      # ETCD_ENDPOINTS to point elsewhere
 // EXAMPLE_ROUNDS=n bounds the number of picks (default: keep running until Ctrl-C).
 
-import { Client } from '../src/index.js'
 import { discover, register } from '../recipes/index.js'
+import { connect } from './connect.js'
 
-const endpoints = (process.env.ETCD_ENDPOINTS ?? 'http://127.0.0.1:2379').split(',')
 const rounds = Number(process.env.EXAMPLE_ROUNDS ?? Infinity)
 const stop = new AbortController()
 process.on('SIGINT', () => stop.abort())
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-const watcherClient = new Client({ endpoints })
+const watcherClient = connect()
 const view = discover<{ url: string; version: number }>(watcherClient, 'web')
 await view.ready
 console.log(`watcher: ${view.size} instance(s) at start`)
 view.on('change', (e) => console.log(`watcher: ${e.type} ${e.instance.id} ${JSON.stringify(e.instance.data)}`))
 
-const instanceClient = new Client({ endpoints })
+const instanceClient = connect()
 const regs = await Promise.all([1, 2, 3].map((i) =>
   register(instanceClient, 'web', `web-${i}`, { ttl: 5, data: { url: `http://127.0.0.1:80${i}0`, version: 1 } })))
 while (view.size < 3) await sleep(20)

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { bindAddress, parseArgs, type BindAddress, type ServerConfig } from './config.js'
 import type { Backend } from './server.js'
 import { startRaftMember, type MemberStart } from './cluster/start-member.js'
+import { StorageFailedError } from './cluster/errors.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import { checkTlsFiles, listenError } from './startup-error.js'
 import { PeerServer } from './transport/peer-server.js'
@@ -42,7 +43,11 @@ export interface StartOptions extends Partial<Omit<ServerConfig, 'listenClient' 
   backend?: Backend
   /** Server log; default silent (the CLI passes its structured logger). */
   logger?: Logger
-  /** Called when the member was removed from the cluster or its storage failed; the CLI exits. */
+  /**
+   * Called when the member stops on its own: 'removed' from the cluster (it is closing), or
+   * 'fatal': a WAL or snapshot write failed, and its listeners are closed and its watches ended
+   * already (the CLI exits 1; ready() and backend calls are refused with StorageFailedError).
+   */
   onStop?: (reason: 'removed' | 'fatal') => void
   /** Extra handler hooks (auth). */
   handler?: Pick<HandlerOptions, 'checkKeyAccess' | 'checkRootAccess' | 'extraRoutes'>
@@ -62,7 +67,8 @@ export interface RunningServer {
   /**
    * Resolves once the member serves linearizable requests: a leader is known, this member's
    * attributes are published (name and client URLs in /v2/members) and a quorum read completed.
-   * Rejects after `timeoutMs`. A member of a cluster without quorum never becomes ready.
+   * Rejects after `timeoutMs`, and at once with StorageFailedError once a storage failure stopped
+   * the member. A member of a cluster without quorum never becomes ready.
    */
   ready(timeoutMs?: number): Promise<void>
   /** Ends watches, closes listeners and connections, stops the backend. Idempotent. */
@@ -137,6 +143,25 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const servers: http.Server[] = []
   const bound: string[] = []
   let closeServer: () => Promise<void> = async () => {}
+  // A storage failure stops the member on its own: listeners closed, watches ended, then
+  // onStop('fatal'). `fatal` is what ready() and later calls are refused with.
+  let fatal: Error | undefined
+  let serving: () => void = () => {}
+  const isServing = new Promise<void>((resolve) => (serving = resolve))
+  let refuseReady: (e: Error) => void = () => {}
+  const fatalSignal = new Promise<never>((_, reject) => (refuseReady = reject))
+  fatalSignal.catch(() => {})
+  const onFatal = (err: unknown): void => {
+    if (fatal) return
+    fatal = new StorageFailedError(err)
+    refuseReady(fatal)
+    void (async () => {
+      await isServing // a failure during start-up: stop once the listeners exist
+      // Bounded: a disk that hangs must not keep a failed member around.
+      await Promise.race([closeServer().catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())])
+      onStop?.('fatal')
+    })()
+  }
   // One registry per member (several members may share a process); created before the member so
   // the WAL and the Raft loop report into it from the first write.
   const metrics = new MemberMetrics()
@@ -213,6 +238,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
             void closeServer()
             onStop?.('removed')
           },
+          onFatal,
           metrics,
           peerServer,
         })
@@ -273,13 +299,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     backend,
     handler,
     ready(timeoutMs = 30_000) {
-      return waitBackendReady(backend, timeoutMs)
+      if (fatal) return Promise.reject(fatal)
+      return Promise.race([waitBackendReady(backend, timeoutMs), fatalSignal])
     },
     close() {
       closing ??= (async () => {
-        // A leader hands over first so the others need not wait out an election (SIGTERM).
-        const wasLeader = raft !== undefined && raft.voterCount() > 1 && raft.leaderId() === raft.memberId()
-        await raft?.transferLeadershipAway()
+        // A leader hands over first so the others need not wait out an election (SIGTERM); not
+        // after a storage failure (its Raft loop has stopped: nothing to hand over with).
+        const wasLeader = !fatal && raft !== undefined && raft.voterCount() > 1 && raft.leaderId() === raft.memberId()
+        if (!fatal) await raft?.transferLeadershipAway()
         if (wasLeader) {
           // The old leader steps down first and learns its successor from the successor's first append.
           const until = Date.now() + config.electionTimeoutMs
@@ -312,5 +340,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     },
   }
   closeServer = () => running.close()
+  serving()
   return running
 }

@@ -182,8 +182,9 @@ export class RaftDriver {
 
   /** Why new requests are refused now (stopped, storage failed), if they are. */
   stopError(): Error | undefined {
-    if (this.closed) return new StoppedError()
+    // A member stopped by a storage failure says so, also once it is closed.
     if (this.fatal !== undefined) return new StorageFailedError(this.fatal)
+    if (this.closed) return new StoppedError()
     return undefined
   }
 

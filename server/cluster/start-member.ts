@@ -14,6 +14,8 @@ import type { PeerServer } from '../transport/peer-server.js'
 import type { Logger } from '../log.js'
 import type { NodeId } from '../raft/types.js'
 import { durableStorageExists, openDurableStorage, readDurableMetadata } from '../wal/storage.js'
+import { storageFailureOf } from '../wal/errors.js'
+import { faultyIo, parseIoFault, type WalIo } from '../wal/io.js'
 import { RaftBackend } from './raft-backend.js'
 import type { Member } from './membership.js'
 import type { MemberMetrics } from '../metrics/member-metrics.js'
@@ -52,7 +54,7 @@ export async function startRaftMember(
   log: Logger,
   clientURLs: string[],
   // peerServer: the peer listeners, already bound by the caller (who then also stops them).
-  events: { onRemoved?: () => void; metrics?: MemberMetrics; peerServer?: PeerServer } = {},
+  events: { onRemoved?: () => void; onFatal?: (err: unknown) => void; metrics?: MemberMetrics; peerServer?: PeerServer } = {},
 ): Promise<MemberStart> {
   const existing = durableStorageExists(config.dataDir, config.walDir || undefined)
   let id: NodeId
@@ -66,6 +68,7 @@ export async function startRaftMember(
     warn: (m: string) => log.warn(m),
     onSync: events.metrics?.walSynced,
     syncMode: config.walSync,
+    ...testFaultIo(log),
   }
 
   if (existing) {
@@ -160,8 +163,10 @@ export async function startRaftMember(
     metrics: events.metrics?.raftHooks,
     log: (level, msg, fields) => mlog[level](fields ?? {}, msg),
     onFatal: (e) => {
-      mlog.fatal({ err: e }, 'storage failure: stopping (nothing unpersisted was acknowledged)')
-      process.exitCode = 1
+      const f = storageFailureOf(e)
+      const what = f ? `${f.op} of ${f.file || '(unknown file)'}: ${f.errno || String(e)}` : String(e)
+      mlog.fatal({ file: f?.file, op: f?.op, errno: f?.errno, err: e }, `storage failed: ${what}; the member stops (nothing that was not durable was acknowledged)`)
+      events.onFatal?.(e)
     },
   })
   return { backend, transport, id, clusterId }
@@ -237,4 +242,23 @@ function get(url: string, config: ServerConfig): Promise<{ status: number; heade
     req.on('error', reject)
     req.end()
   })
+}
+
+/**
+ * Test-only hook: RAFTKV_TEST_FAULT, a comma-separated list of
+ * `<wal|snap>:<write|fdatasync>:<ERRNO>[:after=N][:when=<file>]`, makes this member's WAL or
+ * snapshot writes fail as a full or failing disk does (server/wal/io.ts), so tests can watch a real
+ * member process stop. Read here and nowhere else; never set it in production.
+ */
+function testFaultIo(log: Logger): { io?: WalIo; snapIo?: WalIo } {
+  const spec = process.env.RAFTKV_TEST_FAULT
+  if (!spec) return {}
+  log.warn({ fault: spec }, 'RAFTKV_TEST_FAULT is set: storage faults will be injected (test only)')
+  const out: { io?: WalIo; snapIo?: WalIo } = {}
+  for (const part of spec.split(',')) {
+    const fault = parseIoFault(part)
+    if (fault.target === 'wal') out.io = faultyIo(fault, out.io)
+    else out.snapIo = faultyIo(fault, out.snapIo)
+  }
+  return out
 }

@@ -20,9 +20,10 @@ import path from 'node:path'
 import { crc32 } from 'node:zlib'
 import type { Snapshot, SnapshotMetadata } from '../raft/types.js'
 import { fsyncDir, mkdirDurable } from '../wal/segment.js'
-import { SnapCorruptError } from './errors.js'
+import { realIo, type WalIo } from '../wal/io.js'
+import { SnapCorruptError, SnapFailedError } from './errors.js'
 
-export { SnapCorruptError } from './errors.js'
+export { SnapCorruptError, SnapFailedError } from './errors.js'
 
 const MAGIC = Buffer.from('RKVSNAP1', 'latin1')
 const NAME_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/
@@ -34,6 +35,8 @@ export interface SnapshotterOptions {
   keep?: number
   /** Warnings (corrupt snapshot skipped). Default: console.warn. */
   warn?: (msg: string) => void
+  /** Writes and syncs of save() go through this (tests inject ENOSPC / EIO). Default: the real file system. */
+  io?: WalIo
 }
 
 /** A snapshot file found on disk. */
@@ -86,20 +89,13 @@ export interface SaveOptions {
   dataChunks?: readonly string[]
 }
 
-async function writeAll(fh: fsp.FileHandle, buf: Buffer, len: number, pos: number): Promise<void> {
-  let off = 0
-  while (off < len) {
-    const { bytesWritten } = await fh.write(buf, off, len - off, pos + off)
-    off += bytesWritten
-  }
-}
 
 /**
  * Writes the file format to fh: the data in steps of at most ~2 * WRITE_CHARS characters (each one
  * utf8 encoding into a reused buffer, a crc32 update and an awaited write), then the head with the
  * crc. The bytes equal encodeSnapshotFile(snap).
  */
-async function writeSnapshotFile(fh: fsp.FileHandle, snap: Snapshot, chunks: readonly string[]): Promise<void> {
+async function writeSnapshotFile(io: WalIo, fd: number, snap: Snapshot, chunks: readonly string[]): Promise<void> {
   const head = fileHead(snap)
   let crc = crc32(head.subarray(12))
   let pos = head.length
@@ -112,7 +108,7 @@ async function writeSnapshotFile(fh: fsp.FileHandle, snap: Snapshot, chunks: rea
     if (scratch.length < 3 * s.length) scratch = Buffer.allocUnsafe(3 * Math.max(s.length, WRITE_CHARS))
     const n = scratch.write(s, 0, 'utf8')
     crc = crc32(scratch.subarray(0, n), crc)
-    await writeAll(fh, scratch, n, pos)
+    await io.write(fd, scratch.subarray(0, n), pos)
     pos += n
   }
   for (const piece of chunks) {
@@ -131,7 +127,7 @@ async function writeSnapshotFile(fh: fsp.FileHandle, snap: Snapshot, chunks: rea
   }
   await flush()
   head.writeUInt32LE(crc >>> 0, 8)
-  await writeAll(fh, head, head.length, 0)
+  await io.write(fd, head, 0)
 }
 
 /** Decodes and checks a snapshot file's bytes; throws SnapCorruptError naming file. */
@@ -155,11 +151,13 @@ export function decodeSnapshotFile(buf: Buffer, file: string): Snapshot {
 export class Snapshotter {
   private readonly keep: number
   private readonly warn: (msg: string) => void
+  private readonly io: WalIo
 
   /** Creates dir if needed (durably) and removes temporary files a crash left behind. */
   constructor(readonly dir: string, opts: SnapshotterOptions = {}) {
     this.keep = opts.keep ?? DEFAULT_KEEP_SNAPSHOTS
     this.warn = opts.warn ?? ((m) => console.warn(m))
+    this.io = opts.io ?? realIo
     mkdirDurable(dir)
     for (const n of fs.readdirSync(dir)) if (n.endsWith('.snap.tmp')) fs.rmSync(path.join(dir, n), { force: true })
   }
@@ -175,24 +173,44 @@ export class Snapshotter {
   }
 
   /**
-   * Writes snap durably: to `<name>.tmp`, fsync, rename, fsync the directory; then prunes old
+   * Writes snap durably: to `<name>.tmp`, fdatasync, rename, fsync the directory; then prunes old
    * files down to `keep`. Resolves with the file's path once it is durable. The data is encoded and
    * written in bounded pieces (awaiting each write), so a big snapshot never blocks the event loop
-   * for long.
+   * for long. Rejects with SnapFailedError (file, operation, errno) when the file system fails; the
+   * temporary file is removed then.
    */
   async save(snap: Snapshot, opts: SaveOptions = {}): Promise<string> {
     const file = path.join(this.dir, snapFileName(snap.metadata.term, snap.metadata.index))
     const tmp = file + '.tmp'
-    const fh = await fsp.open(tmp, 'w')
+    let op = 'create'
+    let at = tmp
     try {
-      await writeSnapshotFile(fh, snap, opts.dataChunks ?? [snap.data])
-      await fh.sync()
-    } finally {
-      await fh.close()
+      const fh = await fsp.open(tmp, 'w')
+      try {
+        op = 'write'
+        await writeSnapshotFile(this.io, fh.fd, snap, opts.dataChunks ?? [snap.data])
+        op = 'fdatasync'
+        await this.io.fdatasync(fh.fd)
+      } finally {
+        await fh.close()
+      }
+      op = 'rename'
+      await fsp.rename(tmp, file)
+      op = 'fsync dir'
+      at = this.dir
+      fsyncDir(this.dir)
+      op = 'prune'
+      this.prune()
+    } catch (e) {
+      if (op === 'write' || op === 'fdatasync') {
+        try {
+          fs.rmSync(tmp, { force: true })
+        } catch {
+          // the disk is failing; the error below is what matters
+        }
+      }
+      throw new SnapFailedError(e, op, at)
     }
-    await fsp.rename(tmp, file)
-    fsyncDir(this.dir)
-    this.prune()
     return file
   }
 

@@ -21,17 +21,44 @@ export class WalCorruptError extends Error {
   }
 }
 
+/** What a failed storage operation names: the file, the operation and the errno (for the fatal log line). */
+export interface StorageFailure {
+  /** Path of the file (or directory) the operation was on; '' when unknown. */
+  readonly file: string
+  /** The operation: write, fdatasync, rename, ... */
+  readonly op: string
+  /** The system error code (ENOSPC, EIO, ...), or '' when the cause was not a system error. */
+  readonly errno: string
+}
+
+/** The system error code of a Node error (`err.code`, e.g. ENOSPC), or ''. */
+export function errnoOf(cause: unknown): string {
+  const code = (cause as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : ''
+}
+
+/** The file, operation and errno of a WAL or snapshot failure, if `err` is one. */
+export function storageFailureOf(err: unknown): StorageFailure | undefined {
+  if (err instanceof WalFailedError || (err instanceof Error && err.name === 'SnapFailedError')) {
+    const f = err as unknown as StorageFailure
+    return { file: f.file, op: f.op, errno: f.errno }
+  }
+  return undefined
+}
+
 /**
  * A write or fsync of the WAL failed (disk full, I/O error). The WAL is failed from then on: every
  * later save() throws it and every sync() rejects with it. Data not yet durable was never
  * acknowledged. Retrying an fsync after an error is unsafe on Linux (the page cache may have dropped
  * the dirty pages), so there is no recovery short of reopening the directory after a restart.
  */
-export class WalFailedError extends Error {
+export class WalFailedError extends Error implements StorageFailure {
   readonly code = 'WAL_FAILED'
-  constructor(override readonly cause: unknown, op: string) {
-    super(`wal failed during ${op}: ${cause instanceof Error ? cause.message : String(cause)}`)
+  readonly errno: string
+  constructor(override readonly cause: unknown, readonly op: string, readonly file = '') {
+    super(`wal failed during ${op}${file ? ` of ${file}` : ''}: ${cause instanceof Error ? cause.message : String(cause)}`)
     this.name = 'WalFailedError'
+    this.errno = errnoOf(cause)
   }
 }
 

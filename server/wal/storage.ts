@@ -53,6 +53,8 @@ export interface DurableStorageOptions {
   onSync?: WalOptions['onSync']
   /** WAL file operations (fault injection in tests). */
   io?: WalOptions['io']
+  /** Snapshot file writes and syncs (fault injection in tests). */
+  snapIo?: WalOptions['io']
   warn?: (msg: string) => void
 }
 
@@ -133,7 +135,7 @@ export function openDurableStorage(dataDir: string, opts: DurableStorageOptions 
   const { walDir, snapDir } = memberDirs(dataDir, opts.walDir)
   const warn = opts.warn ?? ((m: string) => console.warn(m))
   const walOpts: WalOptions = { segmentSize: opts.segmentSize, syncMode: opts.syncMode, onSync: opts.onSync, io: opts.io, warn }
-  const snapshotter = new Snapshotter(snapDir, { keep: opts.maxSnapshots, warn })
+  const snapshotter = new Snapshotter(snapDir, { keep: opts.maxSnapshots, warn, io: opts.snapIo })
   let wal: Wal
   let boot: BootState
   if (!Wal.exists(walDir)) {

@@ -528,7 +528,7 @@ export class Wal {
   }
 
   private fail(e: unknown, op: string): void {
-    if (!this.failure) this.failure = e instanceof WalFailedError ? e : new WalFailedError(e, op)
+    if (!this.failure) this.failure = e instanceof WalFailedError ? e : new WalFailedError(e, op, this.tailPath)
     this.pending = []
     const ws = this.waiters
     this.waiters = []
@@ -542,8 +542,12 @@ export class Wal {
    * markers and the hard state, so older segments can be deleted without losing either.
    */
   private cut(): void {
+    // Which step failed, on which file: named by the WalFailedError (and the member's fatal log).
+    let op = 'ftruncate'
+    let at = this.tailPath
     try {
       fs.ftruncateSync(this.fd, this.tailOffset)
+      op = 'fdatasync'
       this.io.fdatasyncSync(this.fd)
       this.closeDsync()
       fs.closeSync(this.fd)
@@ -552,16 +556,24 @@ export class Wal {
       const index = this.writtenLastIndex + 1
       const file = path.join(this.dir, segmentName(seq, index))
       const tmp = file + '.tmp'
+      op = 'create'
+      at = tmp
       const fd = fs.openSync(tmp, 'w+')
       this.fd = fd
+      op = 'ftruncate'
       fs.ftruncateSync(fd, this.segmentSize)
       const head: PendingRecord[] = [{ type: RecordType.Metadata, data: encodeMetadata(this.metadata) }]
       for (const m of this.recentMarkers) head.push({ type: RecordType.Snapshot, data: encodeSnapshotMarker(m, 0) })
       if (this.writtenHardState) head.push({ type: RecordType.HardState, data: encodeHardState(this.writtenHardState) })
       const { buf, lastCrc } = frameRecords(head, this.lastCrc)
+      op = 'write'
       this.io.writeSync(fd, buf, 0)
+      op = 'fdatasync'
       this.io.fdatasyncSync(fd)
+      op = 'rename'
       fs.renameSync(tmp, file)
+      op = 'fsync dir'
+      at = this.dir
       fsyncDir(this.dir)
       this.segments.push({ path: file, seq, index, maxIndex: 0 })
       this.tailOffset = buf.length
@@ -569,7 +581,7 @@ export class Wal {
       this.lastCrc = lastCrc
       this.openDsync()
     } catch (e) {
-      throw new WalFailedError(e, 'segment cut')
+      throw new WalFailedError(e, `segment cut (${op})`, at)
     }
   }
 }

@@ -14,6 +14,8 @@ export interface ProcMember {
   proc?: Child
   exited?: Promise<number | null>
   extraArgs: string[]
+  /** Extra environment variables of this member's process. */
+  env?: Record<string, string>
 }
 
 export interface ProcClusterOptions {
@@ -22,6 +24,8 @@ export interface ProcClusterOptions {
   electionMs?: number
   snapshotCount?: number
   token?: string
+  /** Extra environment of each member's process (by name). */
+  env?: (name: string) => Record<string, string>
 }
 
 export class ProcCluster {
@@ -49,6 +53,7 @@ export class ProcCluster {
         ...(await memberUrls()),
         dataDir: path.join(c.dir, `${name}.etcd`),
         extraArgs: [],
+        env: opts.env?.(name),
       })
     }
     for (const m of c.members) c.spawn(m, 'new')
@@ -67,7 +72,7 @@ export class ProcCluster {
       '--snapshot-count', String(this.snapshotCount),
       ...m.extraArgs,
     ]
-    const proc = startRaftkv(flags, { logFile: path.join(this.dir, `${m.name}.log`) })
+    const proc = startRaftkv(flags, { logFile: path.join(this.dir, `${m.name}.log`), env: m.env ? { ...process.env, ...m.env } : undefined })
     m.proc = proc
     m.exited = proc.exited.then((e) => e.code)
   }

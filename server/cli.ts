@@ -102,7 +102,9 @@ async function main(argv: string[]): Promise<void> {
           log.warn('this member was removed from the cluster; exiting')
           setTimeout(() => process.exit(0), 200).unref()
         } else {
-          log.fatal('stopping after a fatal storage error')
+          // Listeners are closed already; exit 1 (as etcd) even if nothing else is left to run.
+          log.fatal('the member stopped after a storage failure; exiting with status 1')
+          process.exitCode = 1
           setTimeout(() => process.exit(1), 200).unref()
         }
       },

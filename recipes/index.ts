@@ -19,3 +19,6 @@ export {
   RecipeError, LockLostError, StaleTokenError, StaleReadError, RecipeTimeoutError, RecipeAbortError,
   IndexGuard, guardFor, combineSignals, type RecipeErrorCode,
 } from './internal.js'
+export { types, WrongTypeError, type Codec, type TypeTag } from './codec.js'
+export { TypedValue, TypedMap, TypedSet } from './typed.js'
+export { List, type End, type BlockingOptions } from './list.js'

@@ -79,6 +79,8 @@ export class Emitter<E extends Record<string, unknown[]>> {
 
 /** Stable codes of the recipe errors. */
 export type RecipeErrorCode = 'RECIPE' | 'LOCK_LOST' | 'STALE_TOKEN' | 'STALE_READ' | 'RECIPE_TIMEOUT' | 'RECIPE_ABORTED'
+  // data structures: a value of another type, a reference whose target is missing, a cycle of references
+  | 'WRONG_TYPE' | 'DANGLING_REFERENCE' | 'REFERENCE_CYCLE'
 
 /** Base class of the errors the recipes add to the SDK's. Narrow with `instanceof` or on `code`. */
 export class RecipeError extends Error {

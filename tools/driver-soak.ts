@@ -20,10 +20,19 @@ interface Totals {
   reads: number
   watchEvents: number
   restores: number
+  leaderWithWatchers: number
+  leaderWithoutWatchers: number
+  relayWhilePersisting: number
+  persistBesideSnapshot: number
 }
 
+const zero = (): Totals => ({
+  acked: 0, reads: 0, watchEvents: 0, restores: 0,
+  leaderWithWatchers: 0, leaderWithoutWatchers: 0, relayWhilePersisting: 0, persistBesideSnapshot: 0,
+})
+
 if (process.env.SOAK_WORKER === '1') {
-  const totals: Totals = { acked: 0, reads: 0, watchEvents: 0, restores: 0 }
+  const totals = zero()
   for (let seed = from; seed < from + count; seed++) {
     const sim = new DriverSim(driverSimOptionsFor(seed, { verbose: false }))
     try {
@@ -33,10 +42,7 @@ if (process.env.SOAK_WORKER === '1') {
       process.exit(1)
     }
     const st = sim.stats
-    totals.acked += st.acked
-    totals.reads += st.reads
-    totals.watchEvents += st.watchEvents
-    totals.restores += st.restores
+    for (const k of Object.keys(totals) as (keyof Totals)[]) totals[k] += st[k]
     if ((seed - from + 1) % 250 === 0) process.send!({ type: 'progress', done: seed - from + 1 })
   }
   process.send!({ type: 'done', totals })
@@ -46,7 +52,7 @@ if (process.env.SOAK_WORKER === '1') {
   const per = Math.ceil(count / jobs)
   let done = 0
   let failed = false
-  const sum: Totals = { acked: 0, reads: 0, watchEvents: 0, restores: 0 }
+  const sum = zero()
   const children: ChildProcess[] = []
   for (let j = 0; j < jobs; j++) {
     const start = from + j * per
@@ -78,5 +84,5 @@ if (process.env.SOAK_WORKER === '1') {
     console.log(`driver soak FAILED after ${secs}s`)
     process.exit(1)
   }
-  console.log(`driver soak ok: ${count} seeds [${from}, ${from + count}) in ${secs}s; acknowledged writes ${sum.acked}, quorum reads ${sum.reads}, watch events ${sum.watchEvents}, snapshot restores ${sum.restores}`)
+  console.log(`driver soak ok: ${count} seeds [${from}, ${from + count}) in ${secs}s; acknowledged writes ${sum.acked}, quorum reads ${sum.reads}, watch events ${sum.watchEvents}, snapshot restores ${sum.restores}; leader writes with watchers ${sum.leaderWithWatchers}, without ${sum.leaderWithoutWatchers}; relays while persisting ${sum.relayWhilePersisting}; writes beside a snapshot save ${sum.persistBesideSnapshot}`)
 }

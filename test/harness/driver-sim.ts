@@ -108,6 +108,9 @@ class SimDisk {
 class FakeDurableLog implements DurableLog {
   readonly boot: BootState
   private snapshotChain: Promise<void> = Promise.resolve()
+  /** A persist() / saveSnapshot() is in flight (for the coverage counters). */
+  persisting = false
+  savingSnapshot = false
 
   constructor(private readonly disk: SimDisk, private readonly m: SimMember, private readonly sim: DriverSim) {
     const d = disk.synced
@@ -120,9 +123,12 @@ class FakeDurableLog implements DurableLog {
   persist(b: PersistBatch): Promise<void> {
     const inc = this.m.incarnation
     const delay = this.sim.persistDelay()
+    this.sim.onPersist(this.m, this.savingSnapshot)
+    this.persisting = true
     return new Promise((resolve) => {
       this.sim.at(delay, () => {
         if (!this.m.up || this.m.incarnation !== inc) return // crashed: never resolves
+        this.persisting = false
         if (b.snapshot) this.disk.installSnapshot(b.snapshot)
         if (b.hardState) this.disk.written.hardState = b.hardState
         this.disk.appendEntries(b.entries)
@@ -135,9 +141,11 @@ class FakeDurableLog implements DurableLog {
 
   saveSnapshot(snap: Snapshot): Promise<void> {
     const inc = this.m.incarnation
+    this.savingSnapshot = true
     const run = this.snapshotChain.then(() => new Promise<void>((resolve) => {
       this.sim.at(this.sim.persistDelay() + 1, () => {
         if (!this.m.up || this.m.incarnation !== inc) return
+        this.savingSnapshot = false
         this.disk.installSnapshot(snap)
         this.disk.sync()
         this.sim.trace(`${shortId(this.m.id)} saved own snapshot @${snap.metadata.index}`)
@@ -185,6 +193,7 @@ class SimMember {
   /** Last index applied by this incarnation (restores move it). */
   lastApplied = 0
   watcher: Watcher | undefined
+  log!: FakeDurableLog
   constructor(readonly id: NodeId) {}
 }
 
@@ -218,6 +227,15 @@ export class DriverSim {
   private readonly ackedAt = new Map<number, string>()
   /** key -> highest Raft index of an acknowledged write. */
   private readonly ackedIndex = new Map<string, number>()
+  /** How often the orderings the driver chooses between actually ran. */
+  readonly coverage = {
+    /** Writes of a leader's Ready with store watchers registered (broadcast first) and without (answer first). */
+    leaderWithWatchers: 0, leaderWithoutWatchers: 0,
+    /** A follower relayed proposals while its own write was in flight. */
+    relayWhilePersisting: 0,
+    /** A Ready was written while our own snapshot was being saved beside the loop. */
+    persistBesideSnapshot: 0,
+  }
   acked = 0
   reads = 0
   watchEvents = 0
@@ -250,6 +268,14 @@ export class DriverSim {
   /** Runs fn after ms of simulated time; a checker violation inside is kept for the run loop. */
   at(ms: number, fn: () => void): void {
     this.clock.setTimeout(() => this.guard(fn), ms)
+  }
+
+  onPersist(m: SimMember, snapshotInFlight: boolean): void {
+    if (snapshotInFlight) this.coverage.persistBesideSnapshot++
+    if (m.driver.raw.role() === Role.Leader) {
+      if (m.sm.store.watcherCount > 0) this.coverage.leaderWithWatchers++
+      else this.coverage.leaderWithoutWatchers++
+    }
   }
 
   get verbose(): boolean {
@@ -302,6 +328,7 @@ export class DriverSim {
     // them for a storage failure).
     m.sm = new ObservedStateMachine((e) => this.check(() => this.onApplied(m, e)), (index) => this.check(() => this.onRestored(m, index)))
     const durable = new FakeDurableLog(m.disk, m, this)
+    m.log = durable
     const peers = [...this.members.keys()]
     m.driver = new RaftDriver({
       id: m.id,
@@ -309,6 +336,7 @@ export class DriverSim {
       durable,
       transport: {
         send: (msgs: Message[]) => {
+          if (m.log.persisting && msgs[0]?.type === MessageType.Prop) this.coverage.relayWhilePersisting++
           for (const msg of msgs) {
             if (this.o.verbose) this.trace(`${shortId(m.id)} send ${describeMessage(msg)}`)
             this.net.send(msg)
@@ -646,7 +674,7 @@ export class DriverSim {
   get stats() {
     return {
       seed: this.o.seed, events: this.events, applied: this.maxApplied, acked: this.acked, reads: this.reads,
-      watchEvents: this.watchEvents, restores: this.restores, msgs: this.net.sent, traceHash: this.log.hash(),
+      watchEvents: this.watchEvents, restores: this.restores, msgs: this.net.sent, ...this.coverage, traceHash: this.log.hash(),
     }
   }
 }

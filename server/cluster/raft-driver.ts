@@ -13,6 +13,7 @@ import { decodeConfChange } from '../raft/raft.js'
 import { EntryType, NONE, Role, type ConfChange, type Entry, type Message, type NodeId, type Ready, type Snapshot, type SoftState } from '../raft/types.js'
 import type { BootState, PersistBatch } from '../wal/storage.js'
 import type { StateMachine } from './state-machine.js'
+import type { Transport } from '../transport/transport.js'
 import { Waiters, expireList, type Waiter } from './waiters.js'
 import { RequestTimeoutError, StoppedError, StorageFailedError, UnexpectedResultError } from './errors.js'
 
@@ -44,13 +45,8 @@ export interface DurableLog {
   close(): Promise<void>
 }
 
-/** The outgoing half of the peer transport. */
-export interface DriverTransport {
-  /** Queues messages for their `to` peers; never blocks. */
-  send(msgs: Message[]): void
-  /** Writes what send() queued to the network now rather than later in this tick. */
-  flushNow?(): void
-}
+/** The outgoing half of the peer transport (the one Transport seam, server/transport/transport.ts). */
+export type DriverTransport = Pick<Transport, 'send' | 'flushNow'>
 
 export interface DriverOptions {
   id: NodeId

@@ -302,3 +302,68 @@ function removeIfOurs(file: string): void {
     }
   }
 }
+
+/**
+ * Locks a separate --wal-dir. The WAL is created by renaming a finished temp dir over this path, so
+ * nothing else may live in it and its inode changes: it is locked by name (the parent's device and
+ * inode, plus its own name) with the socket only (Linux), and refused when one of its files is open
+ * for writing by another process. Throws StartupError.
+ */
+export async function lockWalDir(dir: string, flag = 'wal-dir'): Promise<DataDirLock> {
+  let existed = true
+  let wasEmpty = true
+  try {
+    if (!statSync(dir).isDirectory()) throw new StartupError(flag, dir, 'not a directory')
+    wasEmpty = readdirSync(dir).length === 0
+  } catch (e) {
+    if (e instanceof StartupError) throw e
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOTDIR') throw new StartupError(flag, dir, 'a parent of it is not a directory')
+    if (code !== 'ENOENT') throw new StartupError(flag, dir, `cannot be read: ${errnoWords(e)}`)
+    existed = false
+  }
+  const parent = path.dirname(path.resolve(dir))
+  let createdParent: string | undefined
+  try {
+    createdParent = mkdirSync(parent, { recursive: true })
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new StartupError(flag, dir, code === 'ENOTDIR' || code === 'EEXIST' ? 'a parent of it is not a directory' : `cannot be created: ${errnoWords(e)}`)
+  }
+  const undoParent = (): void => {
+    if (createdParent) rmSync(createdParent, { recursive: true, force: true })
+  }
+  let socket: Server | undefined
+  try {
+    if (isLinux) {
+      const pst = statSync(realpathSync(parent))
+      const name = `\0raftkv-wal-dir/${pst.dev}/${pst.ino}/${path.basename(path.resolve(dir))}`
+      socket = await bindLockSocket(name)
+      if (!socket) {
+        const pid = await askHolderPid(name)
+        throw new StartupError(flag, dir, `in use by another raftkv member${pid ? ` (pid ${pid})` : ''}`)
+      }
+    }
+    const writer = existed ? otherWriter(realpathSync(dir)) : undefined
+    if (writer) throw new StartupError(flag, dir, `${writer.file} is open for writing by another process (pid ${writer.pid})`)
+  } catch (e) {
+    await new Promise<void>((r) => (socket ? socket.close(() => r()) : r()))
+    undoParent()
+    throw e
+  }
+  let released = false
+  return {
+    dir,
+    wasEmpty: !existed || wasEmpty,
+    async release(opts = {}) {
+      if (released) return
+      released = true
+      if (opts.restore) {
+        if (createdParent) undoParent()
+        else if (!existed) rmSync(dir, { recursive: true, force: true })
+        else if (wasEmpty) for (const e of readdirSync(dir)) rmSync(path.join(dir, e), { recursive: true, force: true })
+      }
+      await new Promise<void>((r) => (socket ? socket.close(() => r()) : r()))
+    },
+  }
+}

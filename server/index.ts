@@ -11,7 +11,7 @@ import { bindAddress, parseArgs, type BindAddress, type ServerConfig } from './c
 import type { Backend } from './server.js'
 import { startRaftMember, type MemberStart } from './cluster/start-member.js'
 import { StorageFailedError } from './cluster/errors.js'
-import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
+import { lockDataDir, lockWalDir, type DataDirLock } from './data-dir-lock.js'
 import { checkTlsFiles, listenError } from './startup-error.js'
 import { PeerServer } from './transport/peer-server.js'
 import type { RaftBackend } from './cluster/raft-backend.js'
@@ -189,7 +189,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   try {
     if (!givenBackend) {
       locks.push(await lockDataDir(config.dataDir, 'data-dir'))
-      if (config.walDir) locks.push(await lockDataDir(config.walDir, 'wal-dir'))
+      if (config.walDir) locks.push(await lockWalDir(config.walDir))
       peerServer = new PeerServer({ listen: config.listenPeer, tls: config.peerTls, log })
       try {
         await peerServer.start()

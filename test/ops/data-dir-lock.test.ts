@@ -76,6 +76,23 @@ lock('a member killed with kill -9 restarts at once on its dir, with its acknowl
   assert.is((await within(b.exited, 15_000, 'exit')).code, 0)
 })
 
+lock('--wal-dir is locked too: a second member with its own data dir but the same WAL dir is refused', async () => {
+  const base = tempDir()
+  const wal = join(base, 'wal')
+  const [c1, p1, c2, p2] = await reservePorts(4)
+  const a = raftkv([...memberFlags(join(base, 'a.etcd'), c1!, p1!), '--wal-dir', wal])
+  await waitServing(`http://127.0.0.1:${c1}`)
+  const before = treeDigest(wal)
+  const other = join(base, 'b.etcd')
+  const b = raftkv([...memberFlags(other, c2!, p2!), '--wal-dir', wal])
+  assert.is((await within(b.exited, 30_000, 'second member exit')).code, 1)
+  assert.is(b.err(), `raftkv: error: --wal-dir '${wal}': in use by another raftkv member (pid ${a.pid})\n`)
+  assert.is(treeDigest(wal), before, 'the held WAL dir is untouched')
+  assert.not.ok(existsSync(other), 'the data dir the refused start created is removed again')
+  a.child.kill('SIGTERM')
+  assert.is((await within(a.exited, 15_000, 'holder exit')).code, 0)
+})
+
 lock('in one process: a second lock on the same dir is refused; released, it can be taken again', async () => {
   const dir = join(tempDir(), 'x')
   const first = await lockDataDir(dir)

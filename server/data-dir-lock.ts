@@ -266,8 +266,7 @@ export async function lockDataDir(dir: string, flag = 'data-dir'): Promise<DataD
       }
       const wasEmpty = entries.filter((e) => e !== LOCK_FILE && !e.startsWith(`.${LOCK_FILE}.`)).length === 0
       // process.exit() skips release(): drop the file on the way out (the kernel drops the socket).
-      const onExit = (): void => removeIfOurs(file)
-      process.once('exit', onExit)
+      removeOnExit(file, true)
       let released = false
       return {
         dir,
@@ -275,7 +274,7 @@ export async function lockDataDir(dir: string, flag = 'data-dir'): Promise<DataD
         async release(opts = {}) {
           if (released) return
           released = true
-          process.off('exit', onExit)
+          removeOnExit(file, false)
           if (opts.restore && created) undoCreate()
           else if (opts.restore && wasEmpty) for (const e of readdirSync(real)) rmSync(path.join(real, e), { recursive: true, force: true })
           else removeIfOurs(file)
@@ -289,6 +288,24 @@ export async function lockDataDir(dir: string, flag = 'data-dir'): Promise<DataD
   } catch (e) {
     undoCreate()
     throw e
+  }
+}
+
+/** Lock files of this process, removed when it exits (one listener for every member it runs). */
+const heldFiles = new Set<string>()
+let exitHookInstalled = false
+
+function removeOnExit(file: string, add: boolean): void {
+  if (!add) {
+    heldFiles.delete(file)
+    return
+  }
+  heldFiles.add(file)
+  if (!exitHookInstalled) {
+    exitHookInstalled = true
+    process.on('exit', () => {
+      for (const f of heldFiles) removeIfOurs(f)
+    })
   }
 }
 

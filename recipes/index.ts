@@ -22,3 +22,4 @@ export {
 export { types, WrongTypeError, type Codec, type TypeTag } from './codec.js'
 export { TypedValue, TypedMap, TypedSet } from './typed.js'
 export { List, type End, type BlockingOptions } from './list.js'
+export { Reference, DanglingReferenceError, ReferenceCycleError, type Deref } from './reference.js'

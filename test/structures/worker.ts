@@ -5,12 +5,13 @@
 //   bpop     one blocking pop at `end` (timeout `timeout`), after reporting `waiting`
 //   move     moves `from`→`to` from `key` to `dst` until the source is empty and `<stop>` exists
 //   float    `count` float increments of `delta` on field `field` of the map at `key`
+//   retarget points the reference at `key` to /t/cfg/a, b, c in turn (CAS), updating each target
 
 import { clientFor, type Api } from '../recipes/targets.js'
-import { List, TypedMap, types, type End } from '../../recipes/index.js'
+import { List, Reference, TypedMap, TypedValue, types, type End } from '../../recipes/index.js'
 
 interface Config {
-  role: 'push' | 'pop' | 'bpop' | 'move' | 'float'
+  role: 'push' | 'pop' | 'bpop' | 'move' | 'float' | 'retarget'
   id: string
   endpoints: string[]
   api: Api
@@ -86,7 +87,22 @@ async function float(): Promise<void> {
   out({ ev: 'done' })
 }
 
-const roles = { push, pop, bpop, move, float }
+async function retarget(): Promise<void> {
+  const ref = new Reference(client, cfg.key, types.string)
+  let prev = await ref.target()
+  for (const name of ['a', 'b', 'c']) {
+    const target = `/t/cfg/${name}`
+    await new TypedValue(client, target, types.string).set(`${name}-v1`)
+    if (!(await ref.retarget(prev, target))) throw new Error(`retarget to ${target} refused`)
+    prev = target
+    await new Promise((r) => setTimeout(r, 300))
+    await new TypedValue(client, target, types.string).set(`${name}-v2`)
+    await new Promise((r) => setTimeout(r, 300))
+  }
+  out({ ev: 'done' })
+}
+
+const roles = { push, pop, bpop, move, float, retarget }
 roles[cfg.role]().then(
   () => { client.close(); process.exit(0) },
   (err) => { out({ ev: 'error', error: String((err as Error)?.stack ?? err) }); process.exit(1) },

@@ -1,0 +1,3 @@
+import { valuesProcs } from './values-procs.js'
+
+valuesProcs('raftkv')

@@ -385,12 +385,23 @@ export class Wal {
     const limit = Math.min(index, this.durableMarkerIndex)
     const keep = Math.max(1, opts.keep ?? 0)
     const removed: string[] = []
-    while (this.segments.length > keep && this.segments[0].maxIndex <= limit) {
-      const seg = this.segments.shift()!
-      fs.rmSync(seg.path, { force: true })
-      removed.push(seg.path)
+    let op = 'remove'
+    let at = this.dir
+    try {
+      while (this.segments.length > keep && this.segments[0].maxIndex <= limit) {
+        const seg = this.segments[0]
+        at = seg.path
+        fs.rmSync(seg.path, { force: true })
+        this.segments.shift()
+        removed.push(seg.path)
+      }
+      op = 'fsync dir'
+      at = this.dir
+      if (removed.length) fsyncDir(this.dir)
+    } catch (e) {
+      // Nothing durable is lost, but the disk is failing: name the file for the member's fatal log.
+      throw new WalFailedError(e, op, at)
     }
-    if (removed.length) fsyncDir(this.dir)
     return removed
   }
 

@@ -18,6 +18,7 @@
 import { CompareFailedError, KeyNotFoundError, OutcomeUnknownError, type Client } from '../src/index.js'
 import { isV3, type AnyClient } from './api.js'
 import { kvFor } from './kv.js'
+import { canonicalJson } from './collections.js'
 import { type Codec, type Envelope, decodeEnvelope, encodeValue, readEnvelope, types } from './codec.js'
 import { nextChange, snapshot, type SnapEntry } from './snapshot.js'
 import { RecipeError, abortReason, combineSignals, guardFor, joinKey, nonce } from './internal.js'
@@ -137,6 +138,27 @@ export class List<T> {
     for (let i = 0; i < elems.length; i++) {
       if (i >= a && i <= b) continue
       if (await kvFor(this.client).removeIf(elems[i]!.key, elems[i]!.version).catch(() => false)) removed++
+    }
+    return removed
+  }
+
+  /**
+   * Removes up to `count` elements equal to `value` (LREM; compared by their canonical JSON),
+   * scanning from the left (count > 0), from the right (count < 0) or all of them (count 0).
+   * Each removal is a compare-and-delete of one element. Returns how many were removed.
+   */
+  async remove(value: T, count = 1): Promise<number> {
+    const want = canonicalJson(this.codec.toJson(value))
+    const { elems } = await this.view()
+    const order = count < 0 ? [...elems].reverse() : elems
+    let removed = 0
+    for (const e of order) {
+      if (count !== 0 && removed >= Math.abs(count)) break
+      if (canonicalJson(e.env.v) !== want || e.env.t !== this.codec.type) continue
+      if (await kvFor(this.client).removeIf(e.key, e.version)) {
+        removed++
+        if (!isV3(this.client) && e.env.from) await this.v2Cleanup(this.client, e)
+      }
     }
     return removed
   }

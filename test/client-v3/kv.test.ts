@@ -8,20 +8,15 @@ import {
   AuthNotEnabledError, ClientV3, CompactedError, FutureRevisionError, InvalidArgumentError, KeyValue, LeaseNotFoundError,
   ValidationError, leaseIdHex, utf8Bytes,
 } from '../../src/index.js'
-import { startCluster, type Cluster } from '../client/fixtures.js'
+import { startCluster, withCluster, type Cluster } from '../client/fixtures.js'
 
 const test = suite('client v3 kv [etcd]')
 let cluster: Cluster
 let c: ClientV3
-
-test.before(async () => {
-  cluster = await startCluster('etcd')
-  c = new ClientV3({ endpoints: cluster.endpoints, timeout: 5000 })
-})
-test.after(async () => {
-  c?.close()
-  await cluster?.close()
-})
+withCluster(test, () => startCluster('etcd'), (up) => {
+  cluster = up
+  c = new ClientV3({ endpoints: up.endpoints, timeout: 5000 })
+}, () => c?.close())
 
 const keys = (kvs: KeyValue[]): string[] => kvs.map((kv) => kv.keyString)
 

@@ -5,21 +5,16 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ClientV3, LeaseNotFoundError, TimeoutError, ValidationError } from '../../src/index.js'
-import { startCluster, within, type Cluster } from '../client/fixtures.js'
+import { startCluster, withCluster, within, type Cluster } from '../client/fixtures.js'
 import { sleep, waitFor } from './helpers.js'
 
 const test = suite('client v3 leases [etcd]')
 let cluster: Cluster
 let c: ClientV3
-
-test.before(async () => {
-  cluster = await startCluster('etcd')
-  c = new ClientV3({ endpoints: cluster.endpoints, timeout: 5000 })
-})
-test.after(async () => {
-  c?.close()
-  await cluster?.close()
-})
+withCluster(test, () => startCluster('etcd'), (up) => {
+  cluster = up
+  c = new ClientV3({ endpoints: up.endpoints, timeout: 5000 })
+}, () => c?.close())
 
 test('grant, time-to-live with keys, list, revoke deletes the keys', async () => {
   const g = await c.grantLease(30)

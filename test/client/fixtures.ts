@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
+import type { Test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { etcdBin, repoRoot } from '../support/paths.js'
 import { deadUrl, loopbackUrl, reservePort } from '../support/ports.js'
@@ -69,6 +70,22 @@ export function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
   return waitServing(url, timeoutMs)
 }
 
+/**
+ * Starts a cluster before the suite's tests and stops it after them: `up` receives it (make the
+ * suite's clients there), `down` runs first at the end (close them).
+ */
+export function withCluster(test: Test, start: () => Promise<Cluster>, up: (c: Cluster) => void, down: () => void = () => {}): void {
+  let cluster: Cluster | undefined
+  test.before(async () => {
+    cluster = await start()
+    up(cluster)
+  })
+  test.after(async () => {
+    down()
+    await cluster?.close()
+  })
+}
+
 // ---- etcd ------------------------------------------------------------------------------------
 
 /** A member's name, reserved ports and data dir (kept across restarts). */
@@ -106,29 +123,43 @@ async function startEtcd(opts: StartOptions): Promise<Cluster> {
     await p.proc?.kill()
   }
   procs.forEach(launch)
-  const urls = procs.map((p) => `http://127.0.0.1:${p.clientPort}`)
+  return asCluster('etcd', tmp, procs, launch, kill, (p) => ({
+    pause: () => { p.proc?.signal('SIGSTOP') },
+    resume: () => { p.proc?.signal('SIGCONT') },
+  }))
+}
+
+/** Waits until every member serves, then wraps them as a Cluster (stops them all if one fails to come up). */
+async function asCluster<P extends MemberSlot>(
+  backend: Backend,
+  tmp: string,
+  procs: P[],
+  launch: (p: P) => void | Promise<void>,
+  kill: (p: P) => Promise<void>,
+  more: (p: P) => Partial<MemberHandle> = () => ({}),
+): Promise<Cluster> {
+  const urls = procs.map((p) => loopbackUrl(p.clientPort))
+  const close = async (): Promise<void> => {
+    for (const p of procs) await kill(p)
+    removeDir(tmp)
+  }
   try {
     await Promise.all(urls.map((u) => waitReady(u)))
   } catch (err) {
-    for (const p of procs) await kill(p)
-    removeDir(tmp)
+    await close()
     throw err
   }
   return {
-    backend: 'etcd',
+    backend,
     endpoints: urls,
     members: procs.map((p, i) => ({
       name: p.name,
       clientURL: urls[i]!,
       kill: () => kill(p),
-      restart: async () => { await kill(p); launch(p); await waitReady(urls[i]!) },
-      pause: () => { p.proc?.signal('SIGSTOP') },
-      resume: () => { p.proc?.signal('SIGCONT') },
+      restart: async () => { await kill(p); await launch(p); await waitReady(urls[i]!) },
+      ...more(p),
     })),
-    close: async () => {
-      for (const p of procs) await kill(p)
-      removeDir(tmp)
-    },
+    close,
   }
 }
 
@@ -157,27 +188,7 @@ async function startRaftkv(opts: StartOptions): Promise<Cluster> {
     if (h) await h.close()
   }
   await Promise.all(procs.map(launch))
-  const urls = procs.map((p) => `http://127.0.0.1:${p.clientPort}`)
-  try {
-    await Promise.all(urls.map((u) => waitReady(u)))
-  } catch (err) {
-    for (const p of procs) await kill(p)
-    throw err
-  }
-  return {
-    backend: 'raftkv',
-    endpoints: urls,
-    members: procs.map((p, i) => ({
-      name: p.name,
-      clientURL: urls[i]!,
-      kill: () => kill(p),
-      restart: async () => { await kill(p); await launch(p); await waitReady(urls[i]!) },
-    })),
-    close: async () => {
-      for (const p of procs) await kill(p)
-      removeDir(tmp)
-    },
-  }
+  return asCluster('raftkv', tmp, procs, launch, kill)
 }
 
 // ---- failure doubles -------------------------------------------------------------------------

@@ -7,21 +7,16 @@ import {
   AbortError, Client, CompareFailedError, DirNotEmptyError, EtcdError, KeyNotFoundError, NodeExistsError,
   NotDirError, NotFileError, RaftkvError, RootReadOnlyError, ValidationError, isRetryable,
 } from '../../src/index.js'
-import { backends, rejection, startCluster, type Cluster } from './fixtures.js'
+import { backends, rejection, startCluster, withCluster, type Cluster } from './fixtures.js'
 
 for (const backend of backends()) {
   const test = suite(`client keys [${backend}]`)
   let cluster: Cluster
   let client: Client
-
-  test.before(async () => {
-    cluster = await startCluster(backend)
-    client = new Client({ endpoints: cluster.endpoints, timeout: 5000 })
-  })
-  test.after(async () => {
-    client?.close()
-    await cluster?.close()
-  })
+  withCluster(test, () => startCluster(backend), (c) => {
+    cluster = c
+    client = new Client({ endpoints: c.endpoints, timeout: 5000 })
+  }, () => client?.close())
 
   test('set creates then replaces; headers carry index, raft index/term and cluster id', async () => {
     const a = await client.set('/k/set', 'one')

@@ -4,7 +4,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { AbortError, Client, type WatchEvent } from '../../src/index.js'
-import { backends, startCluster, within, type Cluster } from './fixtures.js'
+import { backends, startCluster, withCluster, within, type Cluster } from './fixtures.js'
 
 /** Collects `n` events (or fewer if the iterator ends) from a watch. */
 async function take(it: AsyncIterable<WatchEvent>, n: number): Promise<WatchEvent[]> {
@@ -23,15 +23,10 @@ for (const backend of backends()) {
   const test = suite(`client watch [${backend}]`)
   let cluster: Cluster
   let client: Client
-
-  test.before(async () => {
-    cluster = await startCluster(backend)
-    client = new Client({ endpoints: cluster.endpoints, timeout: 5000 })
-  })
-  test.after(async () => {
-    client?.close()
-    await cluster?.close()
-  })
+  withCluster(test, () => startCluster(backend), (c) => {
+    cluster = c
+    client = new Client({ endpoints: c.endpoints, timeout: 5000 })
+  }, () => client?.close())
 
   test('a watch without waitIndex starts after the current index and sees each write once, in order', async () => {
     await client.set('/w/seq/old', 'before the watch')

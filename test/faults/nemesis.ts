@@ -31,7 +31,10 @@ export interface NemesisOptions {
   log: (line: string) => void
   /** ms since start, for log lines. */
   now: () => number
-  /** How long a healed cluster may take to commit a write (default 20 s). */
+  /**
+   * How long a healed cluster may take to commit a write (default 45 s: after kill-all it includes
+   * restarting every member process, which on a loaded 2-core machine alone takes 10-20 s).
+   */
   recoveryTimeoutMs?: number
 }
 
@@ -197,7 +200,7 @@ export class Nemesis {
   private async awaitProgress(n: number): Promise<number | undefined> {
     const c = this.o.cluster
     const start = Date.now()
-    const deadline = start + (this.o.recoveryTimeoutMs ?? 20_000)
+    const deadline = start + (this.o.recoveryTimeoutMs ?? 45_000)
     while (Date.now() < deadline) {
       const i = this.probe.pick(c.available())
       const r = await v2Request(c.clientUrl(i), 'PUT', this.o.progressKey, { value: `after-fault-${n}` }, 2000)

@@ -73,16 +73,7 @@ test('--peer-client-cert-auth: a certificate from another CA cannot send Raft me
 
 test('a member with a CA-signed peer certificate joins over https (join fetch + Raft), then leaves', async () => {
   const [a] = cluster.members
-  const m = await cluster.newMember('s4')
-  const add = await request(a!.clientUrl + '/v2/members', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ peerURLs: [m.peerUrl] }),
-    tls: cluster.goodClient,
-  })
-  assert.is(add.status, 201, add.body)
-  const ic = cluster.members.map((x) => `${x.name}=${x.peerUrl}`).join(',')
-  cluster.spawn(m, 'existing', ic, cluster.tlsArgs())
+  const { member: m, id } = await cluster.addMember('s4')
   const until = Date.now() + 20_000
   let value: string | undefined
   while (Date.now() < until && value !== 'over-tls') {
@@ -90,7 +81,7 @@ test('a member with a CA-signed peer certificate joins over https (join fetch + 
     if (value !== 'over-tls') await sleep(200)
   }
   assert.is(value, 'over-tls', `the new member did not catch up\n${m.output().slice(-1500)}`)
-  const del = await request(`${a!.clientUrl}/v2/members/${add.json.id}`, { method: 'DELETE', tls: cluster.goodClient })
+  const del = await request(`${a!.clientUrl}/v2/members/${id}`, { method: 'DELETE', tls: cluster.goodClient })
   assert.is(del.status, 204, del.body)
   const exited = await Promise.race([m.exited!, sleep(10_000).then(() => 'running' as const)])
   assert.not.equal(exited, 'running', 'a removed member stops')
@@ -100,17 +91,8 @@ test('a member with a CA-signed peer certificate joins over https (join fetch + 
 
 test('a member with a peer certificate from another CA cannot join', async () => {
   const [a] = cluster.members
-  const m = await cluster.newMember('rogue')
-  const add = await request(a!.clientUrl + '/v2/members', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ peerURLs: [m.peerUrl] }),
-    tls: cluster.goodClient,
-  })
-  assert.is(add.status, 201, add.body)
-  const ic = cluster.members.map((x) => `${x.name}=${x.peerUrl}`).join(',')
   // It trusts the right CA (so it could verify the others) but presents a foreign certificate.
-  cluster.spawn(m, 'existing', ic, cluster.tlsArgs(pki.roguePeer, pki.ca))
+  const { member: m } = await cluster.addMember('rogue', cluster.tlsArgs(pki.roguePeer, pki.ca))
   const exited = await Promise.race([m.exited!, sleep(8000).then(() => 'running' as const)])
   // Either it gave up (could not fetch the member list) or it runs without ever being published.
   const list = await request(a!.clientUrl + '/v2/members', { tls: cluster.goodClient })

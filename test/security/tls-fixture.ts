@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import https from 'node:https'
 import http from 'node:http'
 import path from 'node:path'
-import { memberFlags, memberUrls, startRaftkv, type Child } from '../support/procs.js'
+import { initialCluster, memberFlags, memberUrls, startRaftkv, type Child } from '../support/procs.js'
 import { removeDir, tempDir } from '../support/tmp.js'
 import { sleep } from '../support/wait.js'
 
@@ -163,6 +163,23 @@ export class TlsCluster {
     m.args = proc.proc.spawnargs.slice(1)
     m.proc = proc
     m.exited = proc.exited.then((e) => e.code)
+  }
+
+  /**
+   * Adds a member through the first one (POST /v2/members, over TLS) and starts it with state
+   * existing and the given TLS flags; resolves with it and its member id.
+   */
+  async addMember(name: string, tlsArgs = this.tlsArgs()): Promise<{ member: TlsMember; id: string }> {
+    const m = await this.newMember(name)
+    const add = await request(this.members[0]!.clientUrl + '/v2/members', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ peerURLs: [m.peerUrl] }),
+      tls: this.goodClient,
+    })
+    if (add.status !== 201) throw new Error(`member add: ${add.status} ${add.body}`)
+    this.spawn(m, 'existing', initialCluster(this.members), tlsArgs)
+    return { member: m, id: add.json.id as string }
   }
 
   /** Starts `size` members over https and waits for an agreed leader. */

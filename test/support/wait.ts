@@ -32,3 +32,12 @@ export async function until<T>(probe: () => T | undefined | false | Promise<T | 
     await sleep(everyMs)
   }
 }
+
+/** Runs `act` every `everyMs` until `done()` holds (act first runs when it does not yet); bounded by `ms`. */
+export async function repeatUntil(act: () => void, done: () => boolean, ms: number, what: string, everyMs = 20): Promise<void> {
+  await until(() => {
+    if (done()) return true
+    act()
+    return false
+  }, ms, what, everyMs)
+}

@@ -10,7 +10,7 @@ import { EntryType, MessageType, type Message, type NodeId } from '../../server/
 import { HttpTransport, RAFT_SNAPSHOT_PATH, type HttpTransportOptions } from '../../server/transport/http-transport.js'
 import { PeerServer } from '../../server/transport/peer-server.js'
 import { deadUrl } from '../support/ports.js'
-import { until } from '../support/wait.js'
+import { repeatUntil, until } from '../support/wait.js'
 
 const CLUSTER = 'c76dfb96de16906b'
 const A = '000000000000000a'
@@ -266,11 +266,7 @@ t('a peer with several URLs is reached on the next one when the first is dead; u
   let n = 0
   b.onMessage(() => n++)
   // Sent again until one arrives: the first may go to a connection that is still failing.
-  await until(() => {
-    if (n > 0) return true
-    a.send([msg(A, B)])
-    return false
-  }, 3000, 'delivered through the second URL', 20)
+  await repeatUntil(() => a.send([msg(A, B)]), () => n > 0, 3000, 'delivered through the second URL')
   const c = await transport(B) // "B" moved to a new address (MEM-6)
   let m = 0
   c.onMessage(() => m++)

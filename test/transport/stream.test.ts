@@ -10,7 +10,7 @@ import { EntryType, MessageType, type Message, type NodeId } from '../../server/
 import { encodeMessage } from '../../server/transport/codec.js'
 import { HEADER_CLUSTER_ID, HEADER_FROM, HEADER_TO, HttpTransport, RAFT_MSG_PATH, RAFT_STREAM_PATH, type HttpTransportOptions } from '../../server/transport/http-transport.js'
 import { reservePort } from '../support/ports.js'
-import { until } from '../support/wait.js'
+import { repeatUntil, until } from '../support/wait.js'
 
 const CLUSTER = 'c76dfb96de16906b'
 const A = '000000000000000a'
@@ -201,11 +201,7 @@ t('the stream reopens after the peer restarts', async () => {
   let m = 0
   b.onMessage(() => m++)
   // Sent again until one arrives: the first may go to a connection that is still failing.
-  await until(() => {
-    if (m > 0) return true
-    a.send([msg(A, B)])
-    return false
-  }, 3000, 'delivered after restart', 20)
+  await repeatUntil(() => a.send([msg(A, B)]), () => m > 0, 3000, 'delivered after restart')
 })
 
 t.run()

@@ -7,6 +7,7 @@ import net from 'node:net'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type StartOptions } from '../../server/index.js'
+import { loopbackUrl, reservePort } from '../support/ports.js'
 
 type Running = Awaited<ReturnType<typeof startServer>>
 const open: Running[] = []
@@ -35,18 +36,9 @@ async function deadPeer(): Promise<string> {
   return `http://127.0.0.1:${(s.address() as net.AddressInfo).port}`
 }
 
-/** A free loopback port (bound, then released). */
-async function freeUrl(): Promise<string> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return `http://127.0.0.1:${port}`
-}
-
 /** One member of a 3-member cluster whose two peers never answer: it can never win an election. */
 async function loneMember(preVote: boolean | undefined): Promise<Running> {
-  const self = await freeUrl()
+  const self = loopbackUrl(await reservePort())
   return start({
     name: 'a',
     listenPeerUrls: [self],

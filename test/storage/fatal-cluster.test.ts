@@ -82,15 +82,16 @@ function refuses(url: string): Promise<boolean> {
   })
 }
 
-/** The member's fatal log line for this fault, if it wrote one. */
-function fatalLine(m: ProcMember, fault: Fault): Record<string, unknown> | undefined {
+/** The member's latest storage-failure log line (its log file spans its restarts), if any. */
+function fatalLine(m: ProcMember): Record<string, unknown> | undefined {
   const log = readFileSync(path.join(c.dir, `${m.name}.log`), 'utf8')
+  let last: Record<string, unknown> | undefined
   for (const l of log.split('\n')) {
     if (!l.startsWith('{')) continue
     const j = JSON.parse(l) as Record<string, unknown>
-    if (j.level === 'fatal' && String(j.msg).startsWith('storage failed:') && j.op === FAULTS[fault].op && j.errno === FAULTS[fault].errno) return j
+    if (j.level === 'fatal' && String(j.msg).startsWith('storage failed:')) last = j
   }
-  return undefined
+  return last
 }
 
 async function faultStopsMember(role: 'leader' | 'follower', fault: Fault): Promise<void> {
@@ -114,8 +115,10 @@ async function faultStopsMember(role: 'leader' | 'follower', fault: Fault): Prom
   target.proc = undefined
   rmSync(armFile(target.name, fault))
 
-  const line = fatalLine(target, fault)
+  const line = fatalLine(target)
   assert.ok(line, `${target.name}'s log has a fatal line for ${fault}`)
+  assert.is(line!.op, FAULTS[fault].op)
+  assert.is(line!.errno, FAULTS[fault].errno)
   assert.match(String(line!.file), FAULTS[fault].file)
   assert.match(String(line!.msg), String(line!.file))
   assert.match(String(line!.msg), FAULTS[fault].errno)

@@ -208,10 +208,15 @@ export class List<T> {
         const r = await once(signal)
         if (r.value !== undefined) return r.value
         // An unsettled v2 move is committed by a change in the other list: look again soon too.
-        const wait = nextChange(this.client, { dirs: [this.dir] }, r.index, signal, (c) => c.kind !== 'delete')
-        if (!r.unsettled) await wait
-        else await Promise.race([wait, new Promise((res) => setTimeout(res, 500))])
-        void wait.catch(() => {})
+        const round = combineSignals([signal], r.unsettled ? 500 : undefined)
+        try {
+          await nextChange(this.client, { dirs: [this.dir] }, r.index, round.signal, (c) => c.kind !== 'delete')
+        } catch (err) {
+          if (signal.aborted || !round.signal.aborted) throw err
+          // the 500 ms re-check: fall through and read again
+        } finally {
+          round.dispose()
+        }
       }
     } catch (err) {
       if (signal.aborted) throw abortReason(signal)

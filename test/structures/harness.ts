@@ -1,5 +1,5 @@
-// Shared set-up of the multi-process data-structure tests: one target (raftkv's v2 API, or a real
-// etcd's v3 API), a client in the test process, worker processes (worker.ts) stopped by pid.
+// Shared set-up of the multi-process data-structure tests: one target (raftkv's v2 API, or a real etcd's
+// v3 or v2 API), a client in the test process, worker processes (worker.ts) stopped by pid.
 
 import { suite, type Test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -22,9 +22,12 @@ export interface SuiteTools {
   done(w: Worker, ms?: number): Promise<Report>
 }
 
-/** Runs `body`'s tests on raftkv (v2 API) or on etcd (v3 API); skipped when that backend is missing. */
-export function structuresSuite(name: string, which: 'raftkv' | 'etcd', body: (t: SuiteTools) => void): void {
-  const target = targets().find((t) => t.label === (which === 'raftkv' ? 'raftkv v2' : 'etcd v3'))
+/** Where a multi-process suite runs: raftkv (v2 API), etcd's v3 API, or etcd's v2 API. */
+export type Which = 'raftkv' | 'etcd' | 'etcd-v2'
+
+/** Runs `body`'s tests on one backend; skipped when that backend is missing. */
+export function structuresSuite(name: string, which: Which, body: (t: SuiteTools) => void): void {
+  const target = targets().find((t) => t.label === { raftkv: 'raftkv v2', etcd: 'etcd v3', 'etcd-v2': 'etcd v2' }[which])
   if (!target) return
   const test = suite(`structures ${name} [${target.label}]`)
   let cluster: { endpoints: string[]; close(): Promise<void> } | undefined

@@ -5,9 +5,9 @@
 import * as assert from 'uvu/assert'
 import { List, TypedMap, types } from '../../recipes/index.js'
 import { within } from '../client/fixtures.js'
-import { structuresSuite } from './harness.js'
+import { structuresSuite, type Which } from './harness.js'
 
-export function listProcs(which: 'raftkv' | 'etcd'): void {
+export function listProcs(which: Which): void {
   structuresSuite('list processes', which, ({ test, ctx, spawn, done }) => {
   test('2 processes push at both ends while 2 pop at both ends: every element popped exactly once', async () => {
     const key = '/t/mp-list'

@@ -80,5 +80,16 @@ for (const target of targets().filter((t) => t.api === 'v2')) {
     assert.equal([await src.range(), await dst.range()], [[], ['w']])
   })
 
+  test('a blocking pop on the destination wakes when a move commits by a write to the source list only', async () => {
+    const src = new List(client, '/t/v2m/d-src', types.string)
+    const dst = new List(client, '/t/v2m/d-dst', types.string)
+    const { s, pKey } = await pending(src, dst, 'v', 'm4')
+    const popped = dst.blockingPop('left', { timeout: 8000 })
+    await new Promise((r) => setTimeout(r, 300))
+    await commit(s, pKey, 'm4')
+    assert.is(await popped, 'v')
+    assert.equal([await src.range(), await dst.range()], [[], []])
+  })
+
   test.run()
 }

@@ -5,9 +5,9 @@
 import * as assert from 'uvu/assert'
 import { Reference, TypedMap, TypedValue, types } from '../../recipes/index.js'
 import { within } from '../client/fixtures.js'
-import { structuresSuite } from './harness.js'
+import { structuresSuite, type Which } from './harness.js'
 
-export function valuesProcs(which: 'raftkv' | 'etcd'): void {
+export function valuesProcs(which: Which): void {
   structuresSuite('values processes', which, ({ test, ctx, spawn, done }) => {
     test('float increments from 3 processes sum exactly', async () => {
       const ws = ['f1', 'f2', 'f3'].map((id) => spawn(id, { role: 'float', key: '/t/floats', field: 'total', delta: 0.375, count: 10 }))

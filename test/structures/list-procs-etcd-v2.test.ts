@@ -1,0 +1,3 @@
+import { listProcs } from './list-procs.js'
+
+listProcs('etcd-v2')

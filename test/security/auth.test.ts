@@ -100,14 +100,12 @@ test('a password change or deletion takes effect at once (cache invalidated)', a
   assert.is((await call('GET', '/v2/keys/app/x', { auth: 'tmp:tmppw' })).status, 401)
 })
 
-test('verified passwords are cached: 300 authenticated reads stay fast', async () => {
+test('300 concurrent authenticated reads with one password all succeed', async () => {
+  // That they share one verified password (no KDF run per request) is checked on PasswordCache in
+  // auth-units.test.ts, by what it returns, not by how long this takes.
   await call('GET', '/v2/keys/app/x', { auth: 'alice:newpw' })
-  const t0 = Date.now()
   const rs = await Promise.all(Array.from({ length: 300 }, () => call('GET', '/v2/keys/app/x', { auth: 'alice:newpw' })))
-  const ms = Date.now() - t0
   assert.ok(rs.every((r) => r.status === 200))
-  // One scrypt check costs tens of ms; 300 uncached ones would take many seconds.
-  assert.ok(ms < 3000, `300 cached authenticated reads took ${ms} ms`)
 })
 
 test('only password hashes are stored; the state is in snapshots', async () => {

@@ -81,8 +81,8 @@ export class Tree<T> {
         ...deletes.map((key) => ({ delete: { key } })),
       ]
       const max = opts.maxTxnOps ?? 128
-      // Each txn is put-only/delete-of-exact-keys: repeating one after a lost reply writes the same state.
-      for (let i = 0; i < ops.length; i += max) await client.txn({ success: ops.slice(i, i + max) }, { signal: opts.signal, idempotent: true })
+      // Not retried after a lost reply (OutcomeUnknownError): a repeat could undo a later writer.
+      for (let i = 0; i < ops.length; i += max) await client.txn({ success: ops.slice(i, i + max) }, { signal: opts.signal })
       return
     }
     for (const [key, v] of leaves) await kvFor(client).put(key, v, opts.signal)

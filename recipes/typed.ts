@@ -93,15 +93,13 @@ export class TypedValue<T> {
   /** Writes the value (create or replace). One round trip. */
   async set(value: T, opts: CallOpts = {}): Promise<void> {
     const text = encodeValue(this.codec, value)
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await kvFor(this.client).put(this.key, text, opts.signal)
-        return
-      } catch (err) {
-        if (!(err instanceof OutcomeUnknownError) || attempt >= 3) throw err
-        // A blind write: repeating it is harmless unless someone wrote since; then ours is older anyway.
-        if ((await kvFor(this.client).read(this.key, opts.signal).catch(() => undefined))?.value === text) return
-      }
+    try {
+      await kvFor(this.client).put(this.key, text, opts.signal)
+    } catch (err) {
+      if (!(err instanceof OutcomeUnknownError)) throw err
+      // Our text there: it landed. Otherwise it may have landed and been overwritten; writing it
+      // again could undo a later writer, so the caller is told.
+      if ((await kvFor(this.client).read(this.key, opts.signal).catch(() => undefined))?.value !== text) throw err
     }
   }
 

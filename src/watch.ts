@@ -2,11 +2,12 @@
 // (spec WATCH-2, WATCH-10, WATCH-15), reconnects after errors and resyncs after error 401.
 // It knows nothing about endpoints or retries (the transport does); it must never skip an index.
 
-import { AbortError, EventIndexClearedError, isRetryable } from './errors.js'
+import { EventIndexClearedError, isRetryable } from './errors.js'
 import { errorFromResult, parseJson, toNode } from './keys-codec.js'
-import { backoffMs, ensureAbortController, linkSignal, newAbortController, sleep } from './runtime.js'
+import { backoffMs, sleep } from './runtime.js'
 import type { HttpResult } from './transport.js'
 import type { Action, Node, WatchEvent, WatchOptions } from './types.js'
+import { WatchIterator } from './watch-iterator.js'
 
 /** What a watch needs from the client. */
 export interface WatchHost {
@@ -36,18 +37,13 @@ function isHiddenBelow(watched: string, eventKey: string): boolean {
  * calling {@link Watch.close} cancels the in-flight request and ends the iteration quietly; an
  * aborted `signal` makes the pending `next()` reject with AbortError.
  */
-export class Watch implements AsyncIterableIterator<WatchEvent> {
-  private controller: { signal: AbortSignal; abort(): void } | undefined
-  private closed = false
-  private userAborted = false
-  private readonly gen: AsyncGenerator<WatchEvent, void, undefined>
-  private unlinkUser: () => void = () => {}
+export class Watch extends WatchIterator<WatchEvent> {
   private next_: number | undefined
 
   /** @param key normalized: leading slash, no empty segments. */
   constructor(private readonly host: WatchHost, private readonly key: string, private readonly opts: WatchOptions) {
+    super(opts.signal)
     this.next_ = opts.waitIndex
-    this.gen = this.run()
   }
 
   /** The next index the watch will ask for (last reported index + 1); undefined before it starts. */
@@ -55,91 +51,56 @@ export class Watch implements AsyncIterableIterator<WatchEvent> {
     return this.next_
   }
 
-  [Symbol.asyncIterator](): this {
-    return this
-  }
-
-  next(): Promise<IteratorResult<WatchEvent, void>> {
-    return this.gen.next()
-  }
-
-  /** Ends the watch; called by `for await` on break. */
-  async return(): Promise<IteratorResult<WatchEvent, void>> {
-    this.close()
-    return this.gen.return(undefined)
-  }
-
-  async throw(err?: unknown): Promise<IteratorResult<WatchEvent, void>> {
-    this.close()
-    return this.gen.throw(err)
-  }
-
-  /** Cancels the in-flight request and ends the iteration. Idempotent. */
-  close(): void {
-    if (this.closed) return
-    this.closed = true
-    this.controller?.abort()
-    this.unlinkUser()
+  protected onClose(): void {
     this.host.onClose(this)
   }
 
-  private async *run(): AsyncGenerator<WatchEvent, void, undefined> {
-    await ensureAbortController()
-    const ctl = newAbortController()
-    this.controller = ctl
-    this.unlinkUser = linkSignal(this.opts.signal, () => { this.userAborted = true; ctl.abort() })
-    if (this.closed) ctl.abort()
+  protected async *run(signal: AbortSignal): AsyncGenerator<WatchEvent, void, undefined> {
     const recursive = this.opts.recursive === true
     let failures = 0
-    try {
-      while (true) {
-        if (this.userAborted) throw new AbortError('watch aborted')
-        if (this.closed) return
-        try {
-          if (this.next_ === undefined) {
-            const start = await this.host.read(this.key, recursive, ctl.signal)
-            this.next_ = (start.etcdIndex ?? await this.host.currentIndex(this.key, ctl.signal)) + 1
-          }
-          const polledAt = Date.now()
-          const res = await this.host.waitOnce(this.key, this.next_, recursive, ctl.signal)
-          if (res.status === 200 && res.body.trim() === '') {
-            // The server ended the poll without an event (shutdown, proxy timeout): ask again, but
-            // back off if that keeps happening at once rather than spin.
-            if (Date.now() - polledAt < 1000) await sleep(backoffMs(failures++), ctl.signal)
-            continue
-          }
-          failures = 0
-          if (res.status >= 300) {
-            const err = errorFromResult(res)
-            if (!(err instanceof EventIndexClearedError)) throw err
-            // The history no longer reaches nextIndex: re-read, report the state, go on after it.
-            // Without a visible X-Etcd-Index, continue after the index the 401 reported (read
-            // before the GET): changes may then repeat what the resync state shows, none is lost.
-            const now = await this.host.read(this.key, recursive, ctl.signal)
-            const at = now.etcdIndex ?? err.index
-            this.next_ = at + 1
-            yield { type: 'resync', node: now.node, etcdIndex: at }
-            continue
-          }
-          const ev = parseJson(res.body) as { action: Action; node: unknown; prevNode?: unknown } | undefined
-          if (!ev || typeof ev.action !== 'string') throw errorFromResult({ ...res, status: 502 })
-          const node = toNode(ev.node)
-          const index = node.modifiedIndex
-          this.next_ = index + 1
-          // History scans also return events below hidden segments, live delivery does not.
-          if (recursive && isHiddenBelow(this.key, node.key)) continue
-          const change: WatchEvent = { type: 'change', action: ev.action, node, index }
-          if (ev.prevNode !== undefined) change.prevNode = toNode(ev.prevNode)
-          yield change
-        } catch (err) {
-          if (this.userAborted) throw err instanceof AbortError ? err : new AbortError('watch aborted', err)
-          if (this.closed) return
-          if (!isRetryable(err)) throw err
-          await sleep(backoffMs(failures++), ctl.signal)
+    while (true) {
+      if (this.ended()) return
+      try {
+        if (this.next_ === undefined) {
+          const start = await this.host.read(this.key, recursive, signal)
+          this.next_ = (start.etcdIndex ?? await this.host.currentIndex(this.key, signal)) + 1
         }
+        const polledAt = Date.now()
+        const res = await this.host.waitOnce(this.key, this.next_, recursive, signal)
+        if (res.status === 200 && res.body.trim() === '') {
+          // The server ended the poll without an event (shutdown, proxy timeout): ask again, but
+          // back off if that keeps happening at once rather than spin.
+          if (Date.now() - polledAt < 1000) await sleep(backoffMs(failures++), signal)
+          continue
+        }
+        failures = 0
+        if (res.status >= 300) {
+          const err = errorFromResult(res)
+          if (!(err instanceof EventIndexClearedError)) throw err
+          // The history no longer reaches nextIndex: re-read, report the state, go on after it.
+          // Without a visible X-Etcd-Index, continue after the index the 401 reported (read
+          // before the GET): changes may then repeat what the resync state shows, none is lost.
+          const now = await this.host.read(this.key, recursive, signal)
+          const at = now.etcdIndex ?? err.index
+          this.next_ = at + 1
+          yield { type: 'resync', node: now.node, etcdIndex: at }
+          continue
+        }
+        const ev = parseJson(res.body) as { action: Action; node: unknown; prevNode?: unknown } | undefined
+        if (!ev || typeof ev.action !== 'string') throw errorFromResult({ ...res, status: 502 })
+        const node = toNode(ev.node)
+        const index = node.modifiedIndex
+        this.next_ = index + 1
+        // History scans also return events below hidden segments, live delivery does not.
+        if (recursive && isHiddenBelow(this.key, node.key)) continue
+        const change: WatchEvent = { type: 'change', action: ev.action, node, index }
+        if (ev.prevNode !== undefined) change.prevNode = toNode(ev.prevNode)
+        yield change
+      } catch (err) {
+        if (this.endedBy(err)) return
+        if (!isRetryable(err)) throw err
+        await sleep(backoffMs(failures++), signal)
       }
-    } finally {
-      this.close()
     }
   }
 }

@@ -4,15 +4,16 @@
 // compacted start revision into a `resync` event with the current state.
 
 import { utf8Text } from '../bytes.js'
-import { AbortError, HttpError, RaftkvError, ValidationError, isRetryable } from '../errors.js'
+import { HttpError, RaftkvError, ValidationError, isRetryable } from '../errors.js'
 import { parseJson } from '../keys-codec.js'
-import { backoffMs, ensureAbortController, linkSignal, newAbortController, sleep } from '../runtime.js'
+import { backoffMs, linkSignal, newAbortController, sleep } from '../runtime.js'
 import type { HttpResult } from '../transport.js'
 import type { CallOptions } from '../types.js'
 import { big, decodeHeader, decodeKv, encodeKeyRange, i64, type Json } from './codec.js'
 import { InvalidAuthTokenError, PermissionDeniedError, readErrorBody, v3Error } from './errors.js'
 import { toBytes } from './kv.js'
 import type { Bytes, KeyRange, RangeOptions, RangeResponse, WatchEvent, WatchOptions } from './types.js'
+import { WatchIterator } from '../watch-iterator.js'
 
 /** What a watch needs from the client. */
 export interface WatchV3Host {
@@ -70,16 +71,12 @@ const FILTERS = { noPut: 'NOPUT', noDelete: 'NODELETE' } as const
  * makes the pending `next()` reject with AbortError. Errors that retrying cannot fix (permission
  * denied, invalid arguments) end the iteration with that error.
  */
-export class WatchV3 implements AsyncIterableIterator<WatchEvent> {
-  private controller: { signal: AbortSignal; abort(): void } | undefined
-  private closed = false
-  private userAborted = false
-  private readonly gen: AsyncGenerator<WatchEvent, void, undefined>
-  private unlinkUser: () => void = () => {}
+export class WatchV3 extends WatchIterator<WatchEvent> {
   private next_: bigint | undefined
   private readonly create: Json
 
   constructor(private readonly host: WatchV3Host, private readonly key: Bytes, private readonly opts: WatchOptions) {
+    super(opts.signal)
     // Validate now so bad options throw at the call, not at the first next().
     const range = encodeKeyRange(key, opts)
     const create: Json = { ...range }
@@ -90,7 +87,6 @@ export class WatchV3 implements AsyncIterableIterator<WatchEvent> {
     if (opts.idleTimeoutMs !== undefined && !(opts.idleTimeoutMs > 0)) throw new ValidationError('idleTimeoutMs must be a positive number of ms')
     this.next_ = opts.startRevision === undefined ? undefined : BigInt(i64(opts.startRevision, 'startRevision'))
     toBytes(key)
-    this.gen = this.run()
   }
 
   /** The next revision the watch will report (last reported + 1); undefined until it is created. */
@@ -98,128 +94,94 @@ export class WatchV3 implements AsyncIterableIterator<WatchEvent> {
     return this.next_
   }
 
-  [Symbol.asyncIterator](): this {
-    return this
-  }
-
-  next(): Promise<IteratorResult<WatchEvent, void>> {
-    return this.gen.next()
-  }
-
-  async return(): Promise<IteratorResult<WatchEvent, void>> {
-    this.close()
-    return this.gen.return(undefined)
-  }
-
-  async throw(err?: unknown): Promise<IteratorResult<WatchEvent, void>> {
-    this.close()
-    return this.gen.throw(err)
-  }
-
-  /** Closes the stream and ends the iteration. Idempotent. */
-  close(): void {
-    if (this.closed) return
-    this.closed = true
-    this.controller?.abort()
-    this.unlinkUser()
+  protected onClose(): void {
     this.host.onClose(this)
   }
 
-  private async *run(): AsyncGenerator<WatchEvent, void, undefined> {
-    await ensureAbortController()
-    const ctl = newAbortController()
-    this.controller = ctl
-    this.unlinkUser = linkSignal(this.opts.signal, () => { this.userAborted = true; ctl.abort() })
-    if (this.closed) ctl.abort()
+  protected async *run(signal: AbortSignal): AsyncGenerator<WatchEvent, void, undefined> {
     let failures = 0
     let renewedToken = false
-    try {
-      while (true) {
-        if (this.userAborted) throw new AbortError('watch aborted')
-        if (this.closed) return
-        // One controller per stream, so that ending a stream leaves no listener behind.
-        const conn = newAbortController()
-        const unlink = linkSignal(ctl.signal, () => conn.abort())
-        let idleTimer: ReturnType<typeof setTimeout> | undefined
-        try {
-          const create = { ...this.create }
-          if (this.next_ !== undefined) create.start_revision = this.next_.toString()
-          const res = await this.host.open({ create_request: create }, conn.signal)
-          // A stream silent for idleTimeoutMs is closed and opened again. The clock runs only
-          // while waiting for the server, not while the consumer holds an event.
-          const idle = this.opts.idleTimeoutMs
-          const armIdle = (): void => { if (idle !== undefined) idleTimer = setTimeout(() => conn.abort(), idle) }
-          armIdle()
-          for await (const line of readLines(res.stream)) {
-            clearTimeout(idleTimer)
-            const msg = parseJson(line) as Json | undefined
-            const err = readErrorBody(msg)
-            if (err) throw v3Error(err.grpcCode, err.message, res.status)
-            const r = (msg?.result ?? undefined) as Json | undefined
-            if (!r) throw new HttpError(502, `unexpected watch line from ${res.endpoint}: ${line.slice(0, 200)}`)
-            const header = decodeHeader(r.header)
-            if (r.created === true && r.canceled !== true) {
-              // Without a start revision the watch reports what happens after its creation.
-              this.next_ ??= header.revision + 1n
-              failures = 0
-              renewedToken = false
-            }
-            const compactRev = big(r.compact_revision)
-            if (r.canceled === true || compactRev > 0n) {
-              if (compactRev > 0n) {
-                yield await this.resync(compactRev, ctl.signal)
-                break // the server canceled this watch: create it again after the resync
-              }
-              const reason = typeof r.cancel_reason === 'string' ? r.cancel_reason : 'watch canceled by the server'
-              const cancel = v3Error(0, reason, res.status)
-              // etcd cancels the creation with "invalid auth token" (or, in some versions,
-              // "permission denied") when the token has expired: take a new one once and retry.
-              const authRefused = cancel instanceof InvalidAuthTokenError || cancel instanceof PermissionDeniedError
-              if (authRefused && !renewedToken && (await this.host.renewToken())) {
-                renewedToken = true
-                break
-              }
-              throw cancel
-            }
-            const events = Array.isArray(r.events) ? (r.events as unknown[]) : []
-            if (events.length > 0) {
-              for (const raw of events) {
-                const e = raw as Json
-                const kv = decodeKv(e.kv)
-                const type = e.type === 'DELETE' || e.type === 1 ? 'delete' : 'put'
-                const ev: WatchEvent = { type, kv, revision: kv.modRevision }
-                if (e.prev_kv !== undefined && e.prev_kv !== null) ev.prevKv = decodeKv(e.prev_kv)
-                // etcd never splits one revision across two answers, so after this event every
-                // change below its revision has been reported.
-                if (this.next_ === undefined || kv.modRevision + 1n > this.next_) this.next_ = kv.modRevision + 1n
-                yield ev
-              }
-            } else if (r.created !== true && this.next_ !== undefined && header.revision > 0n) {
-              // A progress notification: nothing else changed up to header.revision.
-              if (header.revision + 1n > this.next_) this.next_ = header.revision + 1n
-              yield { type: 'progress', revision: header.revision }
-            }
-            armIdle()
-          }
-          // The stream ended (the member shut down or a proxy cut it): resume elsewhere.
-          if (!this.closed && !this.userAborted) await sleep(backoffMs(failures++), ctl.signal)
-        } catch (err) {
-          if (this.userAborted) throw err instanceof AbortError ? err : new AbortError('watch aborted', err)
-          if (this.closed) return
-          // Untyped errors come from the stream breaking (reset, member killed): resume.
-          if (err instanceof RaftkvError ? isRetryable(err) : true) {
-            await sleep(backoffMs(failures++), ctl.signal)
-          } else {
-            throw err
-          }
-        } finally {
+    while (true) {
+      if (this.ended()) return
+      // One controller per stream, so that ending a stream leaves no listener behind.
+      const conn = newAbortController()
+      const unlink = linkSignal(signal, () => conn.abort())
+      let idleTimer: ReturnType<typeof setTimeout> | undefined
+      try {
+        const create = { ...this.create }
+        if (this.next_ !== undefined) create.start_revision = this.next_.toString()
+        const res = await this.host.open({ create_request: create }, conn.signal)
+        // A stream silent for idleTimeoutMs is closed and opened again. The clock runs only
+        // while waiting for the server, not while the consumer holds an event.
+        const idle = this.opts.idleTimeoutMs
+        const armIdle = (): void => { if (idle !== undefined) idleTimer = setTimeout(() => conn.abort(), idle) }
+        armIdle()
+        for await (const line of readLines(res.stream)) {
           clearTimeout(idleTimer)
-          unlink()
-          conn.abort()
+          const msg = parseJson(line) as Json | undefined
+          const err = readErrorBody(msg)
+          if (err) throw v3Error(err.grpcCode, err.message, res.status)
+          const r = (msg?.result ?? undefined) as Json | undefined
+          if (!r) throw new HttpError(502, `unexpected watch line from ${res.endpoint}: ${line.slice(0, 200)}`)
+          const header = decodeHeader(r.header)
+          if (r.created === true && r.canceled !== true) {
+            // Without a start revision the watch reports what happens after its creation.
+            this.next_ ??= header.revision + 1n
+            failures = 0
+            renewedToken = false
+          }
+          const compactRev = big(r.compact_revision)
+          if (r.canceled === true || compactRev > 0n) {
+            if (compactRev > 0n) {
+              yield await this.resync(compactRev, signal)
+              break // the server canceled this watch: create it again after the resync
+            }
+            const reason = typeof r.cancel_reason === 'string' ? r.cancel_reason : 'watch canceled by the server'
+            const cancel = v3Error(0, reason, res.status)
+            // etcd cancels the creation with "invalid auth token" (or, in some versions,
+            // "permission denied") when the token has expired: take a new one once and retry.
+            const authRefused = cancel instanceof InvalidAuthTokenError || cancel instanceof PermissionDeniedError
+            if (authRefused && !renewedToken && (await this.host.renewToken())) {
+              renewedToken = true
+              break
+            }
+            throw cancel
+          }
+          const events = Array.isArray(r.events) ? (r.events as unknown[]) : []
+          if (events.length > 0) {
+            for (const raw of events) {
+              const e = raw as Json
+              const kv = decodeKv(e.kv)
+              const type = e.type === 'DELETE' || e.type === 1 ? 'delete' : 'put'
+              const ev: WatchEvent = { type, kv, revision: kv.modRevision }
+              if (e.prev_kv !== undefined && e.prev_kv !== null) ev.prevKv = decodeKv(e.prev_kv)
+              // etcd never splits one revision across two answers, so after this event every
+              // change below its revision has been reported.
+              if (this.next_ === undefined || kv.modRevision + 1n > this.next_) this.next_ = kv.modRevision + 1n
+              yield ev
+            }
+          } else if (r.created !== true && this.next_ !== undefined && header.revision > 0n) {
+            // A progress notification: nothing else changed up to header.revision.
+            if (header.revision + 1n > this.next_) this.next_ = header.revision + 1n
+            yield { type: 'progress', revision: header.revision }
+          }
+          armIdle()
         }
+        // The stream ended (the member shut down or a proxy cut it): resume elsewhere.
+        if (!this.closed && !this.userAborted) await sleep(backoffMs(failures++), signal)
+      } catch (err) {
+        if (this.endedBy(err)) return
+        // Untyped errors come from the stream breaking (reset, member killed): resume.
+        if (err instanceof RaftkvError ? isRetryable(err) : true) {
+          await sleep(backoffMs(failures++), signal)
+        } else {
+          throw err
+        }
+      } finally {
+        clearTimeout(idleTimer)
+        unlink()
+        conn.abort()
       }
-    } finally {
-      this.close()
     }
   }
 

@@ -12,8 +12,10 @@ export function listProcs(which: Which): void {
   test('2 processes push at both ends while 2 pop at both ends: every element popped exactly once', async () => {
     const key = '/t/mp-list'
     const stop = '/t/mp-stop'
-    const pushers = ['a', 'b'].map((id) => spawn(`push-${id}`, { role: 'push', key, count: 12 }))
+    // Poppers first (both running before anything is pushed), so both take part.
     const poppers = ['p1', 'p2'].map((id) => spawn(id, { role: 'pop', key, stop }))
+    for (const w of poppers) await w.waitFor((r) => r.ev === 'ready', 30_000, 'ready')
+    const pushers = ['a', 'b'].map((id) => spawn(`push-${id}`, { role: 'push', key, count: 12 }))
     for (const w of pushers) await done(w)
     await new TypedMap(ctx.client, stop, types.string).set('now', 'yes')
     const got: string[] = []
@@ -41,9 +43,10 @@ export function listProcs(which: Which): void {
     const dst = new List(ctx.client, '/t/mv-dst', types.string)
     const stop = '/t/mv-stop'
     const want = Array.from({ length: 16 }, (_, i) => `e${i}`)
-    for (const v of want) await src.pushRight(v)
     const movers = ['m1', 'm2'].map((id, i) => spawn(id, { role: 'move', key: src.dir, dst: dst.dir, stop, from: i % 2 ? 'left' : 'right', to: i % 2 ? 'right' : 'left' }))
     const popper = spawn('pop', { role: 'pop', key: src.dir, stop })
+    for (const w of [...movers, popper]) await w.waitFor((r) => r.ev === 'ready', 30_000, 'ready')
+    for (const v of want) await src.pushRight(v)
     await within(45_000, (async () => { while ((await src.length()) > 0) await new Promise((r) => setTimeout(r, 100)) })(), 'source drained')
     await new TypedMap(ctx.client, stop, types.string).set('now', 'yes')
     const moved: string[] = []

@@ -1,7 +1,8 @@
 // Worker process of the multi-process data-structure tests: one role per process, configured by the
 // RECIPE_CHILD env var (JSON), reporting what it did as JSON lines on stdout.
 //   push     pushes `count` strings "<id>-<i>" alternately at both ends (or at `end`)
-//   pop      pops alternately at both ends until the list is empty and `<stop>` exists
+//   pop      pops alternately at both ends until the list is empty and `<stop>` exists (`ready`
+//            after its first attempt)
 //   bpop     one blocking pop at `end` (timeout `timeout`), after reporting `waiting`
 //   move     moves `from`→`to` from `key` to `dst` until the source is empty and `<stop>` exists
 //   float    `count` float increments of `delta` on field `field` of the map at `key`
@@ -51,8 +52,10 @@ async function pop(): Promise<void> {
   const list = new List(client, cfg.key, types.string)
   let end: End = 'right'
   const got: string[] = []
+  let ready = false
   for (;;) {
     const v = await list.pop(end)
+    if (!ready) { ready = true; out({ ev: 'ready' }) }
     end = other(end)
     if (v !== undefined) { got.push(v); continue }
     if ((await stopped()) && (await list.length()) === 0) break
@@ -72,8 +75,10 @@ async function move(): Promise<void> {
   const src = new List(client, cfg.key, types.string)
   const dst = new List(client, cfg.dst!, types.string)
   const moved: string[] = []
+  let ready = false
   for (;;) {
     const v = await src.move(dst, cfg.from!, cfg.to!)
+    if (!ready) { ready = true; out({ ev: 'ready' }) }
     if (v !== undefined) { moved.push(v); continue }
     if (await stopped()) break
     await new Promise((r) => setTimeout(r, 20))

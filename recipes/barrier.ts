@@ -6,7 +6,7 @@
 import { OutcomeUnknownError, KeyNotFoundError, type ClientV3 } from '../src/index.js'
 import { isV3, type AnyClient } from './api.js'
 import { rethrow, type AcquireOptions } from './lock-core.js'
-import { RecipeError, abortReason, combineSignals, encodeOwner, guardFor, nonce } from './internal.js'
+import { RecipeError, combineSignals, encodeOwner, guardFor, nonce, waitForEvent } from './internal.js'
 
 /**
  * ```ts
@@ -54,16 +54,10 @@ export class Barrier {
       for (;;) {
         const res = await guard.get(client, this.key, { signal })
         if ((res.node.nodes ?? []).filter((n) => !n.dir).length >= this.parties) return
-        const w = client.watch(this.key, { recursive: true, waitIndex: res.etcdIndex + 1, signal })
-        try {
-          for await (const ev of w) if (ev.type === 'resync' || ev.action === 'create') break
-        } finally {
-          w.close()
-        }
+        await waitForEvent(client.watch(this.key, { recursive: true, waitIndex: res.etcdIndex + 1, signal }), (ev) => ev.type === 'resync' || ev.action === 'create')
       }
     } catch (err) {
-      if (signal.aborted) throw abortReason(signal)
-      throw err
+      rethrow(err, signal)
     } finally {
       dispose()
     }
@@ -75,12 +69,7 @@ export class Barrier {
     for (;;) {
       const res = await client.range(this.prefix, { prefix: true, countOnly: true, signal })
       if (res.count >= this.parties) return
-      const w = client.watch(this.prefix, { prefix: true, startRevision: res.header.revision + 1n, filters: ['noDelete'], signal })
-      try {
-        for await (const ev of w) if (ev.type !== 'progress') break
-      } finally {
-        w.close()
-      }
+      await waitForEvent(client.watch(this.prefix, { prefix: true, startRevision: res.header.revision + 1n, filters: ['noDelete'], signal }), (ev) => ev.type !== 'progress')
     }
   }
 

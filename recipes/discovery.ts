@@ -301,80 +301,83 @@ export class ServiceView<T = unknown> extends Emitter<{ added: [Instance<T>]; up
     const client = this.client
     if (isV3(client)) return this.runV3(client, started, failed)
     const guard = guardFor(client)
-    let from: number
-    try {
+    let from = await this.list(started, failed, async () => {
       try {
         const res = await guard.get(client, this.dir, { sorted: true, signal: this.ctl.signal })
         this.reset((res.node.nodes ?? []).filter((n) => !n.dir))
-        from = res.etcdIndex + 1
+        return res.etcdIndex + 1
       } catch (err) {
         if (!(err instanceof KeyNotFoundError)) throw err
-        from = err.index + 1
+        return err.index + 1
       }
-      started(from)
-    } catch (err) {
-      failed(err)
-      this.emit('error', err)
-      this.close()
-      return
-    }
+    }, (i) => i)
+    if (from === undefined) return
     while (!this.closed) {
       const w = client.watch(this.dir, { recursive: true, waitIndex: from, signal: this.ctl.signal })
-      try {
-        for await (const ev of w) {
-          if (ev.type === 'resync') { this.reset((ev.node?.nodes ?? []).filter((n) => !n.dir)); from = ev.etcdIndex + 1; continue }
-          guard.see(ev.index)
-          from = ev.index + 1
-          const gone = ev.action === 'delete' || ev.action === 'expire' || ev.action === 'compareAndDelete'
-          if (ev.node.key === this.dir) { if (gone) this.reset([]); continue }
-          if (gone) this.remove(ev.node.key)
-          else if (!ev.node.dir) this.upsert(ev.node)
-        }
-      } catch (err) {
-        if (this.closed) return
-        this.emit('error', err)
-        await sleep(500, this.ctl.signal).catch(() => {})
-      } finally {
-        w.close()
-      }
+      if (!(await this.follow(w, (ev) => {
+        if (ev.type === 'resync') { this.reset((ev.node?.nodes ?? []).filter((n) => !n.dir)); from = ev.etcdIndex + 1; return }
+        guard.see(ev.index)
+        from = ev.index + 1
+        const gone = ev.action === 'delete' || ev.action === 'expire' || ev.action === 'compareAndDelete'
+        if (ev.node.key === this.dir) { if (gone) this.reset([]); return }
+        if (gone) this.remove(ev.node.key)
+        else if (!ev.node.dir) this.upsert(ev.node)
+      }))) return
     }
   }
 
   /** v3: the listing of `dir/`, then a prefix watch from the next revision (resumes itself; a resync replaces the set). */
   private async runV3(client: ClientV3, started: (i: number) => void, failed: (e: unknown) => void): Promise<void> {
     const pfx = this.dir + '/'
-    let from: bigint
-    try {
+    let from = await this.list(started, failed, async () => {
       const res = await client.range(pfx, { prefix: true, signal: this.ctl.signal })
       sawRev(client, res.header.revision)
       this.reset(res.kvs.map(entryOf))
-      from = res.header.revision + 1n
-      started(revNumber(from))
+      return res.header.revision + 1n
+    }, revNumber)
+    if (from === undefined) return
+    while (!this.closed) {
+      const w = client.watch(pfx, { prefix: true, startRevision: from, signal: this.ctl.signal })
+      if (!(await this.follow(w, (ev) => {
+        if (ev.type === 'progress') return
+        if (ev.type === 'resync') { this.reset(ev.kvs.map(entryOf)); from = ev.revision + 1n; return }
+        sawRev(client, ev.revision)
+        from = ev.revision + 1n
+        if (ev.type === 'delete') this.remove(ev.kv.keyString)
+        else this.upsert(entryOf(ev.kv))
+      }))) return
+    }
+  }
+
+  /**
+   * Reads the initial listing and reports where the watch starts; a failure is reported to
+   * `failed` and as an `error` event, and closes the view (undefined).
+   */
+  private async list<F>(started: (i: number) => void, failed: (e: unknown) => void, read: () => Promise<F>, index: (from: F) => number): Promise<F | undefined> {
+    try {
+      const from = await read()
+      started(index(from))
+      return from
     } catch (err) {
       failed(err)
       this.emit('error', err)
       this.close()
-      return
+      return undefined
     }
-    while (!this.closed) {
-      const w = client.watch(pfx, { prefix: true, startRevision: from, signal: this.ctl.signal })
-      try {
-        for await (const ev of w) {
-          if (ev.type === 'progress') continue
-          if (ev.type === 'resync') { this.reset(ev.kvs.map(entryOf)); from = ev.revision + 1n; continue }
-          sawRev(client, ev.revision)
-          from = ev.revision + 1n
-          if (ev.type === 'delete') this.remove(ev.kv.keyString)
-          else this.upsert(entryOf(ev.kv))
-        }
-      } catch (err) {
-        if (this.closed) return
-        this.emit('error', err)
-        await sleep(500, this.ctl.signal).catch(() => {})
-      } finally {
-        w.close()
-      }
+  }
+
+  /** Applies a watch's events until it ends; false once the view is closed. Errors are reported, then retried after a pause. */
+  private async follow<E>(w: AsyncIterable<E> & { close(): void }, apply: (ev: E) => void): Promise<boolean> {
+    try {
+      for await (const ev of w) apply(ev)
+    } catch (err) {
+      if (this.closed) return false
+      this.emit('error', err)
+      await sleep(500, this.ctl.signal).catch(() => {})
+    } finally {
+      w.close()
     }
+    return true
   }
 
   private toInstance(n: StoredInstance): Instance<T> {

@@ -41,6 +41,18 @@ export function abortReason(signal: AbortSignal): Error {
   return new RecipeAbortError('aborted', r)
 }
 
+/**
+ * Reads a watch until `wake` says an event may change what the caller is waiting for (or the
+ * watch ends), then closes it; the caller reads the state again.
+ */
+export async function waitForEvent<E>(w: AsyncIterable<E> & { close(): void }, wake: (ev: E) => boolean): Promise<void> {
+  try {
+    for await (const ev of w) if (wake(ev)) return
+  } finally {
+    w.close()
+  }
+}
+
 /** A minimal typed event emitter (Node's EventEmitter is not available in browsers). */
 export class Emitter<E extends Record<string, unknown[]>> {
   // Storage is untyped; on/off/emit are what keep listeners and arguments matched.

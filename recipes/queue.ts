@@ -9,9 +9,9 @@ import { KeyNotFoundError, NodeExistsError, OutcomeUnknownError, type Client, ty
 import { isV3, type AnyClient } from './api.js'
 import { V3WorkQueue } from './v3/work-queue.js'
 import { Keeper } from './keepalive.js'
-import type { AcquireOptions } from './lock-core.js'
+import { rethrow, type AcquireOptions } from './lock-core.js'
 import { removeOwned } from './lock-v2.js'
-import { abortReason, checkTtl, combineSignals, decodeOwner, encodeOwner, guardFor, joinKey, nonce, now } from './internal.js'
+import { checkTtl, combineSignals, decodeOwner, encodeOwner, guardFor, joinKey, nonce, now, waitForEvent } from './internal.js'
 
 export interface WorkQueueOptions {
   /** Seconds a claimed item stays invisible after its consumer stops (default 30). */
@@ -91,21 +91,14 @@ export class WorkQueue<T = unknown> {
       for (;;) {
         const { item, index } = await this.claimNext(signal)
         if (item) return item
-        const w = this.v2.watch(this.dir, { recursive: true, waitIndex: index + 1, signal })
-        try {
-          // A new item, or a claim that went away (expired/nacked), may make one available.
-          for await (const ev of w) {
-            if (ev.type === 'resync') break
-            if (ev.node.key.startsWith(this.items + '/') && ev.action === 'create') break
-            if (ev.node.key.startsWith(this.claims + '/') && (ev.action === 'expire' || ev.action === 'delete' || ev.action === 'compareAndDelete')) break
-          }
-        } finally {
-          w.close()
-        }
+        // A new item, or a claim that went away (expired/nacked), may make one available.
+        await waitForEvent(this.v2.watch(this.dir, { recursive: true, waitIndex: index + 1, signal }), (ev) =>
+          ev.type === 'resync' ||
+          (ev.node.key.startsWith(this.items + '/') && ev.action === 'create') ||
+          (ev.node.key.startsWith(this.claims + '/') && (ev.action === 'expire' || ev.action === 'delete' || ev.action === 'compareAndDelete')))
       }
     } catch (err) {
-      if (signal.aborted) throw abortReason(signal)
-      throw err
+      rethrow(err, signal)
     } finally {
       dispose()
     }

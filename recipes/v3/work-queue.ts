@@ -5,8 +5,8 @@
 // came from. ack deletes the item, then revokes the claim's lease.
 
 import { OutcomeUnknownError, type ClientV3, type KeyValue } from '../../src/index.js'
-import { combineSignals, decodeOwner, encodeOwner, joinKey, nonce, now, abortReason } from '../internal.js'
-import type { AcquireOptions } from '../lock-core.js'
+import { combineSignals, decodeOwner, encodeOwner, joinKey, nonce, now, waitForEvent } from '../internal.js'
+import { rethrow, type AcquireOptions } from '../lock-core.js'
 import type { QueueItem } from '../queue.js'
 import { LeaseHold } from './lease-hold.js'
 
@@ -106,23 +106,16 @@ export class V3WorkQueue<T> {
       for (;;) {
         const { item, rev } = await this.claimNext(signal)
         if (item) return item
-        const w = this.client.watch(this.root, { prefix: true, startRevision: rev + 1n, signal })
-        try {
-          // A new item, or a claim that went away (expired/nacked), may make one available.
-          for await (const ev of w) {
-            if (ev.type === 'progress') continue
-            if (ev.type === 'resync') break
-            const k = ev.kv.keyString
-            if (k.startsWith(this.items) && ev.type === 'put' && ev.kv.version === 1) break
-            if (k.startsWith(this.claims) && ev.type === 'delete') break
-          }
-        } finally {
-          w.close()
-        }
+        // A new item, or a claim that went away (expired/nacked), may make one available.
+        await waitForEvent(this.client.watch(this.root, { prefix: true, startRevision: rev + 1n, signal }), (ev) => {
+          if (ev.type === 'progress') return false
+          if (ev.type === 'resync') return true
+          const k = ev.kv.keyString
+          return (k.startsWith(this.items) && ev.type === 'put' && ev.kv.version === 1) || (k.startsWith(this.claims) && ev.type === 'delete')
+        })
       }
     } catch (err) {
-      if (signal.aborted) throw abortReason(signal)
-      throw err
+      rethrow(err, signal)
     } finally {
       dispose()
     }

@@ -8,15 +8,13 @@ import {
   AuthNotEnabledError, ClientV3, CompactedError, FutureRevisionError, InvalidArgumentError, KeyValue, LeaseNotFoundError,
   ValidationError, leaseIdHex, utf8Bytes,
 } from '../../src/index.js'
-import { startCluster, withCluster, type Cluster } from '../client/fixtures.js'
+import type { Cluster } from '../client/fixtures.js'
+import { withEtcdV3 } from './helpers.js'
 
 const test = suite('client v3 kv [etcd]')
 let cluster: Cluster
 let c: ClientV3
-withCluster(test, () => startCluster('etcd'), (up) => {
-  cluster = up
-  c = new ClientV3({ endpoints: up.endpoints, timeout: 5000 })
-}, () => c?.close())
+withEtcdV3(test, (up, client) => { cluster = up; c = client })
 
 const keys = (kvs: KeyValue[]): string[] => kvs.map((kv) => kv.keyString)
 

@@ -5,16 +5,13 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ClientV3, LeaseNotFoundError, TimeoutError, ValidationError } from '../../src/index.js'
-import { startCluster, withCluster, within, type Cluster } from '../client/fixtures.js'
-import { sleep, waitFor } from './helpers.js'
+import { within, type Cluster } from '../client/fixtures.js'
+import { sleep, waitFor, withEtcdV3 } from './helpers.js'
 
 const test = suite('client v3 leases [etcd]')
 let cluster: Cluster
 let c: ClientV3
-withCluster(test, () => startCluster('etcd'), (up) => {
-  cluster = up
-  c = new ClientV3({ endpoints: up.endpoints, timeout: 5000 })
-}, () => c?.close())
+withEtcdV3(test, (up, client) => { cluster = up; c = client })
 
 test('grant, time-to-live with keys, list, revoke deletes the keys', async () => {
   const g = await c.grantLease(30)

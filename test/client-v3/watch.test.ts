@@ -8,7 +8,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { AbortError, ClientV3, type WatchEventV3 } from '../../src/index.js'
 import { startCluster, within, type Cluster } from '../client/fixtures.js'
-import { sleep, waitFor } from './helpers.js'
+import { sleep, waitFor, withEtcdV3 } from './helpers.js'
 
 /** Collects events until `done(events)` is true or the iterator ends. */
 async function collect(it: AsyncIterable<WatchEventV3>, done: (evs: WatchEventV3[]) => boolean): Promise<WatchEventV3[]> {
@@ -25,14 +25,7 @@ const single = suite('client v3 watch [etcd]')
 let cluster: Cluster
 let c: ClientV3
 
-single.before(async () => {
-  cluster = await startCluster('etcd', { etcdArgs: ['--experimental-watch-progress-notify-interval', '300ms'] })
-  c = new ClientV3({ endpoints: cluster.endpoints, timeout: 5000 })
-})
-single.after(async () => {
-  c?.close()
-  await cluster?.close()
-})
+withEtcdV3(single, (up, client) => { cluster = up; c = client }, { etcdArgs: ['--experimental-watch-progress-notify-interval', '300ms'] })
 
 single('a watch without a start revision reports each later change once, in order', async () => {
   await c.put('w/seq/old', 'before the watch')

@@ -60,7 +60,9 @@ for (const target of targets()) {
     assert.not.ok(await ref.retarget('/t/r/y', '/t/r/z'), 'names something else')
     assert.ok(await ref.retarget('/t/r/x', '/t/r/y'))
     assert.is(await ref.target(), '/t/r/y')
-    const racers = await Promise.all(['/t/r/p', '/t/r/q', '/t/r/s2'].map((t) => new Reference(clientFor(target.api, cluster.endpoints), '/t/r/cas', types.string).retarget('/t/r/y', t)))
+    const racing = ['/t/r/p', '/t/r/q', '/t/r/s2'].map((t) => ({ t, c: clientFor(target.api, cluster.endpoints, 10_000) }))
+    const racers = await Promise.all(racing.map(({ t, c }) => new Reference(c, '/t/r/cas', types.string).retarget('/t/r/y', t)))
+    for (const { c } of racing) c.close()
     assert.is(racers.filter(Boolean).length, 1, 'one of three racing retargets wins')
   })
 

@@ -12,7 +12,8 @@ export function listProcs(which: Which): void {
   test('2 processes push at both ends while 2 pop at both ends: every element popped exactly once', async () => {
     const key = '/t/mp-list'
     const stop = '/t/mp-stop'
-    // Poppers first (both running before anything is pushed), so both take part.
+    // Poppers first (both running before anything is pushed), so they contend for the elements;
+    // how the elements split between them is up to the scheduler, so it is not asserted.
     const poppers = ['p1', 'p2'].map((id) => spawn(id, { role: 'pop', key, stop }))
     for (const w of poppers) await w.waitFor((r) => r.ev === 'ready', 30_000, 'ready')
     const pushers = ['a', 'b'].map((id) => spawn(`push-${id}`, { role: 'push', key, count: 12 }))
@@ -23,7 +24,6 @@ export function listProcs(which: Which): void {
     const want = ['a', 'b'].flatMap((id) => Array.from({ length: 12 }, (_, i) => `push-${id}-${i}`))
     assert.is(new Set(got).size, got.length, 'no element popped twice')
     assert.equal([...got].sort(), [...want].sort(), 'every pushed element popped')
-    assert.ok(poppers.every((w) => ((w.reports.find((r) => r.ev === 'done')!.got as string[]).length > 0)), 'both poppers got elements')
   })
 
   test('a blocking pop is woken by a push from another process', async () => {

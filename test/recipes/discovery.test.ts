@@ -2,13 +2,12 @@
 // the current set and follow added/updated/removed, pickers rotate, a registration whose key
 // vanished re-registers, and a kill -9'd instance leaves every watcher's view within its TTL.
 
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { discover, register, type ServiceEvent } from '../../recipes/index.js'
 import { isV3, type AnyClient } from '../../recipes/api.js'
 import { within } from '../client/fixtures.js'
-import { killAll, startWorker, type Worker } from './procs.js'
-import { clientFor, targets } from './targets.js'
+import { startWorker } from './procs.js'
+import { targetSuite, targets } from './targets.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const TTL = 2
@@ -22,22 +21,7 @@ async function until(what: string, ms: number, cond: () => boolean): Promise<voi
 }
 
 for (const target of targets()) {
-  const test = suite(`recipes discovery [${target.label}]`)
-  let cluster: { endpoints: string[]; close(): Promise<void> }
-  const clients: AnyClient[] = []
-  const workers: Worker[] = []
-  const newClient = (): AnyClient => {
-    const c = clientFor(target.api, cluster.endpoints)
-    clients.push(c)
-    return c
-  }
-
-  test.before(async () => { cluster = await target.start() })
-  test.after(async () => {
-    await killAll(workers)
-    for (const c of clients) c.close()
-    await cluster?.close()
-  })
+  const { test, newClient, workers, endpoints } = targetSuite('recipes discovery', target)
 
   test('register/discover: snapshot, added/updated/removed events, no noise from refreshes, pickers', async () => {
     const a = await register(newClient(), 'api', 'a', { ttl: TTL, data: { port: 1 } })
@@ -85,7 +69,7 @@ for (const target of targets()) {
 
   test('kill -9 of an instance process: it leaves every watcher view within its TTL', async () => {
     const service = 'killed'
-    const ws = ['i0', 'i1'].map((id) => startWorker(id, { role: 'instance', api: target.api, endpoints: cluster.endpoints, key: service, ttl: TTL }))
+    const ws = ['i0', 'i1'].map((id) => startWorker(id, { role: 'instance', api: target.api, endpoints: endpoints(), key: service, ttl: TTL }))
     workers.push(...ws)
     await Promise.all(ws.map((w) => w.waitFor((r) => r.ev === 'registered', 20_000, 'registered')))
     const views = [discover(newClient(), service), discover(newClient(), service)]

@@ -3,34 +3,17 @@
 // once, a lost lead fires `lost`, a detached leadership resumes.
 // (kill -9 of a leader process, on both APIs: safety.test.ts.)
 
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Election, LockLostError, type LeaderInfo } from '../../recipes/index.js'
 import type { AnyClient } from '../../recipes/api.js'
 import { within } from '../client/fixtures.js'
-import { killAll, type Worker } from './procs.js'
-import { clientFor, targets } from './targets.js'
+import { targetSuite, targets } from './targets.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const TTL = 2
 
 for (const target of targets()) {
-  const test = suite(`recipes election [${target.label}]`)
-  let cluster: { endpoints: string[]; close(): Promise<void> }
-  const clients: AnyClient[] = []
-  const workers: Worker[] = []
-  const newClient = (): AnyClient => {
-    const c = clientFor(target.api, cluster.endpoints)
-    clients.push(c)
-    return c
-  }
-
-  test.before(async () => { cluster = await target.start() })
-  test.after(async () => {
-    await killAll(workers)
-    for (const c of clients) c.close()
-    await cluster?.close()
-  })
+  const { test, newClient } = targetSuite('recipes election', target)
 
   test('campaign/observe/proclaim/resign: one leader at a time, in arrival order, every change observed', async () => {
     const key = '/t/election/basic'

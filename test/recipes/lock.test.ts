@@ -2,15 +2,14 @@
 // tryAcquire, timeouts and aborts that withdraw the waiter, the budget rule of withLock,
 // `await using`, and stale-read refusal. Failure handling is in lock-loss.test.ts.
 
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Client, ClientV3, type FetchLike } from '../../src/index.js'
+import type { FetchLike } from '../../src/index.js'
 import {
   Lock, RecipeAbortError, RecipeError, RecipeTimeoutError, StaleReadError, guardFor, type LockHandle,
 } from '../../recipes/index.js'
 import { isV3, type AnyClient } from '../../recipes/api.js'
 import { within } from '../client/fixtures.js'
-import { targets } from './targets.js'
+import { targetSuite, targets } from './targets.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -21,25 +20,10 @@ async function entries(client: AnyClient, key: string): Promise<number> {
 }
 
 for (const target of targets()) {
-  const test = suite(`recipes lock [${target.label}]`)
+  const { test, newClient } = targetSuite('recipes lock', target)
   const v3 = target.api === 'v3'
-  let cluster: { endpoints: string[]; close(): Promise<void> }
   let client: AnyClient
-  const clients: AnyClient[] = []
-  const newClient = (extra: { fetch?: FetchLike } = {}): AnyClient => {
-    const c = v3 ? new ClientV3({ endpoints: cluster.endpoints, timeout: 3000, ...extra }) : new Client({ endpoints: cluster.endpoints, timeout: 3000, ...extra })
-    clients.push(c)
-    return c
-  }
-
-  test.before(async () => {
-    cluster = await target.start()
-    client = newClient()
-  })
-  test.after(async () => {
-    for (const c of clients) c.close()
-    await cluster?.close()
-  })
+  test.before(() => { client = newClient() })
 
   test('fair lock: waiters get the lock in arrival order; a withdrawn waiter does not break the chain', async () => {
     const key = '/t/lock/fifo'

@@ -2,13 +2,12 @@
 // (shared readers, exclusive FIFO writer), atomic counter (concurrent adds, lost reply counted
 // once), work queue (FIFO, ack, redelivery), JSON map/set, barrier.
 
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Client, ClientV3, type FetchLike } from '../../src/index.js'
+import type { FetchLike } from '../../src/index.js'
 import { Barrier, Counter, JsonMap, JsonSet, ReadWriteLock, Semaphore, WorkQueue } from '../../recipes/index.js'
 import { isV3, type AnyClient } from '../../recipes/api.js'
 import { within } from '../client/fixtures.js'
-import { targets } from './targets.js'
+import { targetSuite, targets } from './targets.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -19,26 +18,9 @@ async function queuedUnder(client: AnyClient, key: string): Promise<number> {
 }
 
 for (const target of targets()) {
-  const test = suite(`recipes structures [${target.label}]`)
-  let cluster: { endpoints: string[]; close(): Promise<void> }
+  const { test, newClient } = targetSuite('recipes structures', target)
   let client: AnyClient
-  const clients: AnyClient[] = []
-  const newClient = (extra: { fetch?: FetchLike; retry?: false } = {}): AnyClient => {
-    const c = target.api === 'v3'
-      ? new ClientV3({ endpoints: cluster.endpoints, timeout: 3000, ...extra })
-      : new Client({ endpoints: cluster.endpoints, timeout: 3000, ...extra })
-    clients.push(c)
-    return c
-  }
-
-  test.before(async () => {
-    cluster = await target.start()
-    client = newClient()
-  })
-  test.after(async () => {
-    for (const c of clients) c.close()
-    await cluster?.close()
-  })
+  test.before(() => { client = newClient() })
 
   test('semaphore: at most N holders at once, everyone served', async () => {
     let inside = 0

@@ -3,35 +3,17 @@
 // reply was lost counted once even when another writer changed the key right after it, and a
 // per-field watch.
 
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Client, ClientV3, type FetchLike } from '../../src/index.js'
+import type { FetchLike } from '../../src/index.js'
 import { TypedMap, TypedSet, TypedValue, WrongTypeError, types } from '../../recipes/index.js'
 import type { AnyClient } from '../../recipes/api.js'
 import { within } from '../client/fixtures.js'
-import { targets } from '../recipes/targets.js'
+import { targetSuite, targets } from '../recipes/targets.js'
 
 for (const target of targets()) {
-  const test = suite(`structures typed values [${target.label}]`)
-  let cluster: { endpoints: string[]; close(): Promise<void> }
+  const { test, newClient } = targetSuite('structures typed values', target, 10_000)
   let client: AnyClient
-  const clients: AnyClient[] = []
-  const newClient = (extra: { fetch?: FetchLike; retry?: false } = {}): AnyClient => {
-    const c = target.api === 'v3'
-      ? new ClientV3({ endpoints: cluster.endpoints, timeout: 10_000, ...extra })
-      : new Client({ endpoints: cluster.endpoints, timeout: 10_000, ...extra })
-    clients.push(c)
-    return c
-  }
-
-  test.before(async () => {
-    cluster = await target.start()
-    client = newClient()
-  })
-  test.after(async () => {
-    for (const c of clients) c.close()
-    await cluster?.close()
-  })
+  test.before(() => { client = newClient() })
 
   test('ints are exact beyond 2^53, floats add, bytes and strings round-trip, wrong type is refused', async () => {
     const m = new TypedMap<'hits' | 'big', bigint>(client, '/t/typed/ints', types.int)

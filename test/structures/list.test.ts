@@ -2,26 +2,16 @@
 // reads, trim, move), exact big ints, a typed error for a reader of the wrong type, blocking pop
 // with timeout and abort. The multi-process checks are in list-procs.ts.
 
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { List, WrongTypeError, types } from '../../recipes/index.js'
 import type { AnyClient } from '../../recipes/api.js'
 import { within } from '../client/fixtures.js'
-import { clientFor, targets } from '../recipes/targets.js'
+import { targetSuite, targets } from '../recipes/targets.js'
 
 for (const target of targets()) {
-  const test = suite(`structures list [${target.label}]`)
-  let cluster: { endpoints: string[]; close(): Promise<void> }
+  const { test, newClient } = targetSuite('structures list', target, 10_000)
   let client: AnyClient
-
-  test.before(async () => {
-    cluster = await target.start()
-    client = clientFor(target.api, cluster.endpoints, 10_000)
-  })
-  test.after(async () => {
-    client?.close()
-    await cluster?.close()
-  })
+  test.before(() => { client = newClient() })
 
   test('push/pop at both ends, index and range reads, length, trim, move, typed elements', async () => {
     const l = new List(client, '/t/list', types.int)

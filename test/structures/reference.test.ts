@@ -1,11 +1,10 @@
 // References on every backend and both APIs: deref through a chain, dangling and unset
 // references, cycles, compare-and-swap retargeting, wrong target type.
 
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { DanglingReferenceError, Reference, ReferenceCycleError, TypedValue, WrongTypeError, types } from '../../recipes/index.js'
 import type { AnyClient } from '../../recipes/api.js'
-import { clientFor, targets } from '../recipes/targets.js'
+import { clientFor, targetSuite, targets } from '../recipes/targets.js'
 
 async function fails(p: Promise<unknown>, cls: new (...a: never[]) => Error, code: string): Promise<Error> {
   try {
@@ -20,18 +19,9 @@ async function fails(p: Promise<unknown>, cls: new (...a: never[]) => Error, cod
 }
 
 for (const target of targets()) {
-  const test = suite(`structures reference [${target.label}]`)
-  let cluster: { endpoints: string[]; close(): Promise<void> }
+  const { test, newClient, endpoints } = targetSuite('structures reference', target, 10_000)
   let client: AnyClient
-
-  test.before(async () => {
-    cluster = await target.start()
-    client = clientFor(target.api, cluster.endpoints, 10_000)
-  })
-  test.after(async () => {
-    client?.close()
-    await cluster?.close()
-  })
+  test.before(() => { client = newClient() })
 
   test('deref follows a chain; unset, dangling, cyclic and wrongly typed references fail clearly', async () => {
     const ref = new Reference(client, '/t/r/main', types.int)
@@ -60,7 +50,7 @@ for (const target of targets()) {
     assert.not.ok(await ref.retarget('/t/r/y', '/t/r/z'), 'names something else')
     assert.ok(await ref.retarget('/t/r/x', '/t/r/y'))
     assert.is(await ref.target(), '/t/r/y')
-    const racing = ['/t/r/p', '/t/r/q', '/t/r/s2'].map((t) => ({ t, c: clientFor(target.api, cluster.endpoints, 10_000) }))
+    const racing = ['/t/r/p', '/t/r/q', '/t/r/s2'].map((t) => ({ t, c: clientFor(target.api, endpoints(), 10_000) }))
     const racers = await Promise.all(racing.map(({ t, c }) => new Reference(c, '/t/r/cas', types.string).retarget('/t/r/y', t)))
     for (const { c } of racing) c.close()
     assert.is(racers.filter(Boolean).length, 1, 'one of three racing retargets wins')

@@ -2,26 +2,16 @@
 // and replace, names with slashes, watch yielding consistent versions; on v3 a multi-leaf write is
 // one txn, so a watcher never sees half of it.
 
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Tree, WrongTypeError, types, type TreeNode } from '../../recipes/index.js'
 import type { AnyClient } from '../../recipes/api.js'
 import { within } from '../client/fixtures.js'
-import { clientFor, targets } from '../recipes/targets.js'
+import { targetSuite, targets } from '../recipes/targets.js'
 
 for (const target of targets()) {
-  const test = suite(`structures tree [${target.label}]`)
-  let cluster: { endpoints: string[]; close(): Promise<void> }
+  const { test, newClient } = targetSuite('structures tree', target, 10_000)
   let client: AnyClient
-
-  test.before(async () => {
-    cluster = await target.start()
-    client = clientFor(target.api, cluster.endpoints, 10_000)
-  })
-  test.after(async () => {
-    client?.close()
-    await cluster?.close()
-  })
+  test.before(() => { client = newClient() })
 
   test('write a nested object, read it back in one read, merge, replace, wrong type', async () => {
     const t = new Tree(client, '/t/tree', types.int)

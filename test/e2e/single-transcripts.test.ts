@@ -2,8 +2,8 @@
 // is recorded (test/fixtures/recorder.ts) and compared with the golden etcd 3.4 transcripts in
 // test/fixtures/transcripts. Every case of the single-member sections must match.
 import { suite } from 'uvu'
-import { SingleMemberBackend, startServer, type RunningServer } from '../../server/index.js'
-import { recordAndCompare as record } from '../fixtures/replay.js'
+import type { RunningServer } from '../../server/index.js'
+import { recordAndCompare as record, withFreshMember } from '../fixtures/replay.js'
 
 const SECTIONS = 'misc,keys,params,ttl,cas,dirs,order,hidden,stats,watch'
 
@@ -13,26 +13,10 @@ function recordAndCompare(server: RunningServer): Promise<void> {
   return record(server.url, SECTIONS, '174 passed, 0 failed')
 }
 
-test(`record ${SECTIONS} against a fresh member: 174 passed, 0 failed`, async () => {
-  const server = await startServer({ name: 'rec1', listenClientUrls: ['http://127.0.0.1:0'], cors: ['*'] })
-  try {
-    await recordAndCompare(server)
-  } finally {
-    await server.close()
-  }
-})
+test(`record ${SECTIONS} against a fresh member: 174 passed, 0 failed`, () => withFreshMember('raft', recordAndCompare))
 
 // The HTTP layer alone, over the in-memory single-member backend: separates HTTP regressions
 // from consensus ones when the test above fails.
-test('the same 174 cases over the in-memory single-member backend', async () => {
-  const backend = new SingleMemberBackend({ name: 'rec1', peerURLs: ['http://127.0.0.1:2380'], clientURLs: [], clusterToken: 'etcd-cluster' })
-  const server = await startServer({ name: 'rec1', listenClientUrls: ['http://127.0.0.1:0'], cors: ['*'], backend })
-  try {
-    backend.setClientURLs(server.clientUrls)
-    await recordAndCompare(server)
-  } finally {
-    await server.close()
-  }
-})
+test('the same 174 cases over the in-memory single-member backend', () => withFreshMember('in-memory', recordAndCompare))
 
 test.run()

@@ -5,8 +5,8 @@
 // over an https client listener.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { SingleMemberBackend, startServer, type RunningServer } from '../../server/index.js'
-import { recordAndCompare as record } from '../fixtures/replay.js'
+import { startServer, type RunningServer } from '../../server/index.js'
+import { recordAndCompare as record, withFreshMember } from '../fixtures/replay.js'
 import { makePki } from './tls-fixture.js'
 
 const test = suite('auth golden transcripts')
@@ -15,25 +15,9 @@ function recordAndCompare(server: RunningServer, o: { insecure?: boolean } = {})
   return record(server.url, 'auth', '59 passed, 0 failed', o)
 }
 
-test('record --only auth against a fresh Raft member: 59 passed, 0 failed', async () => {
-  const server = await startServer({ name: 'rec1', listenClientUrls: ['http://127.0.0.1:0'], cors: ['*'] })
-  try {
-    await recordAndCompare(server)
-  } finally {
-    await server.close()
-  }
-})
+test('record --only auth against a fresh Raft member: 59 passed, 0 failed', () => withFreshMember('raft', recordAndCompare))
 
-test('the same 59 cases over the in-memory single-member backend', async () => {
-  const backend = new SingleMemberBackend({ name: 'rec1', peerURLs: ['http://127.0.0.1:2380'], clientURLs: [], clusterToken: 'etcd-cluster' })
-  const server = await startServer({ name: 'rec1', listenClientUrls: ['http://127.0.0.1:0'], cors: ['*'], backend })
-  try {
-    backend.setClientURLs(server.clientUrls)
-    await recordAndCompare(server)
-  } finally {
-    await server.close()
-  }
-})
+test('the same 59 cases over the in-memory single-member backend', () => withFreshMember('in-memory', recordAndCompare))
 
 test('the same 59 cases over an https client listener (certificate not verified)', async () => {
   const pki = makePki()

@@ -7,8 +7,9 @@
 import { existsSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
-import type { Test } from 'uvu'
+import { suite, type Test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { Client } from '../../src/index.js'
 import { etcdBin, repoRoot } from '../support/paths.js'
 import { deadUrl, loopbackUrl, reservePort } from '../support/ports.js'
 import { initialCluster, memberFlags, startEtcd as startEtcdChild, waitServing, type Child } from '../support/procs.js'
@@ -84,6 +85,20 @@ export function withCluster(test: Test, start: () => Promise<Cluster>, up: (c: C
     down()
     await cluster?.close()
   })
+}
+
+/**
+ * The suite `${name} [${backend}]` on a fresh cluster of `backend`: `up` receives the cluster and a
+ * client of it (5 s timeout) before the tests; the client is closed after them.
+ */
+export function clientSuite(name: string, backend: Backend, up: (cluster: Cluster, client: Client) => void): Test {
+  const test = suite(`${name} [${backend}]`)
+  let client: Client | undefined
+  withCluster(test, () => startCluster(backend), (c) => {
+    client = new Client({ endpoints: c.endpoints, timeout: 5000 })
+    up(c, client)
+  }, () => client?.close())
+  return test
 }
 
 // ---- etcd ------------------------------------------------------------------------------------

@@ -1,22 +1,17 @@
 // Client SDK keys operations and typed errors, run against every backend from fixtures.ts
 // (a real etcd 3.4 with --enable-v2, and an in-process raftkv member when server/index.ts exists).
 
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
   AbortError, Client, CompareFailedError, DirNotEmptyError, EtcdError, KeyNotFoundError, NodeExistsError,
   NotDirError, NotFileError, RaftkvError, RootReadOnlyError, ValidationError, isRetryable,
 } from '../../src/index.js'
-import { backends, rejection, startCluster, withCluster, type Cluster } from './fixtures.js'
+import { backends, clientSuite, rejection, type Cluster } from './fixtures.js'
 
 for (const backend of backends()) {
-  const test = suite(`client keys [${backend}]`)
   let cluster: Cluster
   let client: Client
-  withCluster(test, () => startCluster(backend), (c) => {
-    cluster = c
-    client = new Client({ endpoints: c.endpoints, timeout: 5000 })
-  }, () => client?.close())
+  const test = clientSuite('client keys', backend, (c, k) => { cluster = c; client = k })
 
   test('set creates then replaces; headers carry index, raft index/term and cluster id', async () => {
     const a = await client.set('/k/set', 'one')

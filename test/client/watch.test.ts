@@ -1,10 +1,9 @@
 // Client SDK watches: ordering without loss or repetition, waitIndex from history, recursive and
 // directory rules, expire events, the 401 resync path and prompt cancellation. Every backend.
 
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { AbortError, Client, type WatchEvent } from '../../src/index.js'
-import { backends, startCluster, withCluster, within, type Cluster } from './fixtures.js'
+import { backends, clientSuite, within, type Cluster } from './fixtures.js'
 
 /** Collects `n` events (or fewer if the iterator ends) from a watch. */
 async function take(it: AsyncIterable<WatchEvent>, n: number): Promise<WatchEvent[]> {
@@ -20,13 +19,9 @@ async function take(it: AsyncIterable<WatchEvent>, n: number): Promise<WatchEven
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 for (const backend of backends()) {
-  const test = suite(`client watch [${backend}]`)
   let cluster: Cluster
   let client: Client
-  withCluster(test, () => startCluster(backend), (c) => {
-    cluster = c
-    client = new Client({ endpoints: c.endpoints, timeout: 5000 })
-  }, () => client?.close())
+  const test = clientSuite('client watch', backend, (c, k) => { cluster = c; client = k })
 
   test('a watch without waitIndex starts after the current index and sees each write once, in order', async () => {
     await client.set('/w/seq/old', 'before the watch')

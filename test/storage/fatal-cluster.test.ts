@@ -6,11 +6,11 @@
 // keep a leader and take and read back writes, and no acknowledged write is lost (checked on every
 // member at the end, after each faulted member came back on a healthy disk).
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ProcCluster, v2, type ProcMember } from '../e2e/procs.js'
+import { refuses } from '../support/ports.js'
 import { removeDir, tempDir } from '../support/tmp.js'
 import { sleep, until, within } from '../support/wait.js'
 
@@ -71,15 +71,6 @@ async function writes(via: ProcMember, n: number): Promise<void> {
     if (await write(via)) done++
     return done >= n
   }, 20_000, `${n} writes through ${via.name}`, 20)
-}
-
-function refuses(url: string): Promise<boolean> {
-  const u = new URL(url)
-  return new Promise((resolve) => {
-    const s = net.connect(Number(u.port), u.hostname)
-    s.once('connect', () => (s.destroy(), resolve(false)))
-    s.once('error', () => resolve(true))
-  })
 }
 
 /** The member's latest storage-failure log line (its log file spans its restarts), if any. */

@@ -3,7 +3,6 @@
 // errno; an embedded member (startServer) closes its listeners, ends its watches, refuses ready()
 // and calls, and reports onStop('fatal'); nothing it acknowledged is lost.
 import { existsSync, readdirSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { suite } from 'uvu'
@@ -16,6 +15,7 @@ import { WalFailedError } from '../../server/wal/errors.js'
 import { faultyIo, parseIoFault } from '../../server/wal/io.js'
 import { Wal } from '../../server/wal/wal.js'
 import { EntryType, type Entry } from '../../server/raft/types.js'
+import { refuses } from '../support/ports.js'
 import { removeDir, tempDir } from '../support/tmp.js'
 import { until, within } from '../support/wait.js'
 
@@ -103,15 +103,6 @@ function collectingLogger(lines: LogLine[]): ReturnType<typeof createLogger> {
 async function put(url: string, key: string, value: string): Promise<number> {
   const r = await fetch(`${url}/v2/keys${key}`, { method: 'PUT', body: new URLSearchParams({ value }), signal: AbortSignal.timeout(10_000) })
   return r.status
-}
-
-function refuses(url: string): Promise<boolean> {
-  const u = new URL(url)
-  return new Promise((resolve) => {
-    const s = net.connect(Number(u.port), u.hostname)
-    s.once('connect', () => (s.destroy(), resolve(false)))
-    s.once('error', () => resolve(true))
-  })
 }
 
 /** Starts a member whose disk fails as `spec` says once `arm` exists; the fault hook is read at start. */

@@ -143,3 +143,13 @@ export function loopbackUrl(port: number, scheme: 'http' | 'https' = 'http'): st
 export async function deadUrl(): Promise<string> {
   return loopbackUrl(await reservePort())
 }
+
+/** True when a TCP connection to `url`'s host and port is refused (nothing listens there). */
+export function refuses(url: string): Promise<boolean> {
+  const u = new URL(url)
+  return new Promise((resolve) => {
+    const s = net.connect(Number(u.port), u.hostname)
+    s.once('connect', () => (s.destroy(), resolve(false)))
+    s.once('error', () => resolve(true))
+  })
+}

@@ -10,6 +10,7 @@ import { EntryType, MessageType, type Message, type NodeId } from '../../server/
 import { HttpTransport, RAFT_SNAPSHOT_PATH, type HttpTransportOptions } from '../../server/transport/http-transport.js'
 import { PeerServer } from '../../server/transport/peer-server.js'
 import { deadUrl } from '../support/ports.js'
+import { deliverThenStop } from './peers.js'
 import { repeatUntil, until } from '../support/wait.js'
 
 const CLUSTER = 'c76dfb96de16906b'
@@ -166,13 +167,7 @@ t('peer down: unreachable reported, nothing queued forever; peer back on the sam
   let b = await transport(B)
   connect([a, b])
   const port = Number(new URL(b.urls[0]!).port)
-  const unreachable: NodeId[] = []
-  a.onUnreachable((id) => unreachable.push(id))
-  let n = 0
-  b.onMessage(() => n++)
-  a.send([msg(A, B)])
-  await until(() => n === 1)
-  await b.stop()
+  const unreachable = await deliverThenStop(a, b, msg(A, B))
   for (let i = 0; i < 5; i++) {
     a.send([msg(A, B)])
     await new Promise((r) => setTimeout(r, 30))

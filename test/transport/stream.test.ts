@@ -10,6 +10,7 @@ import { EntryType, MessageType, type Message, type NodeId } from '../../server/
 import { encodeMessage } from '../../server/transport/codec.js'
 import { HEADER_CLUSTER_ID, HEADER_FROM, HEADER_TO, HttpTransport, RAFT_MSG_PATH, RAFT_STREAM_PATH, type HttpTransportOptions } from '../../server/transport/http-transport.js'
 import { reservePort } from '../support/ports.js'
+import { deliverThenStop } from './peers.js'
 import { repeatUntil, until } from '../support/wait.js'
 
 const CLUSTER = 'c76dfb96de16906b'
@@ -188,13 +189,7 @@ t('the stream reopens after the peer restarts', async () => {
   let b = await transport(B, { listen: [{ ...LOOPBACK, port, url: `http://127.0.0.1:${port}` }] })
   const a = await transport(A)
   a.addPeer(B, b.urls)
-  const unreachable: NodeId[] = []
-  a.onUnreachable((id) => unreachable.push(id))
-  let n = 0
-  b.onMessage(() => n++)
-  a.send([msg(A, B)])
-  await until(() => n === 1)
-  await b.stop()
+  const unreachable = await deliverThenStop(a, b, msg(A, B))
   await until(() => unreachable.length > 0, 3000, 'stream end reported')
   b = await transport(B, { listen: [{ ...LOOPBACK, port, url: `http://127.0.0.1:${port}` }] })
   b.addPeer(A, a.urls)

@@ -23,7 +23,7 @@ import { Violation } from './checkers.js'
 import { FakeClock } from './fake-clock.js'
 import { nid } from './network.js'
 import { Prng } from '../support/prng.js'
-import { NO_FAULTS, SimNetwork } from './sim-network.js'
+import { NO_FAULTS, SimNetwork, randomIsolate, randomLinkFaults, randomPartition } from './sim-network.js'
 import { Trace } from './trace.js'
 
 export interface DriverSimOptions {
@@ -537,14 +537,9 @@ export class DriverSim {
     // A lone member has no network to break: it crashes and restarts.
     const p = all.length === 1 ? 0.45 + 0.35 * r.float() : r.float()
     if (p < 0.2) {
-      const shuffled = r.shuffle([...ids])
-      const cut = r.range(1, shuffled.length - 1)
-      this.net.partition([shuffled.slice(0, cut), shuffled.slice(cut)])
-      this.trace(`FAULT partition [${shuffled.slice(0, cut).map(shortId)}] [${shuffled.slice(cut).map(shortId)}]`)
+      this.trace(randomPartition(this.net, r, ids))
     } else if (p < 0.3) {
-      const id = r.pick(ids)
-      this.net.isolate(id, ids)
-      this.trace(`FAULT isolate ${shortId(id)}`)
+      this.trace(randomIsolate(this.net, r, ids))
     } else if (p < 0.45) {
       this.net.heal()
       this.trace('FAULT heal')
@@ -556,12 +551,7 @@ export class DriverSim {
     } else if (p < 0.8) {
       if (down.length > 0) this.start(r.pick(down))
     } else if (p < 0.9) {
-      const f = this.net.faults
-      f.dropRate = r.pick([0, 0, 0.01, 0.05, 0.2])
-      f.dupRate = r.pick([0, 0.02, 0.1])
-      f.maxDelayMs = r.pick([3, 10, 30])
-      f.reorderRate = r.pick([0, 0.1, 0.5])
-      this.trace(`FAULT net drop=${f.dropRate} dup=${f.dupRate} delay<=${f.maxDelayMs} reorder=${f.reorderRate}`)
+      this.trace(randomLinkFaults(this.net, r, [3, 10, 30], [0, 0.1, 0.5]))
     } else {
       const a = r.pick(ids)
       const b = r.pick(ids)

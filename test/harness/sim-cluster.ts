@@ -12,7 +12,7 @@ import { Checkers, fnv, Violation } from './checkers.js'
 import { FakeClock } from './fake-clock.js'
 import { nid } from './network.js'
 import { Prng } from '../support/prng.js'
-import { NO_FAULTS, SimNetwork } from './sim-network.js'
+import { NO_FAULTS, SimNetwork, randomIsolate, randomLinkFaults, randomPartition } from './sim-network.js'
 import { Trace } from './trace.js'
 
 export interface SimOptions {
@@ -571,14 +571,9 @@ export class SimCluster {
     const down = all.filter((n) => !n.up)
     const p = r.float()
     if (p < 0.2) {
-      const shuffled = r.shuffle([...ids])
-      const cut = r.range(1, shuffled.length - 1)
-      this.net.partition([shuffled.slice(0, cut), shuffled.slice(cut)])
-      this.log(`FAULT partition [${shuffled.slice(0, cut).map(shortId)}] [${shuffled.slice(cut).map(shortId)}]`)
+      this.log(randomPartition(this.net, r, ids))
     } else if (p < 0.3) {
-      const id = r.pick(ids)
-      this.net.isolate(id, ids)
-      this.log(`FAULT isolate ${shortId(id)}`)
+      this.log(randomIsolate(this.net, r, ids))
     } else if (p < 0.5) {
       this.net.heal()
       this.log('FAULT heal')
@@ -588,12 +583,7 @@ export class SimCluster {
     } else if (p < 0.75) {
       if (down.length > 0) this.start(r.pick(down))
     } else if (p < 0.85) {
-      const f = this.net.faults
-      f.dropRate = r.pick([0, 0, 0.01, 0.05, 0.2])
-      f.dupRate = r.pick([0, 0.02, 0.1])
-      f.maxDelayMs = r.pick([3, 10, 30, 80])
-      f.reorderRate = r.pick([0, 0.1, 0.5, 1])
-      this.log(`FAULT net drop=${f.dropRate} dup=${f.dupRate} delay<=${f.maxDelayMs} reorder=${f.reorderRate}`)
+      this.log(randomLinkFaults(this.net, r, [3, 10, 30, 80], [0, 0.1, 0.5, 1]))
     } else if (p < 0.92) {
       const a = r.pick(ids)
       const b = r.pick(ids)

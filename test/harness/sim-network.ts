@@ -1,6 +1,7 @@
 // A simulated network over the fake clock: per-message random delay (which reorders), drops,
 // duplicates, partitions, isolation, one-way cuts and clogs. All choices come from one seeded
 // stream, so a seed replays exactly.
+import { shortId } from '../../server/raft/describe.js'
 import type { Message, NodeId } from '../../server/raft/types.js'
 import type { FakeClock } from './fake-clock.js'
 import type { Prng } from '../support/prng.js'
@@ -113,4 +114,32 @@ export class SimNetwork {
   get isHealed(): boolean {
     return this.cut.size === 0 && this.clogged.size === 0
   }
+}
+
+// Random faults shared by the simulations; each draws from `r` in a fixed order (runs replay from
+// their seed) and returns its trace line.
+
+/** Cuts `ids` into two non-empty sides. */
+export function randomPartition(net: SimNetwork, r: Prng, ids: NodeId[]): string {
+  const shuffled = r.shuffle([...ids])
+  const cut = r.range(1, shuffled.length - 1)
+  net.partition([shuffled.slice(0, cut), shuffled.slice(cut)])
+  return `FAULT partition [${shuffled.slice(0, cut).map(shortId)}] [${shuffled.slice(cut).map(shortId)}]`
+}
+
+/** Cuts one of `ids` off from the others. */
+export function randomIsolate(net: SimNetwork, r: Prng, ids: NodeId[]): string {
+  const id = r.pick(ids)
+  net.isolate(id, ids)
+  return `FAULT isolate ${shortId(id)}`
+}
+
+/** New drop, duplicate and reorder rates and a maximum delay (one of `delays`, reorder rate one of `reorders`). */
+export function randomLinkFaults(net: SimNetwork, r: Prng, delays: number[], reorders: number[]): string {
+  const f = net.faults
+  f.dropRate = r.pick([0, 0, 0.01, 0.05, 0.2])
+  f.dupRate = r.pick([0, 0.02, 0.1])
+  f.maxDelayMs = r.pick(delays)
+  f.reorderRate = r.pick(reorders)
+  return `FAULT net drop=${f.dropRate} dup=${f.dupRate} delay<=${f.maxDelayMs} reorder=${f.reorderRate}`
 }

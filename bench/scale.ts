@@ -146,11 +146,12 @@ async function probe(c: Cluster, s: ScaleSettings): Promise<ScaleResult['probe']
   const listingTimes: number[] = []
   const stats: number[] = []
   const puts: number[] = []
-  const loop = (x: Conn, req: BenchRequest, into: number[]): Promise<void> => new Promise((resolve) => {
+  /** Sends `next()` one at a time until the probe ends; latencies of 2xx answers go `into`. */
+  const loop = (x: Conn, next: () => BenchRequest, into: number[]): Promise<void> => new Promise((resolve) => {
     const step = (): void => {
       if (performance.now() >= until) { resolve(); return }
       const t0 = performance.now()
-      x.send(req, (status, _b, err) => {
+      x.send(next(), (status, _b, err) => {
         if (err === null && status < 300) into.push(performance.now() - t0)
         step()
       })
@@ -160,21 +161,11 @@ async function probe(c: Cluster, s: ScaleSettings): Promise<ScaleResult['probe']
   const listing: BenchRequest = { method: 'GET', path: '/v2/keys/scale?recursive=true' }
   const small: BenchRequest = { method: 'GET', path: '/v2/stats/self' }
   let seq = 0
-  const putLoop = (x: Conn): Promise<void> => new Promise((resolve) => {
-    const step = (): void => {
-      if (performance.now() >= until) { resolve(); return }
-      const t0 = performance.now()
-      x.send({ method: 'PUT', path: `/v2/keys/probe/p${seq++ % 100}`, body: 'value=small' }, (status, _b, err) => {
-        if (err === null && status < 300) puts.push(performance.now() - t0)
-        step()
-      })
-    }
-    step()
-  })
+  const put = (): BenchRequest => ({ method: 'PUT', path: `/v2/keys/probe/p${seq++ % 100}`, body: 'value=small' })
   // Small requests start a moment after the listings, so they run while those are being served.
-  const listingsDone = Promise.all(Array.from({ length: s.listings }, () => loop(conn(), listing, listingTimes)))
+  const listingsDone = Promise.all(Array.from({ length: s.listings }, () => loop(conn(), () => listing, listingTimes)))
   await new Promise((r) => setTimeout(r, 200))
-  await Promise.all([loop(conn(), small, stats), putLoop(conn()), listingsDone])
+  await Promise.all([loop(conn(), () => small, stats), loop(conn(), put, puts), listingsDone])
   for (const x of conns) x.close()
   const q = (xs: number[], p: number): number => (xs.length === 0 ? NaN : percentile(Float64Array.from(xs).sort(), p))
   return {

@@ -167,7 +167,7 @@ async function main(): Promise<number> {
   const restarts: { members: number; target: Target; why: string }[] = []
   // The recipe rows: SDK Lock / Election on each cluster of the run, v2 and (etcd) v3.
   const recipeRows: RecipeRow[] = []
-  const recipeOpts = { durationMs: o.durationMs, workers: 4, observers: 4 }
+  const recipeOpts = { durationMs: o.durationMs, warmupMs: o.warmupMs, workers: 4, observers: 4 }
   const wantRecipes = o.only === null || o.only.includes('recipes')
   let runNo = 0
   for (const members of o.members) {

@@ -50,7 +50,7 @@ export interface LeaderStats {
  * The key space as the HTTP layer sees it: reads, watches, counters and the current index. Writes
  * go through Backend.propose (the store is changed only by applying committed entries).
  */
-export type StoreView = Pick<Store, 'get' | 'watch' | 'stats' | 'index'>
+export type StoreView = Pick<Store, 'get' | 'list' | 'watch' | 'stats' | 'index'>
 
 /**
  * What the HTTP layer needs from a member. Writes go propose -> commit -> apply -> resolve; reads

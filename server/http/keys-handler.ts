@@ -2,7 +2,7 @@
 // proposal through the Backend, and the response in etcd's exact shape (HDR-1..4, ERR-1, WATCH-1,
 // WATCH-8). Never applies to the store itself: writes only go through Backend.propose.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { GoJSONEncoder, StoreError, type StoreEvent, type Watcher } from '../store/index.js'
+import { Listing, StoreError, type StoreEvent, type Watcher } from '../store/index.js'
 import type { Backend } from '../server.js'
 import { requestFailure } from './cluster-errors.js'
 import { FormError, newParams, parseMediaType, parseQueryInto, type Params } from './form.js'
@@ -92,7 +92,13 @@ function writeEvent(res: ServerResponse, backend: Backend, ev: StoreEvent, noVal
   writeEventText(res, backend, ev, ev.body(noValueOnSuccess), head)
 }
 
-function eventHeaders(backend: Backend, ev: StoreEvent): string[] {
+/** What the headers of a keys answer need: a StoreEvent or a Listing. */
+interface Answer {
+  readonly etcdIndex: number
+  readonly status: number
+}
+
+function eventHeaders(backend: Backend, ev: Answer): string[] {
   return [
     'X-Etcd-Cluster-Id', backend.clusterId(),
     'Content-Type', 'application/json',
@@ -102,7 +108,7 @@ function eventHeaders(backend: Backend, ev: StoreEvent): string[] {
   ]
 }
 
-function writeEventText(res: ServerResponse, backend: Backend, ev: StoreEvent, body: string, head: boolean): void {
+function writeEventText(res: ServerResponse, backend: Backend, ev: Answer, body: string, head: boolean): void {
   const headers = eventHeaders(backend, ev)
   headers.push('Content-Length', String(Buffer.byteLength(body)))
   res.writeHead(ev.status, headers)
@@ -116,41 +122,47 @@ export const LISTING_SLICE_CHARS = 64 * 1024
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 /**
- * A GET answer. A directory listing is encoded a slice at a time: one that fits in the first slice
- * goes out whole with Content-Length, as before; a bigger one is sent chunked, each slice written
- * when the socket has taken the previous one, with a turn of the event loop between slices, so
- * heartbeats, writes and small reads go on meanwhile and a slow reader holds at most one slice
- * beyond the socket's buffer. The listing itself was rendered at one index before the first slice.
+ * A GET answer. A directory listing is produced from the store a slice at a time (Listing: the
+ * state at one index, read from the live tree, not a copy of it): one that fits in the first
+ * slice goes out whole with Content-Length; a bigger one is sent chunked, each slice made when the
+ * socket has taken the previous one, with a turn of the event loop between slices, so heartbeats,
+ * writes and small reads go on meanwhile and a slow reader holds at most one slice beyond the
+ * socket's buffer.
  */
-async function writeGet(res: ServerResponse, backend: Backend, ev: StoreEvent, head: boolean): Promise<void> {
-  if (ev.node.nodes === undefined) { writeEvent(res, backend, ev, false, head); return }
-  const enc = new GoJSONEncoder(ev.toJSON())
-  const first = enc.next(LISTING_SLICE_CHARS)
-  if (enc.done) { writeEventText(res, backend, ev, first + '\n', head); return }
-  if (head) {
-    // HEAD answers the length of the body a GET would get, without sending it.
-    let bytes = Buffer.byteLength(first) + 1
-    while (!enc.done) {
-      await nextTurn()
-      bytes += Buffer.byteLength(enc.next(LISTING_SLICE_CHARS))
+async function writeGet(res: ServerResponse, backend: Backend, got: StoreEvent | Listing, head: boolean): Promise<void> {
+  if (!(got instanceof Listing)) { writeEvent(res, backend, got, false, head); return }
+  try {
+    const first = got.next(LISTING_SLICE_CHARS)
+    if (got.done) { writeEventText(res, backend, got, first + '\n', head); return }
+    if (head) {
+      // HEAD answers the length of the body a GET would get, without sending it.
+      let bytes = Buffer.byteLength(first) + 1
+      while (!got.done) {
+        await nextTurn()
+        if (res.destroyed) return
+        bytes += Buffer.byteLength(got.next(LISTING_SLICE_CHARS))
+      }
+      const headers = eventHeaders(backend, got)
+      headers.push('Content-Length', String(bytes))
+      res.writeHead(got.status, headers)
+      res.end()
+      return
     }
-    const headers = eventHeaders(backend, ev)
-    headers.push('Content-Length', String(bytes))
-    res.writeHead(ev.status, headers)
-    res.end()
-    return
+    res.writeHead(got.status, eventHeaders(backend, got))
+    let piece = first
+    for (;;) {
+      if (piece.length > 0 && !res.write(piece)) await drained(res)
+      if (res.destroyed) return
+      if (got.done) break
+      await nextTurn()
+      if (res.destroyed) return
+      piece = got.next(LISTING_SLICE_CHARS)
+    }
+    res.end('\n')
+  } finally {
+    // The store keeps what an open listing needs to read the past until it is closed.
+    got.close()
   }
-  res.writeHead(ev.status, eventHeaders(backend, ev))
-  let piece = first
-  for (;;) {
-    if (!res.write(piece)) await drained(res)
-    if (res.destroyed) return
-    if (enc.done) break
-    await nextTurn()
-    if (res.destroyed) return
-    piece = enc.next(LISTING_SLICE_CHARS)
-  }
-  res.end('\n')
 }
 
 /** Errors that are not StoreErrors become 500 errorCode 300 with the error text as cause (ERR-1). */
@@ -203,8 +215,8 @@ export async function serveKeys(ctx: KeysContext, req: IncomingMessage, res: Ser
       await serveWatch(ctx, res, kr)
       return
     }
-    const ev = backend.store.get(kr.key, { recursive: kr.recursive, sorted: kr.sorted }, Date.now())
-    await writeGet(res, backend, ev, head)
+    const got = backend.store.list(kr.key, { recursive: kr.recursive, sorted: kr.sorted }, Date.now())
+    await writeGet(res, backend, got, head)
   } catch (e) {
     if (!res.headersSent) writeKeyError(res, toStoreError(ctx, req, e), head, backend.clusterId())
     else res.destroy()

@@ -24,6 +24,7 @@
 export { Store } from './store.js'
 export { SnapshotEncoder, SLICE_ITEMS, SLICE_CHARS, encodeCapture, type StoreCapture } from './snapshot.js'
 export { StoreEvent } from './event.js'
+export { Listing } from './listing.js'
 export { StoreError, ErrorCode, ERROR_TABLE } from './errors.js'
 export { goJSON, GoJSONEncoder } from './json.js'
 export { formatRFC3339Nano, remainingTtlSeconds } from './time.js'

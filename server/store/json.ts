@@ -22,6 +22,11 @@ function fixup(m: string, esc: string | undefined): string {
   }
 }
 
+/** JSON text (whole tokens) rewritten to Go's escaping, as goJSON does. */
+export function goFixups(s: string): string {
+  return MAYBE_FIXUP.test(s) ? s.replace(GO_FIXUPS, fixup) : s
+}
+
 /**
  * JSON.stringify(value) rewritten to Go's escaping: `<`, `>`, `&`, U+2028, U+2029 become `\u...`
  * escapes and backspace/form feed become `\u0008`/`\u000c`. Compact, no trailing newline.

@@ -5,12 +5,21 @@ import { formatRFC3339Nano, remainingTtlSeconds } from './time.js'
 import type { NodeJSON } from './types.js'
 import type { TtlItem } from './ttl-heap.js'
 
+/** Creation order of nodes: a directory's Map holds its children in ascending `seq`. */
+let nextSeq = 0
+
 /** A file (children === null) or a directory (children !== null). */
 export class Node implements TtlItem {
   /** Expiration in ms since the epoch; undefined = permanent. */
   expireMs: number | undefined
   /** Slot in the TTL heap, -1 when not in it (owned by TtlHeap). */
   heapIndex = -1
+  /**
+   * Position in creation order. A node is inserted into its parent's Map right after it is built
+   * and never re-inserted, so a listing iterating a Map can tell by `seq` whether it already
+   * passed a child (see listing.ts).
+   */
+  readonly seq = nextSeq++
 
   constructor(
     /** Full cleaned key, '/' for the root. */

@@ -5,6 +5,7 @@
 
 import { StoreError } from './errors.js'
 import { StoreEvent } from './event.js'
+import { Listing, ListingViews } from './listing.js'
 import { EventHistory } from './event-history.js'
 import { Node, cleanKey, nodeJSON, renderForGet, renderPlain } from './node.js'
 import { emptyCounters, type Counters } from './stats.js'
@@ -43,6 +44,8 @@ export class Store {
   private history: EventHistory
   private readonly hub: WatcherHub
   private readonly counters: Counters = emptyCounters()
+  /** What open listings need to read the tree as of their index. */
+  private readonly views = new ListingViews()
   /** Scratch result of the last failed find(). */
   private missCode = 0
   private missCause = ''
@@ -147,6 +150,30 @@ export class Store {
   }
 
   /**
+   * get() for answers that may be big: a file is a StoreEvent as from get(); a directory is a
+   * Listing of its state now, whose text (equal to get()'s body) is produced in slices by
+   * next() while this store keeps applying commands. The caller must close() it. Counts and
+   * throws as get() does.
+   */
+  list(key: string, opts: GetOptions, nowMs: number): StoreEvent | Listing {
+    let n: Node
+    try {
+      n = this.internalGet(cleanKey(key))
+    } catch (err) {
+      this.counters.getsFail++
+      throw err
+    }
+    this.counters.getsSuccess++
+    if (n.children === null) return new StoreEvent('get', renderPlain(n, nowMs), undefined, this.currentIndex)
+    return new Listing(this.views, n, this.currentIndex, opts.recursive === true, opts.sorted === true, nowMs)
+  }
+
+  /** Records kept for open listings (see listing.ts); 0 when none is open. */
+  get listingRecords(): number {
+    return this.views.recordCount
+  }
+
+  /**
    * Registers a watcher on `key` (WATCH-1..8, 14, 18). `sinceIndex` 0/undefined means current
    * index + 1. If matching events at or after sinceIndex are in the history they are queued at
    * once (a one-shot watcher is then done and never counted). Throws StoreError 401 (HTTP 400)
@@ -191,7 +218,7 @@ export class Store {
       const prev = renderPlain(n, nowMs)
       const node = nodeJSON(n.path, undefined, n.isDir, undefined, nowMs, undefined, next, n.createdIndex)
       const e = new StoreEvent('expire', node, prev, next)
-      this.detach(n, e)
+      this.detach(n, e, next)
       this.counters.expireCount++
       this.hub.notify(e)
       out.push(e)
@@ -226,6 +253,7 @@ export class Store {
     if (refresh) value = n.value
     const next = this.currentIndex + 1
     const prev = renderPlain(n, nowMs)
+    if (this.views.active) this.views.changing(n, next)
     if (!n.isDir) {
       n.value = value
       n.modifiedIndex = next
@@ -249,6 +277,7 @@ export class Store {
     if (refresh) value = n.value
     const next = this.currentIndex + 1
     const prev = renderPlain(n, nowMs)
+    if (this.views.active) this.views.changing(n, next)
     n.value = value
     n.modifiedIndex = next
     this.updateTtl(n, exp)
@@ -273,7 +302,7 @@ export class Store {
     const prev = renderPlain(n, nowMs)
     const node = nodeJSON(key, undefined, n.isDir, undefined, nowMs, undefined, next, n.createdIndex)
     const e = new StoreEvent('delete', node, prev, next)
-    this.detach(n, e)
+    this.detach(n, e, next)
     this.currentIndex = next
     this.hub.notify(e)
     this.counters.deleteSuccess++
@@ -290,7 +319,7 @@ export class Store {
     const prev = renderPlain(n, nowMs)
     const node = nodeJSON(key, undefined, false, undefined, nowMs, undefined, next, n.createdIndex)
     const e = new StoreEvent('compareAndDelete', node, prev, next)
-    this.detach(n, e)
+    this.detach(n, e, next)
     this.currentIndex = next
     this.hub.notify(e)
     this.counters.compareAndDeleteSuccess++
@@ -372,7 +401,7 @@ export class Store {
       if (!replace) throw new StoreError(105, path, this.currentIndex)
       if (existing.isDir) throw new StoreError(102, path, this.currentIndex)
       prev = renderPlain(existing, nowMs)
-      this.detach(existing, null)
+      this.detach(existing, null, next)
     }
     const n = new Node(path, nodeName, d, next, next, dir ? '' : value, dir ? new Map() : null, exp)
     children.set(nodeName, n)
@@ -394,10 +423,12 @@ export class Store {
   /**
    * Unlinks `n` from its parent and drops the pending expiries of its whole subtree (TTL-4,
    * DIR-4). With an event, watchers registered at each removed descendant path get it (DIR-9);
-   * watchers at `n` itself and above are reached by hub.notify.
+   * watchers at `n` itself and above are reached by hub.notify. `at`: the index of the removal.
    */
-  private detach(n: Node, e: StoreEvent | null): void {
-    ;(n.parent as Node).children?.delete(n.name)
+  private detach(n: Node, e: StoreEvent | null, at: number): void {
+    const parent = n.parent as Node
+    parent.children?.delete(n.name)
+    if (this.views.active) this.views.removing(parent, n, at)
     n.parent = null
     this.heap.remove(n)
     if (n.children !== null && n.children.size !== 0 && (this.heap.size > 0 || (e !== null && this.hub.count > 0))) {

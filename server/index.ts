@@ -17,7 +17,7 @@ import { PeerServer } from './transport/peer-server.js'
 import type { RaftBackend } from './cluster/raft-backend.js'
 import { silentLogger, type Logger } from './log.js'
 import { createHandler, onClientError, type ClientHandler, type HandlerOptions } from './http/handler.js'
-import { frontDoor } from './http/front-door.js'
+import { frontDoor, guardConnections } from './http/front-door.js'
 import { isClientFault } from './http/body.js'
 import { createAuth } from './auth/auth-service.js'
 import { MemberMetrics } from './metrics/member-metrics.js'
@@ -223,6 +223,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         if (err.code !== 'HPE_CLOSED_CONNECTION') log.debug({ code: err.code, reason: (err as { reason?: string }).reason }, 'malformed request or client timeout')
         onClientError(err, socket)
       })
+      guardConnections(server, (why) => log.debug({ why }, 'malformed request refused'))
       servers.push(server)
       try {
         const port = await listen(server, addr)

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Backend } from '../server.js'
 import { requestFailure } from '../http/cluster-errors.js'
-import { DEFAULT_MAX_REQUEST_BYTES, readBody } from '../http/body.js'
+import { DEFAULT_MAX_REQUEST_BYTES, MalformedBodyError, readBody } from '../http/body.js'
 import { goJSON } from '../http/json.js'
 import { writeInternalError, writeMessageError, writeMethodNotAllowed, writeNotFound } from '../http/write-error.js'
 import { AuthState, GUEST_ROLE, ROOT_ROLE, roleAllows, type AuthMutation, type AuthResult, type Role, type User } from './auth-state.js'
@@ -155,7 +155,13 @@ export function createAuth(backend: Backend, opts: AuthOptions = {}): AuthHooks 
   }
 
   async function readJSONBody(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
-    const body = await readBody(req, opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES)
+    let body: string | undefined
+    try {
+      body = await readBody(req, opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES)
+    } catch (e) {
+      if (!(e instanceof MalformedBodyError)) throw e
+      body = undefined
+    }
     if (body === undefined) {
       res.setHeader('Connection', 'close')
       writeMessageError(res, 400, 'Invalid JSON in request body.')

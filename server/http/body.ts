@@ -21,6 +21,33 @@ export class ClientAbortError extends Error {
   }
 }
 
+/**
+ * The body's framing is broken past repair (a chunk size Go refuses, found by the front door
+ * before the parser saw it): the message is Go's text, e.g. `http chunk length too large`. The
+ * endpoints answer with it as etcd does when its body read fails.
+ */
+export class MalformedBodyError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'MalformedBodyError'
+  }
+}
+
+const kBodyFault = Symbol('bodyFault')
+const kBodyReader = Symbol('bodyReader')
+type FaultableRequest = IncomingMessage & { [kBodyFault]?: MalformedBodyError; [kBodyReader]?: (e: Error) => void }
+
+/**
+ * Marks the body of `req` as unreadable: a read in progress fails now, a later one at once, with
+ * MalformedBodyError(cause). The rest of the body never arrives (the front door holds it back).
+ */
+export function failBody(req: IncomingMessage, cause: string): void {
+  const r = req as FaultableRequest
+  const e = new MalformedBodyError(cause)
+  r[kBodyFault] = e
+  r[kBodyReader]?.(e)
+}
+
 /** Whether `err` is the client's doing (hang-up, reset) rather than a bug of the server. */
 export function isClientFault(err: unknown): boolean {
   if (err instanceof ClientAbortError) return true
@@ -32,9 +59,12 @@ export function isClientFault(err: unknown): boolean {
  * Reads the whole body as UTF-8 (invalid sequences become U+FFFD), or as `encoding` (`latin1`:
  * one character per byte, for callers that check the bytes themselves). Resolves undefined when it is
  * (or announces itself via Content-Length as) larger than `limit` bytes; the rest is not read, so
- * the caller should answer with `Connection: close`. Rejects if the client aborts.
+ * the caller should answer with `Connection: close`. Rejects if the client aborts, and with
+ * MalformedBodyError when the front door found the body's framing broken (failBody).
  */
 export function readBody(req: IncomingMessage, limit: number, encoding: 'utf8' | 'latin1' = 'utf8'): Promise<string | undefined> {
+  const fault = (req as FaultableRequest)[kBodyFault]
+  if (fault) return Promise.reject(fault)
   const declared = req.headers['content-length']
   if (declared !== undefined && Number(declared) > limit) return Promise.resolve(undefined)
   if (declared === '0') return Promise.resolve('')
@@ -68,11 +98,13 @@ export function readBody(req: IncomingMessage, limit: number, encoding: 'utf8' |
     }
     const onAborted = (): void => onError(new ClientAbortError())
     const cleanup = (): void => {
+      delete (req as FaultableRequest)[kBodyReader]
       req.off('data', onData)
       req.off('end', onEnd)
       req.off('error', onError)
       req.off('aborted', onAborted)
     }
+    ;(req as FaultableRequest)[kBodyReader] = onError
     req.on('data', onData)
     req.on('end', onEnd)
     req.on('error', onError)

@@ -12,8 +12,12 @@
 // request that follows one still in flight on the same connection waits when either is not a safe
 // method. A request with nothing in flight before it (the keep-alive common case) goes straight
 // through: the check is one property read.
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import { Duplex } from 'node:stream'
+import { Server as TlsServer } from 'node:tls'
+import { failBody } from './body.js'
+import { FramingScanner, type FramingViolation } from './request-framing.js'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -176,4 +180,162 @@ export function frontDoor(handler: Handler, onRefused?: (req: IncomingMessage, w
     st.waiting.push({ req, res, safe: isSafe(req.method) })
     pump(socket, st)
   }
+}
+
+// ---- the bytes before the parser ----
+
+/** What Go's server writes for a request it cannot read after an earlier one on the connection. */
+const GO_BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request'
+
+interface Guard {
+  scanner: FramingScanner
+  /** The latest request the parser read on this connection, and its response. */
+  req: IncomingMessage | undefined
+  res: ServerResponse | undefined
+  /** A request line that began in an earlier piece, held back until it is known to be well-formed. */
+  line: Buffer[]
+  lineBytes: number
+}
+
+/** Longest request line held back (Node's default limit for a whole head is 16 KiB). */
+const MAX_HELD_LINE = 64 * 1024
+
+const kGuard = Symbol('frontDoorGuard')
+type GuardedSocket = Socket & { [kGuard]?: Guard; _handle?: { _consumed?: boolean } | null }
+
+type ByteListener = (chunk: Buffer) => void
+
+/** Runs `fn` once `res` has been handed to the socket whole, or has gone away. */
+function afterResponse(res: ServerResponse, fn: () => void): void {
+  if (res.writableFinished || res.destroyed) {
+    fn()
+    return
+  }
+  let done = false
+  const once = (): void => {
+    if (done) return
+    done = true
+    fn()
+  }
+  res.once('finish', once)
+  res.once('close', once)
+}
+
+/** Acts on a framing violation, as etcd does. Nothing after the violation reaches the parser. */
+function refuseFraming(socket: GuardedSocket, g: Guard, v: FramingViolation): void {
+  refusedSockets.add(socket)
+  if (socket.destroyed) return
+  if (v.kind === 'request-line') {
+    // etcd's listener matches the first request line itself and drops the connection; a later
+    // one reaches Go's server, which answers 400 after the responses before it.
+    const res = g.res
+    if (g.scanner.heads === 0 || res === undefined) {
+      socket.destroy()
+      return
+    }
+    afterResponse(res, () => {
+      if (socket.writable && !socket.writableEnded) socket.end(GO_BAD_REQUEST)
+      socket.destroySoon()
+    })
+    return
+  }
+  // A chunk size Go refuses: the request's body read fails (the endpoint answers as etcd does),
+  // and the connection closes after that answer.
+  const req = g.req
+  const res = g.res
+  if (req === undefined || res === undefined || req.complete) {
+    socket.destroy()
+    return
+  }
+  failBody(req, v.cause)
+  if (!res.headersSent) res.shouldKeepAlive = false
+  afterResponse(res, () => socket.destroySoon())
+}
+
+/** Hands the held-back request line to the parser. */
+function releaseLine(g: Guard, parse: ByteListener): void {
+  const line = g.line.length === 1 ? g.line[0]! : Buffer.concat(g.line, g.lineBytes)
+  g.line = []
+  g.lineBytes = 0
+  parse(line)
+}
+
+/** Puts the framing check between a new connection's bytes and the HTTP parser http just gave it. */
+function guard(socket: GuardedSocket, onRefused: ((why: string) => void) | undefined): void {
+  const parse = socket.listeners('data').find((f) => f.name === 'bound socketOnData') as ByteListener | undefined
+  const atEnd = socket.listeners('end').find((f) => f.name === 'bound socketOnEnd') as (() => void) | undefined
+  // Not the http module this was written against: leave the connection as Node set it up.
+  if (parse === undefined || atEnd === undefined) return
+  const g: Guard = { scanner: new FramingScanner(), req: undefined, res: undefined, line: [], lineBytes: 0 }
+  socket[kGuard] = g
+  socket.removeListener('data', parse)
+  socket.removeListener('end', atEnd)
+  // Duplex's own `on`: http wraps the socket's to take back a consumed handle.
+  Duplex.prototype.on.call(socket, 'data', (chunk: Buffer) => {
+    const scanner = g.scanner
+    if (scanner.violation !== undefined) return // refused: the rest is not a request
+    const n = scanner.scan(chunk)
+    const v = scanner.violation as FramingViolation | undefined // set by scan()
+    if (g.lineBytes > 0 && (n > 0 || v === undefined)) {
+      // The request line held back from earlier pieces: complete and well-formed by now, or still going.
+      if (n === 0) {
+        g.line.push(chunk)
+        g.lineBytes += chunk.length
+        // Longer than any head the parser takes: let it go on and refuse it (431) itself.
+        if (g.lineBytes > MAX_HELD_LINE) {
+          scanner.releaseLine()
+          releaseLine(g, parse)
+        }
+        return
+      }
+      releaseLine(g, parse)
+    }
+    if (n === chunk.length) {
+      parse(chunk)
+      return
+    }
+    if (n > 0) parse(chunk.subarray(0, n))
+    if (v === undefined) {
+      // The start of a request line (kept for the next piece), or a chunk-size line being judged (dropped).
+      if (scanner.holdingLine) {
+        g.line.push(chunk.subarray(n))
+        g.lineBytes = chunk.length - n
+      }
+      return
+    }
+    g.line = []
+    g.lineBytes = 0
+    try {
+      onRefused?.(v.kind === 'request-line' ? 'malformed request line' : `chunk size: ${v.cause}`)
+    } catch {
+      // logging must not change the answer
+    }
+    refuseFraming(socket, g, v)
+  })
+  Duplex.prototype.on.call(socket, 'end', () => {
+    // After a refusal the parser holds part of a message; its end is not a parse error to answer.
+    if (g.scanner.violation === undefined) atEnd()
+  })
+}
+
+/**
+ * Makes the client connections of `server` pass their bytes through the framing check
+ * (server/http/request-framing.ts) before Node's parser reads them. Call before listening.
+ */
+export function guardConnections(server: Server, onRefused?: (why: string) => void): void {
+  const event = server instanceof TlsServer ? 'secureConnection' : 'connection'
+  // Before http's own listener: a handle marked consumed is not handed to the parser in C++, so
+  // the bytes come through JavaScript ('data' events), where the check can see them first.
+  server.prependListener(event, (socket: GuardedSocket) => {
+    if (socket._handle) socket._handle._consumed = true
+  })
+  // After it: swap its byte listeners for the checked ones (no byte has arrived yet).
+  server.on(event, (socket: GuardedSocket) => guard(socket, onRefused))
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    const g = (req.socket as GuardedSocket)[kGuard]
+    if (g !== undefined) {
+      g.req = req
+      g.res = res
+    }
+  })
 }

@@ -7,7 +7,7 @@ import type { Backend } from '../server.js'
 import { requestFailure } from './cluster-errors.js'
 import { FormError, newParams, parseMediaType, parseQueryInto, type Params } from './form.js'
 import { parseKeyRequest, type KeyMethod, type KeyRequest } from './keys.js'
-import { readBody } from './body.js'
+import { MalformedBodyError, readBody } from './body.js'
 import { writeKeyError } from './write-error.js'
 
 
@@ -79,7 +79,14 @@ function collectParams(body: string | undefined, rawQuery: string): Params {
 async function readForm(req: IncomingMessage, res: ServerResponse, limit: number): Promise<string> {
   // latin1: one character per byte, so the form decoder sees the bytes as sent (UTF-8 is checked
   // per parameter after unescaping).
-  const body = await readBody(req, limit, 'latin1')
+  let body: string | undefined
+  try {
+    body = await readBody(req, limit, 'latin1')
+  } catch (e) {
+    // etcd answers a body it cannot read as a failed ParseForm: 210 with Go's reason.
+    if (e instanceof MalformedBodyError) throw new StoreError(210, e.message, 0)
+    throw e
+  }
   if (body === undefined) {
     res.setHeader('Connection', 'close')
     throw new StoreError(210, 'http: POST too large', 0)

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Backend, MemberInfo } from '../server.js'
 import { memberChangeFailure } from './cluster-errors.js'
 import { goJSON } from './json.js'
-import { readBody } from './body.js'
+import { MalformedBodyError, readBody } from './body.js'
 import { goJsonSyntaxError } from './go-json-error.js'
 import { writeMessageError, writeMethodNotAllowed } from './write-error.js'
 
@@ -60,7 +60,14 @@ async function readPeerURLs(req: IncomingMessage, res: ServerResponse, limit: nu
     writeMessageError(res, 415, `Bad Content-Type ${ctype}, accept application/json`)
     return undefined
   }
-  const body = await readBody(req, limit)
+  let body: string | undefined
+  try {
+    body = await readBody(req, limit)
+  } catch (e) {
+    if (!(e instanceof MalformedBodyError)) throw e
+    writeMessageError(res, 400, e.message)
+    return undefined
+  }
   if (body === undefined) {
     res.setHeader('Connection', 'close')
     writeMessageError(res, 400, 'http: request body too large')

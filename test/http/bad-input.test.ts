@@ -130,7 +130,10 @@ test('bytes after a Connection: close request are ignored; the response still ar
 test('unknown methods, garbage request lines and aborted bodies do not crash or hang', async () => {
   assert.is((await raw(server.url, 'PATCH', '/v2/keys/x')).status, 405)
   assert.match(await rawSocket('FOO /v2/keys/x HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 400/)
-  assert.match(await rawSocket('this is not http\r\n\r\n'), /^HTTP\/1\.1 400/)
+  // Not METHOD SP target SP version: etcd drops the connection without an answer, and so does raftkv.
+  const t0 = Date.now()
+  assert.is(await rawSocket('this is not http\r\n\r\n'), '')
+  assert.ok(Date.now() - t0 < 1500, 'closed, not left hanging')
   // Body announced but cut off: the request is dropped, nothing is written.
   const before = await index()
   await rawSocket('PUT /v2/keys/bad/cut HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nvalue=par', 300)

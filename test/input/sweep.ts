@@ -340,20 +340,7 @@ export type Verdict =
  * Failures that are understood, cannot be fixed where they arise, and are documented (the
  * compatibility notes). They are counted and printed apart, never folded into 'same'.
  */
-const KNOWN: Array<{ category: Category; label: RegExp; etcd: RegExp; why: string }> = [
-  {
-    category: 'request-line',
-    label: /^"[A-Z]+(  |\t)\$P\/k[^ ]* HTTP\/1\.[01]"$/,
-    etcd: /^close$/,
-    why: "extra whitespace between the parts of a request line: Go closes the connection; Node's parser reads it on word boundaries, as RFC 7230 §3.5 allows, and hides the raw line, so the (otherwise well-formed) request runs",
-  },
-  {
-    category: 'chunking',
-    label: /^leading zeros, (1[7-9]|[2-9]\d|\d{3,}) hex digits$/,
-    etcd: /^400$/,
-    why: "chunk size with more than 16 hex digits (leading zeros): Go refuses it; Node's parser does not expose the chunk-size line, accepts the zeros and decodes the same body",
-  },
-]
+const KNOWN: Array<{ category: Category; label: RegExp; etcd: RegExp; why: string }> = []
 
 const cls = (a: string): string => (a === 'close' || a === 'wait' ? a : a[0] + 'xx')
 

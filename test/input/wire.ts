@@ -2,6 +2,7 @@
 // parsed (Content-Length, chunked, or until close). Nothing is normalised on the way out, so
 // malformed request lines, duplicate headers and odd chunking reach the server as written.
 import net from 'node:net'
+import tls from 'node:tls'
 
 export interface WireResponse {
   status: number
@@ -21,15 +22,27 @@ export interface WireResult {
   raw: string
 }
 
+export interface ExchangeOptions {
+  ms?: number
+  expect?: number
+  methods?: string[]
+  signal?: AbortSignal
+  /** Write the bytes `piece` at a time (1: byte by byte), each after a pause of `gapMs` (0: a turn of the event loop). */
+  piece?: number
+  gapMs?: number
+  /** For an https URL: what the client trusts. */
+  tls?: tls.ConnectionOptions
+}
+
 /**
  * Writes `bytes` on a fresh connection to `url` and waits for `expect` complete responses (then
  * closes), for the server to close, or for `ms` (or `signal`). Bytes are latin1 when given as a string.
  */
-export function exchange(url: string, bytes: string | Buffer, opts: { ms?: number; expect?: number; methods?: string[]; signal?: AbortSignal } = {}): Promise<WireResult> {
+export function exchange(url: string, bytes: string | Buffer, opts: ExchangeOptions = {}): Promise<WireResult> {
   const u = new URL(url)
   const ms = opts.ms ?? 3000
   return new Promise((resolve) => {
-    const sock = net.connect(Number(u.port), u.hostname)
+    const sock = u.protocol === 'https:' ? tls.connect({ port: Number(u.port), host: u.hostname, ...opts.tls }) : net.connect(Number(u.port), u.hostname)
     let got = Buffer.alloc(0)
     let closed = false
     let timedOut = false
@@ -61,7 +74,21 @@ export function exchange(url: string, bytes: string | Buffer, opts: { ms?: numbe
       closed = true
       finish()
     })
-    sock.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes)
+    const data = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes
+    if (opts.piece === undefined) {
+      sock.write(data)
+      return
+    }
+    // One write per piece, each its own segment, with a pause between them.
+    sock.setNoDelay(true)
+    const piece = opts.piece
+    const pause = (): Promise<void> => new Promise((r) => (opts.gapMs ? setTimeout(r, opts.gapMs) : setImmediate(r)))
+    void (async () => {
+      for (let at = 0; at < data.length && !settled; at += piece) {
+        sock.write(data.subarray(at, at + piece))
+        await pause()
+      }
+    })()
   })
 }
 

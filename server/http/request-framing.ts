@@ -1,0 +1,362 @@
+// A byte-level check of HTTP/1.1 request framing, run on a client connection's bytes before Node's
+// parser sees them (server/http/front-door.ts feeds it). It finds what llhttp accepts but Go's
+// server (and so etcd) refuses, and that no handler could notice afterwards because the parser
+// hides the raw bytes:
+//  - a request line that is not exactly `METHOD SP target SP version` (two spaces in a row, a
+//    leading or trailing space, a space inside the target, no version at all);
+//  - a chunk-size line with more than 16 hex digits (leading zeros included), or 4096 bytes or
+//    more long: Go's chunked reader gives up on it ("http chunk length too large", "header line
+//    too long") where llhttp reads on and decodes the body.
+// To step from one pipelined request to the next it follows the framing: the head up to its empty
+// line, then Content-Length bytes or the chunks. It keeps a few numbers, never the bytes, so a
+// split at any byte costs nothing and bodies are skipped by counting. Anything odd that is not one
+// of the above (a header llhttp rejects, a transfer coding the front door refuses, an Upgrade) ends
+// the checking of that connection: llhttp or the front door then answers as before.
+
+/** What the scanner found wrong, once it found it. */
+export type FramingViolation = { kind: 'request-line' } | { kind: 'chunk-size'; cause: string }
+
+/** Longest chunk-size line Go reads, its LF included (bufio's 4096-byte buffer). */
+const MAX_CHUNK_LINE = 4096
+/** Hex digits Go's parseHexUint takes in a chunk size; the 17th fails the body. */
+const MAX_CHUNK_DIGITS = 16
+
+const enum S {
+  MsgStart,
+  Method,
+  TargetStart,
+  Target,
+  VersionStart,
+  Version,
+  LineCr,
+  FieldStart,
+  Name,
+  ValueLength,
+  ValueCoding,
+  ValueOther,
+  ValueCr,
+  HeadEndCr,
+  Body,
+  ChunkSize,
+  ChunkExt,
+  ChunkSizeCr,
+  ChunkTooLarge,
+  ChunkData,
+  ChunkDataEnd,
+  ChunkDataCr,
+  TrailerStart,
+  TrailerLine,
+  TrailerEndCr,
+  /** Not checked any further (llhttp or the front door deals with this connection). */
+  Off,
+  /** A violation was found: nothing more goes to the parser. */
+  Refused,
+}
+
+const SP = 0x20
+const HT = 0x09
+const CR = 0x0d
+const LF = 0x0a
+const COLON = 0x3a
+const SEMI = 0x3b
+
+// Header names that change the framing, matched byte by byte in lower case.
+const CONTENT_LENGTH = Buffer.from('content-length')
+const TRANSFER_ENCODING = Buffer.from('transfer-encoding')
+const UPGRADE = Buffer.from('upgrade')
+const CHUNKED = Buffer.from('chunked')
+const M_CL = 1
+const M_TE = 2
+const M_UP = 4
+
+/** Value of a hex digit, or -1. */
+function hexValue(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30
+  const l = b | 0x20
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10
+  return -1
+}
+
+/**
+ * The framing check of one connection. `scan` takes the connection's bytes in order, in pieces
+ * of any size, and says how many leading bytes of each piece may go on to the parser.
+ */
+export class FramingScanner {
+  private s: S = S.MsgStart
+  /** Request heads completed so far on this connection. */
+  heads = 0
+  /** Set once the scanner refused the connection's bytes. */
+  violation: FramingViolation | undefined
+  // Head state.
+  private nameLen = 0
+  private nameMatch = 0
+  private contentLength = 0
+  private sawLength = false
+  private sawCoding = false
+  private chunked = false
+  private codingLen = 0
+  private codingBad = false
+  private codingEnded = false
+  // Body state.
+  private remaining = 0
+  private digits = 0
+  private lineLen = 0
+  private lineReleased = false
+
+  /** Returns how many leading bytes of `buf` may be parsed; fewer than all once `violation` is set or a chunk-size line is being judged. */
+  scan(buf: Uint8Array): number {
+    let s = this.s
+    if (s === S.Off) return buf.length
+    if (s === S.Refused) return 0
+    const n = buf.length
+    // Where the current request line began in this piece (its earlier part went on already).
+    let lineStart = 0
+    // Where a chunk-size line with too many digits began being held back.
+    let held = s === S.ChunkTooLarge ? 0 : -1
+    let i = 0
+    for (; i < n; i++) {
+      const b = buf[i]!
+      switch (s) {
+        case S.MsgStart:
+          // llhttp skips empty lines between messages; a space first is a malformed request line.
+          if (b === CR || b === LF) continue
+          if (b === SP) return this.refuse(i, { kind: 'request-line' })
+          lineStart = i
+          this.lineReleased = false
+          s = S.Method
+          continue
+        case S.Method:
+          if (b === SP) s = S.TargetStart
+          else if (b === CR || b === LF) return this.refuse(lineStart, { kind: 'request-line' })
+          continue
+        case S.TargetStart:
+          if (b === SP || b === CR || b === LF) return this.refuse(lineStart, { kind: 'request-line' })
+          s = S.Target
+          continue
+        case S.Target:
+          if (b === SP) s = S.VersionStart
+          else if (b === CR || b === LF) return this.refuse(lineStart, { kind: 'request-line' })
+          continue
+        case S.VersionStart:
+          if (b === SP || b === CR || b === LF) return this.refuse(lineStart, { kind: 'request-line' })
+          s = S.Version
+          continue
+        case S.Version:
+          if (b === SP) return this.refuse(lineStart, { kind: 'request-line' })
+          if (b === CR) s = S.LineCr
+          else if (b === LF) s = this.startHead()
+          continue
+        case S.LineCr:
+          s = b === LF ? this.startHead() : S.Off
+          if (s === S.Off) break
+          continue
+        case S.FieldStart:
+          if (b === CR) s = S.HeadEndCr
+          else if (b === LF) s = this.endHead()
+          else if (b === SP || b === HT) s = S.ValueOther // an obs-fold line: llhttp judges it
+          else {
+            s = S.Name
+            this.nameLen = 0
+            this.nameMatch = M_CL | M_TE | M_UP
+            s = this.nameByte(b)
+          }
+          if (s === S.Off) break
+          continue
+        case S.Name:
+          s = this.nameByte(b)
+          if (s === S.Off) break
+          continue
+        case S.ValueLength:
+          if (b >= 0x30 && b <= 0x39) {
+            this.contentLength = this.contentLength * 10 + (b - 0x30)
+            if (this.contentLength > Number.MAX_SAFE_INTEGER / 16) s = S.Off
+          } else if (b === CR) s = S.ValueCr
+          else if (b === LF) s = S.FieldStart
+          else if (b !== SP && b !== HT) s = S.Off // not a length llhttp takes either
+          if (s === S.Off) break
+          continue
+        case S.ValueCoding:
+          if (b === CR || b === LF) {
+            this.chunked = !this.codingBad && this.codingLen === CHUNKED.length
+            // Any other coding is the front door's (501); llhttp frames it, not us.
+            if (!this.chunked) s = S.Off
+            else s = b === CR ? S.ValueCr : S.FieldStart
+            if (s === S.Off) break
+          } else if (b === SP || b === HT) {
+            if (this.codingLen > 0) this.codingEnded = true
+          } else if (this.codingEnded || this.codingLen >= CHUNKED.length || (b | 0x20) !== CHUNKED[this.codingLen]) this.codingBad = true
+          else this.codingLen++
+          continue
+        case S.ValueOther:
+          if (b === CR) s = S.ValueCr
+          else if (b === LF) s = S.FieldStart
+          continue
+        case S.ValueCr:
+          s = b === LF ? S.FieldStart : S.Off
+          if (s === S.Off) break
+          continue
+        case S.HeadEndCr:
+          s = b === LF ? this.endHead() : S.Off
+          if (s === S.Off) break
+          continue
+        case S.Body: {
+          const take = Math.min(this.remaining, n - i)
+          this.remaining -= take
+          i += take - 1
+          if (this.remaining === 0) s = S.MsgStart
+          continue
+        }
+        case S.ChunkSize: {
+          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunk-size', cause: 'header line too long' })
+          const v = hexValue(b)
+          if (v >= 0) {
+            if (++this.digits > MAX_CHUNK_DIGITS) {
+              // Go reads the whole line before it judges it: the cause depends on its length.
+              s = S.ChunkTooLarge
+              held = i
+              continue
+            }
+            this.remaining = this.remaining * 16 + v
+            if (this.remaining > Number.MAX_SAFE_INTEGER / 16) s = S.Off
+          } else if (b === SEMI && this.digits > 0) s = S.ChunkExt
+          else if (b === CR && this.digits > 0) s = S.ChunkSizeCr
+          else if (b === LF && this.digits > 0) s = this.endChunkSize()
+          else s = S.Off // llhttp refuses it (or Go would read what llhttp does not: not ours)
+          if (s === S.Off) break
+          continue
+        }
+        case S.ChunkExt:
+          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunk-size', cause: 'header line too long' })
+          if (b === CR) s = S.ChunkSizeCr
+          else if (b === LF) s = this.endChunkSize()
+          continue
+        case S.ChunkSizeCr:
+          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunk-size', cause: 'header line too long' })
+          s = b === LF ? this.endChunkSize() : S.Off
+          if (s === S.Off) break
+          continue
+        case S.ChunkTooLarge:
+          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(held, { kind: 'chunk-size', cause: 'header line too long' })
+          if (b === LF) return this.refuse(held, { kind: 'chunk-size', cause: 'http chunk length too large' })
+          continue
+        case S.ChunkData: {
+          const take = Math.min(this.remaining, n - i)
+          this.remaining -= take
+          i += take - 1
+          if (this.remaining === 0) s = S.ChunkDataEnd
+          continue
+        }
+        case S.ChunkDataEnd:
+          if (b === CR) s = S.ChunkDataCr
+          else if (b === LF) s = this.startChunkSize()
+          else s = S.Off
+          if (s === S.Off) break
+          continue
+        case S.ChunkDataCr:
+          s = b === LF ? this.startChunkSize() : S.Off
+          if (s === S.Off) break
+          continue
+        case S.TrailerStart:
+          if (b === CR) s = S.TrailerEndCr
+          else if (b === LF) s = S.MsgStart
+          else s = S.TrailerLine
+          continue
+        case S.TrailerLine:
+          if (b === LF) s = S.TrailerStart
+          continue
+        case S.TrailerEndCr:
+          s = b === LF ? S.MsgStart : S.Off
+          if (s === S.Off) break
+          continue
+      }
+      // Only S.Off gets here: stop checking this connection.
+      break
+    }
+    this.s = s
+    if (held >= 0) return held
+    // A request line not yet complete is held back whole, so the parser never sees part of a line
+    // that turns out malformed (it would answer its own 400 where etcd closes).
+    if (s >= S.Method && s <= S.LineCr && !this.lineReleased) return lineStart
+    return n
+  }
+
+  /** Whether the bytes held back at the end of the last piece are part of a request line (to keep for the next piece). */
+  get holdingLine(): boolean {
+    return this.s >= S.Method && this.s <= S.LineCr && !this.lineReleased
+  }
+
+  /** Stops holding back the current request line (it grew too long to keep): the rest of it passes as it comes. */
+  releaseLine(): void {
+    this.lineReleased = true
+  }
+
+  private refuse(at: number, v: FramingViolation): number {
+    this.s = S.Refused
+    this.violation = v
+    return at
+  }
+
+  private startHead(): S {
+    this.contentLength = 0
+    this.sawLength = false
+    this.sawCoding = false
+    this.chunked = false
+    return S.FieldStart
+  }
+
+  /** One byte of a header name (or its colon). */
+  private nameByte(b: number): S {
+    if (b === COLON) {
+      const m = this.nameMatch
+      const len = this.nameLen
+      if (m & M_CL && len === CONTENT_LENGTH.length) {
+        // A second Content-Length, or one with Transfer-Encoding: llhttp refuses the message.
+        if (this.sawLength || this.sawCoding) return S.Off
+        this.sawLength = true
+        return S.ValueLength
+      }
+      if (m & M_TE && len === TRANSFER_ENCODING.length) {
+        if (this.sawLength || this.sawCoding) return S.Off
+        this.sawCoding = true
+        this.codingLen = 0
+        this.codingBad = false
+        this.codingEnded = false
+        return S.ValueCoding
+      }
+      // What follows an upgrade is another protocol: not ours to frame.
+      if (m & M_UP && len === UPGRADE.length) return S.Off
+      return S.ValueOther
+    }
+    if (b === CR || b === LF) return S.Off // a header without a colon: llhttp refuses it
+    const l = b | 0x20
+    const k = this.nameLen++
+    let m = this.nameMatch
+    if (m & M_CL && CONTENT_LENGTH[k] !== l) m &= ~M_CL
+    if (m & M_TE && TRANSFER_ENCODING[k] !== l) m &= ~M_TE
+    if (m & M_UP && UPGRADE[k] !== l) m &= ~M_UP
+    this.nameMatch = m
+    return S.Name
+  }
+
+  private endHead(): S {
+    this.heads++
+    if (this.chunked) return this.startChunkSize()
+    if (this.contentLength > 0) {
+      this.remaining = this.contentLength
+      return S.Body
+    }
+    return S.MsgStart
+  }
+
+  private startChunkSize(): S {
+    this.digits = 0
+    this.lineLen = 0
+    this.remaining = 0
+    return S.ChunkSize
+  }
+
+  private endChunkSize(): S {
+    if (this.remaining === 0) return S.TrailerStart
+    return S.ChunkData
+  }
+}

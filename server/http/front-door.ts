@@ -184,8 +184,11 @@ export function frontDoor(handler: Handler, onRefused?: (req: IncomingMessage, w
 
 // ---- the bytes before the parser ----
 
-/** What Go's server writes for a request it cannot read after an earlier one on the connection. */
-const GO_BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request'
+/** What Go's server writes for a request line it cannot read after an earlier request on the connection. */
+const GO_ANSWERS = {
+  400: 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request',
+  505: 'HTTP/1.1 505 HTTP Version Not Supported: unsupported protocol version\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n505 HTTP Version Not Supported: unsupported protocol version',
+}
 
 interface Guard {
   scanner: FramingScanner
@@ -227,14 +230,14 @@ function refuseFraming(socket: GuardedSocket, g: Guard, v: FramingViolation): vo
   if (socket.destroyed) return
   if (v.kind === 'request-line') {
     // etcd's listener matches the first request line itself and drops the connection; a later
-    // one reaches Go's server, which answers 400 after the responses before it.
+    // one reaches Go's server, which answers 400 (or 505) after the responses before it.
     const res = g.res
     if (g.scanner.heads === 0 || res === undefined) {
       socket.destroy()
       return
     }
     afterResponse(res, () => {
-      if (socket.writable && !socket.writableEnded) socket.end(GO_BAD_REQUEST)
+      if (socket.writable && !socket.writableEnded) socket.end(GO_ANSWERS[v.answer])
       socket.destroySoon()
     })
     return

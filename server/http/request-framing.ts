@@ -2,8 +2,9 @@
 // parser sees them (server/http/front-door.ts feeds it). It finds what llhttp accepts but Go's
 // server (and so etcd) refuses, and that no handler could notice afterwards because the parser
 // hides the raw bytes:
-//  - a request line that is not exactly `METHOD SP target SP version` (two spaces in a row, a
-//    leading or trailing space, a space inside the target, no version at all);
+//  - a request line that is not exactly `METHOD SP target SP HTTP/d.d` (two spaces in a row, a
+//    leading or trailing space, a space inside the target, no version, `http/1.1`, `HTTP/1`,
+//    `HTTP/01.1`), or whose major version is not 1;
 //  - a chunk-size line with more than 16 hex digits (leading zeros included), or 4096 bytes or
 //    more long: Go's chunked reader gives up on it ("http chunk length too large", "header line
 //    too long") where llhttp reads on and decodes the body.
@@ -14,7 +15,10 @@
 // the checking of that connection: llhttp or the front door then answers as before.
 
 /** What the scanner found wrong, once it found it. */
-export type FramingViolation = { kind: 'request-line' } | { kind: 'chunk-size'; cause: string }
+export type FramingViolation =
+  /** `answer`: what Go's server says when this is not the connection's first request (400 malformed, 505 major version not 1). */
+  | { kind: 'request-line'; answer: 400 | 505 }
+  | { kind: 'chunk-size'; cause: string }
 
 /** Longest chunk-size line Go reads, its LF included (bufio's 4096-byte buffer). */
 const MAX_CHUNK_LINE = 4096
@@ -58,6 +62,7 @@ const HT = 0x09
 const CR = 0x0d
 const LF = 0x0a
 const COLON = 0x3a
+const DOT = 0x2e
 const SEMI = 0x3b
 
 // Header names that change the framing, matched byte by byte in lower case.
@@ -65,6 +70,9 @@ const CONTENT_LENGTH = Buffer.from('content-length')
 const TRANSFER_ENCODING = Buffer.from('transfer-encoding')
 const UPGRADE = Buffer.from('upgrade')
 const CHUNKED = Buffer.from('chunked')
+const HTTP_SLASH = Buffer.from('HTTP/')
+/** `HTTP/1.1`: Go's version syntax has exactly one digit on each side of the dot. */
+const VERSION_LEN = 8
 const M_CL = 1
 const M_TE = 2
 const M_UP = 4
@@ -102,6 +110,8 @@ export class FramingScanner {
   private digits = 0
   private lineLen = 0
   private lineReleased = false
+  private versionLen = 0
+  private major = -1
 
   /** Returns how many leading bytes of `buf` may be parsed; fewer than all once `violation` is set or a chunk-size line is being judged. */
   scan(buf: Uint8Array): number {
@@ -120,31 +130,38 @@ export class FramingScanner {
         case S.MsgStart:
           // llhttp skips empty lines between messages; a space first is a malformed request line.
           if (b === CR || b === LF) continue
-          if (b === SP) return this.refuse(i, { kind: 'request-line' })
+          if (b === SP) return this.refuse(i, { kind: 'request-line', answer: 400 })
           lineStart = i
           this.lineReleased = false
           s = S.Method
           continue
         case S.Method:
           if (b === SP) s = S.TargetStart
-          else if (b === CR || b === LF) return this.refuse(lineStart, { kind: 'request-line' })
+          else if (b === CR || b === LF) return this.refuse(lineStart, { kind: 'request-line', answer: 400 })
           continue
         case S.TargetStart:
-          if (b === SP || b === CR || b === LF) return this.refuse(lineStart, { kind: 'request-line' })
+          if (b === SP || b === CR || b === LF) return this.refuse(lineStart, { kind: 'request-line', answer: 400 })
           s = S.Target
           continue
         case S.Target:
           if (b === SP) s = S.VersionStart
-          else if (b === CR || b === LF) return this.refuse(lineStart, { kind: 'request-line' })
+          else if (b === CR || b === LF) return this.refuse(lineStart, { kind: 'request-line', answer: 400 })
           continue
         case S.VersionStart:
-          if (b === SP || b === CR || b === LF) return this.refuse(lineStart, { kind: 'request-line' })
+          this.versionLen = 0
+          this.major = -1
+          if (!this.versionByte(b)) return this.refuse(lineStart, { kind: 'request-line', answer: 400 })
           s = S.Version
           continue
         case S.Version:
-          if (b === SP) return this.refuse(lineStart, { kind: 'request-line' })
-          if (b === CR) s = S.LineCr
-          else if (b === LF) s = this.startHead()
+          if (b === CR || b === LF) {
+            // Go reads `HTTP/d.d` only; etcd's listener takes major version 1 only.
+            if (this.versionLen !== VERSION_LEN) return this.refuse(lineStart, { kind: 'request-line', answer: 400 })
+            if (this.major !== 1) return this.refuse(lineStart, { kind: 'request-line', answer: 505 })
+            s = b === CR ? S.LineCr : this.startHead()
+            continue
+          }
+          if (!this.versionByte(b)) return this.refuse(lineStart, { kind: 'request-line', answer: 400 })
           continue
         case S.LineCr:
           s = b === LF ? this.startHead() : S.Off
@@ -288,6 +305,16 @@ export class FramingScanner {
   /** Stops holding back the current request line (it grew too long to keep): the rest of it passes as it comes. */
   releaseLine(): void {
     this.lineReleased = true
+  }
+
+  /** One byte of the version: `HTTP/`, a digit, `.`, a digit, nothing more. */
+  private versionByte(b: number): boolean {
+    const k = this.versionLen++
+    if (k < 5) return b === HTTP_SLASH[k]
+    if (k === 6) return b === DOT
+    if (k > 7 || b < 0x30 || b > 0x39) return false
+    if (k === 5) this.major = b - 0x30
+    return true
   }
 
   private refuse(at: number, v: FramingViolation): number {

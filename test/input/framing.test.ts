@@ -27,6 +27,9 @@ const BAD_LINES: Array<[string, string]> = [
   ['a leading space', ' PUT /v2/keys/fz-canary?value=overwritten HTTP/1.1'],
   ['a space inside the target', 'PUT /v2/keys/fz-canary?value=over written HTTP/1.1'],
   ['a tab between method and target', 'PUT\t/v2/keys/fz-canary?value=overwritten HTTP/1.1'],
+  ['a version in lower case', 'PUT /v2/keys/fz-canary?value=overwritten http/1.1'],
+  ['a version with two digits', 'PUT /v2/keys/fz-canary?value=overwritten HTTP/01.1'],
+  ['a version without minor', 'PUT /v2/keys/fz-canary?value=overwritten HTTP/1'],
 ]
 
 // Chunk-size lines Go's chunked reader refuses, with its reason (etcd's 210 cause).
@@ -208,6 +211,16 @@ test('pipelined: a good request, then a bad request line: the first is answered,
       assert.is(await value(), 'first', name)
       await reset()
     }
+  }
+})
+
+test('pipelined: a good request, then HTTP/2.0 or HTTP/0.9: the first is answered, the second gets Go\'s 505, nothing of it runs', async () => {
+  for (const v of ['HTTP/2.0', 'HTTP/0.9']) {
+    const r = await exchange(server.url, good + put(`PUT /v2/keys/fz-canary ${v}`) + good)
+    assert.equal(r.responses.map((x) => x.status), [200, 505], v)
+    assert.ok(r.raw.endsWith('\r\n\r\n505 HTTP Version Not Supported: unsupported protocol version'), r.raw.slice(-100))
+    assert.ok(r.closed)
+    assert.is(await value(), 'original')
   }
 })
 

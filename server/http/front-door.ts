@@ -7,6 +7,13 @@
 //    the still-coded body on);
 //  - a request line longer than etcd reads (4096 bytes with its CRLF; etcd closes the connection):
 //    414 URI Too Long (RFC 7230 §3.1.1), so no key is written that etcd could not be asked for.
+// Two things Node's parser accepts and then hides are checked on the raw bytes before it sees
+// them (guardConnections; the scanner is server/http/request-framing.ts): a request line that is
+// not exactly `METHOD SP target SP HTTP/d.d` with major version 1 (etcd closes the connection on
+// a first request, answers Go's 400/505 on a later one), and a chunk size Go refuses (more than
+// 16 hex digits, a line of 4096 bytes: the body read fails, so the endpoint answers as etcd
+// does, 210 `Invalid POST form` with Go's reason for the keys API). For that the connection's
+// bytes come through JavaScript instead of going straight from the socket into the parser.
 // It also keeps pipelined requests in order with respect to their effects (RFC 7230 §6.3.2): Node
 // runs the handler of every request it parses at once and only orders the responses; here a
 // request that follows one still in flight on the same connection waits when either is not a safe

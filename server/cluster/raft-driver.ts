@@ -471,7 +471,7 @@ export class RaftDriver {
         this.log('info', 'dropped own snapshot: a newer one was installed meanwhile', { index: applied })
         return
       }
-      const snap = this.storage.createSnapshot(applied, conf, text.data)
+      const snap = this.storage.createSnapshot(applied, conf, text.data, text.pieces)
       await this.durable.saveSnapshot(snap, { dataChunks: text.pieces })
       this.opts.snapshotSaved?.((this.clock.now() - started) / 1000)
       if (applied > this.lastSnapshotIndex) this.lastSnapshotIndex = applied

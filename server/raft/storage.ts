@@ -144,11 +144,12 @@ export class MemoryStorage implements Storage {
    * contract, already applied) with the given configuration and state-machine data; returns it.
    * Does not discard entries: call compact() for that.
    */
-  createSnapshot(index: number, conf: ConfState, data: string): Snapshot {
+  createSnapshot(index: number, conf: ConfState, data: string, pieces?: readonly string[]): Snapshot {
     const cur = this.snap.metadata.index
     if (index <= cur) throw new SnapshotOutOfDateError(index, cur)
     assert(index <= this.lastIndex(), () => `snapshot ${index} is out of bound lastindex(${this.lastIndex()})`)
     const s: Snapshot = { metadata: { index, term: this.ents[index - this.offset]!.term, conf: { voters: [...conf.voters] } }, data }
+    if (pieces !== undefined) s.pieces = pieces
     this.snap = s
     return s
   }

@@ -45,6 +45,11 @@ export interface SnapshotMetadata {
 export interface Snapshot {
   metadata: SnapshotMetadata
   data: string
+  /**
+   * `data` in pieces, when it was built by concatenation (a rope): a sender writes them one by one
+   * instead of slicing `data`, which would first copy all of it into one flat string. Local only.
+   */
+  pieces?: readonly string[]
 }
 
 export type ConfChangeType = 'add' | 'remove' | 'update'

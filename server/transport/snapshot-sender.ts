@@ -3,7 +3,7 @@
 // as the socket drains, so a big snapshot never holds the event loop or the message channels.
 
 import { performance } from 'node:perf_hooks'
-import type { Message } from '../raft/types.js'
+import type { Message, Snapshot } from '../raft/types.js'
 import { encodeMessage } from './codec.js'
 import { currentUrl, guardSocket, RAFT_SNAPSHOT_PATH, type Peer, type SenderContext } from './links.js'
 
@@ -17,7 +17,6 @@ export function sendSnapshot(ctx: SenderContext, peer: Peer, m: Message): void {
   }
   const { url, mod } = currentUrl(peer)
   const counters = ctx.counters(peer)
-  const data = m.snapshot?.data ?? ''
   const startedAt = performance.now()
   let sentBytes = 0
   let done = false
@@ -57,16 +56,10 @@ export function sendSnapshot(ctx: SenderContext, peer: Peer, m: Message): void {
   const header = encodeMessage(m, false)
   sentBytes += header.length
   req.write(header)
-  let pos = 0
-  const chunk = ctx.limits.snapshotChunkChars
+  const chunks = dataChunks(m.snapshot, ctx.limits.snapshotChunkChars)
   const pump = (): void => {
-    while (pos < data.length) {
-      let end = Math.min(pos + chunk, data.length)
-      // Never split a surrogate pair across chunks: each chunk is encoded to UTF-8 on its own.
-      const last = data.charCodeAt(end - 1)
-      if (end < data.length && last >= 0xd800 && last <= 0xdbff) end--
-      const buf = Buffer.from(data.slice(pos, end), 'utf8')
-      pos = end
+    for (let r = chunks.next(); !r.done; r = chunks.next()) {
+      const buf = Buffer.from(r.value, 'utf8')
       sentBytes += buf.length
       if (!req.write(buf)) {
         req.once('drain', pump)
@@ -76,4 +69,24 @@ export function sendSnapshot(ctx: SenderContext, peer: Peer, m: Message): void {
     req.end()
   }
   pump()
+}
+
+/**
+ * The snapshot data in pieces of at most `size` characters, each encoded to UTF-8 on its own (a
+ * surrogate pair is never split). Taken from the snapshot's own pieces when it has them: slicing
+ * a string built by concatenation would first copy all of it into one flat string (for a big
+ * store, a long pause and a second copy of the snapshot in memory).
+ */
+export function* dataChunks(snap: Snapshot | undefined, size: number): Generator<string> {
+  if (snap === undefined) return
+  for (const piece of snap.pieces ?? [snap.data]) {
+    let pos = 0
+    while (pos < piece.length) {
+      let end = Math.min(pos + size, piece.length)
+      const last = piece.charCodeAt(end - 1)
+      if (end < piece.length && last >= 0xd800 && last <= 0xdbff) end--
+      yield piece.slice(pos, end)
+      pos = end
+    }
+  }
 }

@@ -16,18 +16,19 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
-import type { Entry, HardState } from '../raft/types.js'
+import type { HardState } from '../raft/types.js'
 import { WalCorruptError } from './errors.js'
 import {
   RecordType,
   SNAP_RESET_LOG,
-  decodeEntry,
+  decodeRawEntry,
   decodeHardState,
   decodeMetadata,
   decodeSnapshotMarker,
   findNextValidFrame,
   isZero,
   readFrame,
+  type RawEntry,
   type WalMetadata,
   type WalSnapshot,
 } from './record.js'
@@ -60,9 +61,10 @@ export interface WalScan {
   /**
    * The log as the records describe it: a contiguous run of entries, later records at an index
    * replacing earlier ones from that index on. Entries before a gap are dropped (a gap only follows
-   * a reset marker of a snapshot received from the leader).
+   * a reset marker of a snapshot received from the leader). Payloads are not decoded yet (most
+   * entries are covered by the snapshot the member starts from): rawEntryData() them.
    */
-  entries: Entry[]
+  entries: RawEntry[]
   /** Index of the last entry written (0 if none): the next segment's name index is this + 1. */
   lastIndex: number
   /** crc of the last valid record: the next record's prevCrc. */
@@ -71,29 +73,43 @@ export interface WalScan {
   tailEnd: number
   /** Set when a torn tail was cut off. */
   repaired?: TailRepair
+  /** Older segments were skipped (ScanOptions.fromIndex). */
+  partial: boolean
 }
 
 export interface ScanOptions {
   /** Called with a one-line description when a torn tail is repaired. */
   warn?: (msg: string) => void
+  /**
+   * Read only the segments a restart from a snapshot at this index needs: from the last segment
+   * whose name index is <= fromIndex + 1 (it holds the entry after the snapshot, or the log never
+   * got that far) to the end, as etcd does. Older segments are listed but not read: their entries
+   * are all below the next segment's name index, so that bounds their maxIndex. Markers older than
+   * the first segment read are only seen where a segment head repeats them.
+   */
+  fromIndex?: number
 }
 
 /** Scans dir (which must hold at least one segment) and repairs a torn tail in place. */
 export function scanWal(dir: string, opts: ScanOptions = {}): WalScan {
   const names = listSegments(dir)
   if (names.length === 0) throw new WalCorruptError('no segment files', dir, -1)
+  let first = 0
+  if (opts.fromIndex !== undefined) {
+    while (first + 1 < names.length && names[first + 1].index <= opts.fromIndex + 1) first++
+  }
   let metadata: WalMetadata | undefined
   const segments: SegmentInfo[] = []
   const markers: WalSnapshot[] = []
   const markerKeys = new Set<string>()
   let hardState: HardState | undefined
-  let ents: Entry[] = []
+  let ents: RawEntry[] = []
   let lastIndex = 0
   let lastCrc = 0
   let tailEnd = 0
   let repaired: TailRepair | undefined
 
-  const onEntry = (e: Entry): void => {
+  const onEntry = (e: RawEntry): void => {
     const n = ents.length
     if (n === 0) ents.push(e)
     else {
@@ -116,7 +132,11 @@ export function scanWal(dir: string, opts: ScanOptions = {}): WalScan {
     lastIndex = s.index
   }
 
-  for (let si = 0; si < names.length; si++) {
+  for (let si = 0; si < first; si++) {
+    const seg = names[si]
+    segments.push({ path: path.join(dir, seg.name), seq: seg.seq, index: seg.index, maxIndex: names[si + 1].index - 1 })
+  }
+  for (let si = first; si < names.length; si++) {
     const seg = names[si]
     const file = path.join(dir, seg.name)
     const isTail = si === names.length - 1
@@ -127,8 +147,8 @@ export function scanWal(dir: string, opts: ScanOptions = {}): WalScan {
     for (;;) {
       const fr = readFrame(buf, off)
       if (fr.kind === 'ok') {
-        // The first record of the oldest remaining segment links to a released segment: unchecked.
-        const chainOk = nrec === 0 && si === 0 ? true : fr.prevCrc === lastCrc
+        // The first record read links to a segment released or not read (fromIndex): unchecked.
+        const chainOk = nrec === 0 && si === first ? true : fr.prevCrc === lastCrc
         if (!chainOk) throw new WalCorruptError('crc chain broken (a record is out of place)', file, off)
         try {
           switch (fr.type) {
@@ -141,7 +161,7 @@ export function scanWal(dir: string, opts: ScanOptions = {}): WalScan {
               break
             }
             case RecordType.Entry: {
-              const e = decodeEntry(fr.data)
+              const e = decodeRawEntry(fr.data)
               onEntry(e)
               if (e.index > info.maxIndex) info.maxIndex = e.index
               break
@@ -201,7 +221,7 @@ export function scanWal(dir: string, opts: ScanOptions = {}): WalScan {
     if (isTail) tailEnd = off
     segments.push(info)
   }
-  return { metadata: metadata!, segments, markers, hardState, entries: ents, lastIndex, lastCrc, tailEnd, repaired }
+  return { metadata: metadata!, segments, markers, hardState, entries: ents, lastIndex, lastCrc, tailEnd, repaired, partial: first > 0 }
 }
 
 const SECTOR = 512

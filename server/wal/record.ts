@@ -174,8 +174,29 @@ export function encodeEntry(e: Entry): Buffer {
 }
 
 export function decodeEntry(buf: Buffer): Entry {
+  return rawEntryData(decodeRawEntry(buf))
+}
+
+/** An entry with its payload still in bytes (a view into the record's buffer, not a copy). */
+export interface RawEntry {
+  index: number
+  term: number
+  type: EntryType
+  raw: Buffer
+}
+
+/**
+ * Decodes an entry record but its payload: a recovery scan reads every entry of the retained
+ * segments, most of them already covered by the snapshot it starts from, so only the entries it
+ * returns pay for decoding their data (rawEntryData).
+ */
+export function decodeRawEntry(buf: Buffer): RawEntry {
   if (buf.length < 17) throw new Error('entry record too short')
-  return { index: readU64(buf, 0), term: readU64(buf, 8), type: buf[16] as EntryType, data: buf.toString('utf8', 17) }
+  return { index: readU64(buf, 0), term: readU64(buf, 8), type: buf[16] as EntryType, raw: buf.subarray(17) }
+}
+
+export function rawEntryData(e: RawEntry): Entry {
+  return { index: e.index, term: e.term, type: e.type, data: e.raw.toString('utf8') }
 }
 
 export function encodeHardState(hs: HardState): Buffer {

@@ -33,7 +33,8 @@
 import path from 'node:path'
 import type { Entry, HardState, Snapshot } from '../raft/types.js'
 import { Snapshotter, type SaveOptions } from '../snap/snapshotter.js'
-import { Wal, type TailRepair, type WalMetadata, type WalOptions } from './wal.js'
+import { WalSnapshotMismatchError } from './errors.js'
+import { Wal, type TailRepair, type WalMetadata, type WalOptions, type WalReadResult } from './wal.js'
 
 export interface DurableStorageOptions {
   /** Metadata for a new WAL; required when dataDir has none (ignored otherwise). */
@@ -127,6 +128,33 @@ export function readDurableMetadata(dataDir: string, walDir?: string): WalMetada
 }
 
 /**
+ * Opens the WAL and picks the snapshot to start from: the newest file the WAL has a marker for.
+ * Reads only the WAL segments the newest snapshot file needs (as etcd: most of a big WAL is
+ * covered by it); when that file cannot be the start after all (no marker, corrupt, or the
+ * segments read do not continue it), reads the whole WAL and picks again.
+ */
+function recoverLog(walDir: string, walOpts: WalOptions, snapshotter: Snapshotter): { wal: Wal; snapshot?: Snapshot; r: WalReadResult } {
+  const newest = snapshotter.list()[0]
+  const wal = Wal.open(walDir, { ...walOpts, fromIndex: newest?.index })
+  if (!wal.partial) return pick(wal, snapshotter)
+  const snapshot = snapshotter.loadNewest({ walMarkers: wal.snapshotMarkers() })
+  if (snapshot !== undefined && snapshot.metadata.index === newest.index && snapshot.metadata.term === newest.term) {
+    try {
+      return { wal, snapshot, r: wal.readAll({ index: newest.index, term: newest.term }) }
+    } catch (e) {
+      if (!(e instanceof WalSnapshotMismatchError)) throw e
+    }
+  }
+  wal.abandon()
+  return pick(Wal.open(walDir, walOpts), snapshotter)
+}
+
+function pick(wal: Wal, snapshotter: Snapshotter): { wal: Wal; snapshot?: Snapshot; r: WalReadResult } {
+  const snapshot = snapshotter.loadNewest({ walMarkers: wal.snapshotMarkers() })
+  return { wal, snapshot, r: wal.readAll(snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term } : undefined) }
+}
+
+/**
  * Opens the member's WAL and snapshots, or creates a new WAL (with opts.metadata) if there is none.
  * Throws WalCorruptError (damaged log: refuse to start), WalSnapshotMismatchError (no snapshot the
  * WAL can continue from), or Error when a new WAL is needed but no metadata was given.
@@ -143,9 +171,9 @@ export function openDurableStorage(dataDir: string, opts: DurableStorageOptions 
     wal = Wal.create(walDir, opts.metadata, walOpts)
     boot = { existing: false, metadata: wal.metadata, entries: [] }
   } else {
-    wal = Wal.open(walDir, walOpts)
-    const snapshot = snapshotter.loadNewest({ walMarkers: wal.snapshotMarkers() })
-    const r = wal.readAll(snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term } : undefined)
+    const rec = recoverLog(walDir, walOpts, snapshotter)
+    wal = rec.wal
+    const { snapshot, r } = rec
     let hardState = r.hardState
     if (hardState) {
       const lo = r.snapshot.index

@@ -38,6 +38,7 @@ import {
   encodeSnapshotMarker,
   frameRecords,
   frameSize,
+  rawEntryData,
   readFrame,
   type PendingRecord,
   type WalMetadata,
@@ -218,11 +219,27 @@ export class Wal {
    * tail (warning), and positions for appending. Throws WalCorruptError on damage that is not a
    * torn tail, WalNotFoundError if there is no WAL. Call readAll() next, before the first save.
    */
-  static open(dir: string, opts: WalOptions = {}): Wal {
+  static open(dir: string, opts: WalOptions & { fromIndex?: number } = {}): Wal {
     if (!hasSegments(dir)) throw new WalNotFoundError(dir)
     const warn = opts.warn ?? ((m: string) => console.warn(m))
-    const scan = scanWal(path.resolve(dir), { warn })
+    const scan = scanWal(path.resolve(dir), { warn, fromIndex: opts.fromIndex })
     return new Wal(path.resolve(dir), scan, opts)
+  }
+
+  /**
+   * True when open() read only the segments from opts.fromIndex on: readAll() can then start only
+   * from a snapshot at or after that index (snapshotMarkers() may lack older ones).
+   */
+  get partial(): boolean {
+    return this.requireScan().partial
+  }
+
+  /** Closes a WAL that was opened but never written to (to open it again differently). */
+  abandon(): void {
+    if (this.scan === undefined) throw new Error('wal: abandon() is only for a WAL nothing was saved to')
+    this.closed = true
+    this.closeDsync()
+    fs.closeSync(this.fd)
   }
 
   /**
@@ -276,7 +293,7 @@ export class Wal {
       }
       from = Math.max(0, Math.min(ents.length, snap.index + 1 - ents[0].index))
     }
-    return { metadata: this.metadata, hardState: scan.hardState && { ...scan.hardState }, snapshot: { ...snap }, entries: ents.slice(from) }
+    return { metadata: this.metadata, hardState: scan.hardState && { ...scan.hardState }, snapshot: { ...snap }, entries: ents.slice(from).map(rawEntryData) }
   }
 
   /** Index of the last entry handed to the disk (written, maybe not yet synced). */

@@ -379,14 +379,16 @@ export class RaftDriver {
       const b = this.readsInFlight.get(rs.context)
       if (b) b.index = rs.index
     }
-    // Committed entries that were already durable here before this Ready (every one below its
-    // first new entry) are applied and answered now, not after this Ready's fsync: under load the
-    // batch committed by the last round trip no longer waits for the next batch's write. Entries
-    // of this Ready itself (a leader counts its own unwritten copy towards a commit) and anything
-    // after a snapshot from the leader still wait until persist() returned.
+    // A leader applies and answers the committed entries that were already durable here before
+    // this Ready (every one below its first new entry) now, not after this Ready's fsync: under
+    // load the batch committed by the last round trip no longer waits for the next batch's write.
+    // Entries of this Ready itself (a leader counts its own unwritten copy towards a commit) still
+    // wait until persist() returned. A follower applies everything only after it persisted and put
+    // its acknowledgement on the wire: every client's commit waits for that acknowledgement, and
+    // applying a batch first (under load tens of entries, ~1 ms) delayed it for the whole cluster.
     let committed = rd.committedEntries
     let n = 0
-    if (!rd.snapshot) {
+    if (leader && !rd.snapshot) {
       const firstNew = rd.entries.length > 0 ? rd.entries[0]!.index : Infinity
       while (n < committed.length && committed[n]!.index < firstNew) n++
     }
@@ -408,7 +410,10 @@ export class RaftDriver {
     if (rd.snapshot) this.installSnapshot(rd.snapshot)
     if (rd.hardState) this.storage.setHardState(rd.hardState)
     if (rd.entries.length > 0) this.storage.append(rd.entries)
-    if (!leader) this.sendMessages(rd)
+    if (!leader) {
+      this.sendMessages(rd)
+      this.transport.flushNow?.()
+    }
     if (committed.length > 0) this.applyEntries(committed)
     this.serveReads()
     await this.maybeSnapshot()

@@ -148,6 +148,96 @@ export function decodeSnapshotFile(buf: Buffer, file: string): Snapshot {
   return { metadata, data: buf.toString('utf8', 16 + metaLen) }
 }
 
+/** Snapshots whose data lives in their file only (pageOut), and that file. */
+const pagedOut = new WeakMap<Snapshot, string>()
+
+/**
+ * Pages a saved snapshot's data out to its file: `snap.data` becomes a getter that reads (and
+ * checks) the file each time the data is needed again (a leader sending it to a follower), so a
+ * member does not keep a second copy of its whole state in memory beside the state itself.
+ * `once`: the text as it is now, handed to the first read instead of reading the file (for a
+ * restore about to happen). Its pieces go too. Assigning `snap.data` makes it an ordinary field again.
+ */
+export function pageOut(snap: Snapshot, file: string, once?: string): void {
+  let first = once
+  delete snap.pieces
+  Object.defineProperty(snap, 'data', {
+    enumerable: true,
+    configurable: true,
+    get: (): string => {
+      if (first === undefined) return readSnapshotData(file, snap.metadata)
+      const s = first
+      first = undefined
+      return s
+    },
+    set: (v: string): void => {
+      pagedOut.delete(snap)
+      Object.defineProperty(snap, 'data', { value: v, writable: true, enumerable: true, configurable: true })
+    },
+  })
+  pagedOut.set(snap, file)
+}
+
+/** The file a paged-out snapshot's data is in (undefined: the data is in memory). */
+export function pagedOutFile(snap: Snapshot): string | undefined {
+  return pagedOut.get(snap)
+}
+
+/** Reads and checks a snapshot file's data, which must be the snapshot described by `expect`. */
+function readSnapshotData(file: string, expect: SnapshotMetadata): string {
+  const snap = decodeSnapshotFile(fs.readFileSync(file), file)
+  checkSame(file, snap.metadata, expect)
+  return snap.data
+}
+
+function checkSame(file: string, got: SnapshotMetadata, expect: SnapshotMetadata): void {
+  if (got.index !== expect.index || got.term !== expect.term) {
+    throw new SnapCorruptError(file, `holds index ${got.index} term ${got.term}, expected index ${expect.index} term ${expect.term}`)
+  }
+}
+
+/**
+ * A snapshot file's data as a stream of chunks of at most `chunkBytes`, read as it is consumed;
+ * the crc is checked before the last chunk is handed out, so a consumer that sees the stream end
+ * has every byte intact (a damaged file ends it with SnapCorruptError instead).
+ */
+export async function* snapshotDataChunks(file: string, expect: SnapshotMetadata, chunkBytes = WRITE_CHARS): AsyncGenerator<Buffer> {
+  const fh = await fsp.open(file, 'r')
+  try {
+    const head = Buffer.alloc(16)
+    const { bytesRead } = await fh.read(head, 0, 16, 0)
+    if (bytesRead < 16 || !head.subarray(0, 8).equals(MAGIC)) throw new SnapCorruptError(file, 'bad magic or too short')
+    const want = head.readUInt32LE(8)
+    const metaLen = head.readUInt32LE(12)
+    const meta = Buffer.alloc(metaLen)
+    if ((await fh.read(meta, 0, metaLen, 16)).bytesRead < metaLen) throw new SnapCorruptError(file, 'metadata runs past the end')
+    let crc = crc32(meta, crc32(head.subarray(12)))
+    let got: SnapshotMetadata
+    try {
+      got = JSON.parse(meta.toString('utf8')) as SnapshotMetadata
+    } catch (e) {
+      throw new SnapCorruptError(file, `bad metadata: ${(e as Error).message}`)
+    }
+    checkSame(file, got, expect)
+    let pos = 16 + metaLen
+    let held: Buffer | undefined
+    for (;;) {
+      const buf = Buffer.allocUnsafe(chunkBytes)
+      const n = (await fh.read(buf, 0, chunkBytes, pos)).bytesRead
+      if (n === 0) break
+      const chunk = buf.subarray(0, n)
+      crc = crc32(chunk, crc)
+      pos += n
+      if (held !== undefined) yield held
+      held = chunk
+    }
+    if (crc >>> 0 !== want) throw new SnapCorruptError(file, 'crc mismatch')
+    if (held !== undefined) yield held
+  } finally {
+    await fh.close()
+  }
+}
+
 export class Snapshotter {
   private readonly keep: number
   private readonly warn: (msg: string) => void
@@ -231,11 +321,16 @@ export class Snapshotter {
    * `<name>.broken` with a warning and the next older one is tried.
    */
   loadNewest(opts: { walMarkers?: readonly { index: number; term: number }[] } = {}): Snapshot | undefined {
+    return this.loadNewestFile(opts)?.snapshot
+  }
+
+  /** loadNewest(), and the file the snapshot was read from. */
+  loadNewestFile(opts: { walMarkers?: readonly { index: number; term: number }[] } = {}): { snapshot: Snapshot; file: string } | undefined {
     const markers = opts.walMarkers && new Set(opts.walMarkers.map((m) => `${m.index}/${m.term}`))
     for (const f of this.list()) {
       if (markers && !markers.has(`${f.index}/${f.term}`)) continue
       try {
-        return this.load(f.path)
+        return { snapshot: this.load(f.path), file: f.path }
       } catch (e) {
         if (!(e instanceof SnapCorruptError)) throw e
         this.warn(`snap: skipping ${e.message}; renamed to ${path.basename(f.path)}.broken`)

@@ -2,7 +2,9 @@
 // peer, one at a time: a header frame (the message without data), then the data in chunks written
 // as the socket drains, so a big snapshot never holds the event loop or the message channels.
 
+import type { ClientRequest } from 'node:http'
 import { performance } from 'node:perf_hooks'
+import { pagedOutFile, snapshotDataChunks } from '../snap/snapshotter.js'
 import type { Message, Snapshot } from '../raft/types.js'
 import { encodeMessage } from './codec.js'
 import { currentUrl, guardSocket, RAFT_SNAPSHOT_PATH, type Peer, type SenderContext } from './links.js'
@@ -56,6 +58,12 @@ export function sendSnapshot(ctx: SenderContext, peer: Peer, m: Message): void {
   const header = encodeMessage(m, false)
   sentBytes += header.length
   req.write(header)
+  // A snapshot saved to disk is streamed from its file (its data is not kept in memory: pageOut).
+  const file = m.snapshot && pagedOutFile(m.snapshot)
+  if (file !== undefined) {
+    void pumpFile(file, m.snapshot!)
+    return
+  }
   const chunks = dataChunks(m.snapshot, ctx.limits.snapshotChunkChars)
   const pump = (): void => {
     for (let r = chunks.next(); !r.done; r = chunks.next()) {
@@ -68,7 +76,33 @@ export function sendSnapshot(ctx: SenderContext, peer: Peer, m: Message): void {
     }
     req.end()
   }
+  async function pumpFile(file: string, snap: Snapshot): Promise<void> {
+    try {
+      for await (const buf of snapshotDataChunks(file, snap.metadata, ctx.limits.snapshotChunkChars)) {
+        if (done) return
+        sentBytes += buf.length
+        if (!req.write(buf)) await drainedOrClosed(req)
+      }
+      if (!done) req.end()
+    } catch (e) {
+      // A damaged or unreadable file: the stream is cut, so the follower never applies it.
+      ctx.log.warn({ peer: peer.id, file, err: (e as Error).message }, 'snapshot file unreadable')
+      req.destroy(e as Error)
+    }
+  }
   pump()
+}
+
+function drainedOrClosed(req: ClientRequest): Promise<void> {
+  return new Promise((resolve) => {
+    const go = (): void => {
+      req.off('drain', go)
+      req.off('close', go)
+      resolve()
+    }
+    req.once('drain', go)
+    req.once('close', go)
+  })
 }
 
 /**

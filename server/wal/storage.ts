@@ -32,7 +32,7 @@
 
 import path from 'node:path'
 import type { Entry, HardState, Snapshot } from '../raft/types.js'
-import { Snapshotter, type SaveOptions } from '../snap/snapshotter.js'
+import { pageOut, Snapshotter, type SaveOptions } from '../snap/snapshotter.js'
 import { WalSnapshotMismatchError } from './errors.js'
 import { Wal, type TailRepair, type WalMetadata, type WalOptions, type WalReadResult } from './wal.js'
 
@@ -66,7 +66,7 @@ export interface BootState {
   metadata: WalMetadata
   /** Last hard state (commit clamped into [snapshot.index, last index]); undefined if none. */
   hardState?: HardState
-  /** Newest valid snapshot the WAL has a marker for; undefined if none. */
+  /** Newest valid snapshot the WAL has a marker for; undefined if none. Paged out to its file after the first read of its data. */
   snapshot?: Snapshot
   /** Entries after the snapshot (or from index 1), contiguous. */
   entries: Entry[]
@@ -92,6 +92,7 @@ export interface DurableStorage {
    * Persists a Ready's snapshot (file, then WAL marker that resets the log), entries and hard
    * state. Resolves once they are durable when mustSync or a snapshot is set; otherwise resolves
    * at once and the records ride along with the next sync (only the commit index changed).
+   * A snapshot's data is paged out to its file once saved (its first read still gets the text).
    */
   persist(b: PersistBatch): Promise<void>
   /**
@@ -99,7 +100,8 @@ export interface DurableStorage {
    * and deletes WAL segments wholly covered by the previous snapshot (so a damaged newest snapshot
    * can still fall back to the one before it). Does not hold up persist() calls made while the
    * file is written (see the header); calls of saveSnapshot() run one after another.
-   * opts.dataChunks: snap.data in pieces (see Snapshotter.save).
+   * opts.dataChunks: snap.data in pieces (see Snapshotter.save). Once the file is durable,
+   * snap.data is paged out to it (pageOut): the member does not keep a copy of its state's text.
    */
   saveSnapshot(snap: Snapshot, opts?: SaveOptions): Promise<void>
   /** Waits for a saveSnapshot() in flight, syncs what is pending and closes the WAL. */
@@ -133,14 +135,14 @@ export function readDurableMetadata(dataDir: string, walDir?: string): WalMetada
  * covered by it); when that file cannot be the start after all (no marker, corrupt, or the
  * segments read do not continue it), reads the whole WAL and picks again.
  */
-function recoverLog(walDir: string, walOpts: WalOptions, snapshotter: Snapshotter): { wal: Wal; snapshot?: Snapshot; r: WalReadResult } {
+function recoverLog(walDir: string, walOpts: WalOptions, snapshotter: Snapshotter): Recovered {
   const newest = snapshotter.list()[0]
   const wal = Wal.open(walDir, { ...walOpts, fromIndex: newest?.index })
   if (!wal.partial) return pick(wal, snapshotter)
-  const snapshot = snapshotter.loadNewest({ walMarkers: wal.snapshotMarkers() })
-  if (snapshot !== undefined && snapshot.metadata.index === newest.index && snapshot.metadata.term === newest.term) {
+  const loaded = snapshotter.loadNewestFile({ walMarkers: wal.snapshotMarkers() })
+  if (loaded !== undefined && loaded.snapshot.metadata.index === newest.index && loaded.snapshot.metadata.term === newest.term) {
     try {
-      return { wal, snapshot, r: wal.readAll({ index: newest.index, term: newest.term }) }
+      return { wal, ...loaded, r: wal.readAll({ index: newest.index, term: newest.term }) }
     } catch (e) {
       if (!(e instanceof WalSnapshotMismatchError)) throw e
     }
@@ -149,9 +151,18 @@ function recoverLog(walDir: string, walOpts: WalOptions, snapshotter: Snapshotte
   return pick(Wal.open(walDir, walOpts), snapshotter)
 }
 
-function pick(wal: Wal, snapshotter: Snapshotter): { wal: Wal; snapshot?: Snapshot; r: WalReadResult } {
-  const snapshot = snapshotter.loadNewest({ walMarkers: wal.snapshotMarkers() })
-  return { wal, snapshot, r: wal.readAll(snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term } : undefined) }
+interface Recovered {
+  wal: Wal
+  snapshot?: Snapshot
+  /** The snapshot's file. */
+  file?: string
+  r: WalReadResult
+}
+
+function pick(wal: Wal, snapshotter: Snapshotter): Recovered {
+  const loaded = snapshotter.loadNewestFile({ walMarkers: wal.snapshotMarkers() })
+  const snapshot = loaded?.snapshot
+  return { wal, ...loaded, r: wal.readAll(snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term } : undefined) }
 }
 
 /**
@@ -174,6 +185,8 @@ export function openDurableStorage(dataDir: string, opts: DurableStorageOptions 
     const rec = recoverLog(walDir, walOpts, snapshotter)
     wal = rec.wal
     const { snapshot, r } = rec
+    // The restore reads the data once; after that it lives in the file only (see pageOut).
+    if (snapshot !== undefined && rec.file !== undefined) pageOut(snapshot, rec.file, snapshot.data)
     let hardState = r.hardState
     if (hardState) {
       const lo = r.snapshot.index
@@ -228,7 +241,9 @@ class DurableStorageImpl implements DurableStorage {
     await this.inOrder(
       snap
         ? async () => {
-            await this.snapshotter.save(snap)
+            const file = await this.snapshotter.save(snap)
+            // The driver restores from it next; after that it lives in the file only.
+            pageOut(snap, file, snap.data)
             this.wal.saveSnapshot(snap.metadata, { resetLog: true })
             this.wal.save(b.hardState, b.entries)
           }
@@ -243,7 +258,7 @@ class DurableStorageImpl implements DurableStorage {
     // Durability order as before: file (fsynced, renamed, directory fsynced), then the marker,
     // then sync, and only then release segments (releaseTo also never passes a non-durable marker).
     const run = this.local.then(async () => {
-      await this.snapshotter.save(snap, opts)
+      pageOut(snap, await this.snapshotter.save(snap, opts))
       this.wal.saveSnapshot(snap.metadata)
       await this.wal.sync()
       this.release()

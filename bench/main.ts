@@ -137,7 +137,7 @@ async function main(): Promise<number> {
   const profileRoot = o.profile && targets.includes('raftkv') ? join(outDir, `profile-${runStamp}`) : undefined
   const plans = planCells(o)
   const totalRuns = o.members.length * plans.length * targets.length * o.rounds
-  const estS = (totalRuns * (o.durationMs + o.warmupMs + 300)) / 1000 + o.members.length * targets.length * 4
+  const estS = (totalRuns * (o.durationMs + o.warmupMs + 300)) / 1000 + o.members.length * targets.length * (4 + o.clusterWarmupMs / 1000)
   if (o.scale === null) progress.log(`bench: targets ${targets.join(', ')}; members ${o.members.join(',')}; ${plans.length} cells x ${o.rounds} round(s) = ${totalRuns} runs of ${(o.durationMs / 1000).toFixed(1)} s (+${(o.warmupMs / 1000).toFixed(1)} s warm-up); about ${Math.ceil(estS / 60)} min`)
 
   let factory: ConnFactory & { destroy?(): void } = rawConnFactory
@@ -170,6 +170,7 @@ async function main(): Promise<number> {
   const recipeOpts = { durationMs: o.durationMs, warmupMs: o.warmupMs, workers: 4, observers: 4 }
   const wantRecipes = o.only === null || o.only.includes('recipes')
   let runNo = 0
+  const putWorkload = WORKLOADS.find((w) => w.name === 'put')!
   for (const members of o.members) {
     const clusters = new Map<Target, Cluster>()
     const raftkvWindowsUs: [number, number][] = []
@@ -188,6 +189,18 @@ async function main(): Promise<number> {
         const msg = (err as Error).message
         failures.set(t, msg.split('\n')[0])
         progress.log(`${t} (${members} members) failed to start: ${msg}`)
+        return
+      }
+      const cluster = clusters.get(t)!
+      if (o.clusterWarmupMs <= 0) return
+      // A fresh raftkv member runs unoptimized JavaScript for its first few thousand requests;
+      // the table measures members that have served some load, as a running cluster has.
+      progress.update(`warming up ${t} with ${members} member(s)...`)
+      try {
+        await runOnce(cluster, putWorkload, { clients: 64, warmupMs: 0, durationMs: o.clusterWarmupMs, maxOps: o.maxOps, factory })
+      } catch (err) {
+        // The cells that follow report (and recover from) a cluster that is really broken.
+        progress.log(`${t} (${members} members) warm-up failed: ${(err as Error).message}`)
       }
     }
     /** A cluster that failed a run is replaced by a fresh one, so one bug does not void the rest of the table. */
@@ -263,7 +276,7 @@ async function main(): Promise<number> {
   const legend = [...new Map(plans.map((p) => [p.workload.name, p.workload])).values()].map((w) => `  ${w.name.padEnd(8)} op = ${w.op}: ${w.description}`)
   const out: string[] = []
   out.push('')
-  out.push(`settings: ${o.members.join(',')} member(s); --heartbeat-interval ${o.heartbeatMs} --election-timeout ${o.electionMs} --snapshot-count ${o.snapshotCount} for both, fsync on; ${(o.durationMs / 1000).toFixed(1)} s measured (+${(o.warmupMs / 1000).toFixed(1)} s warm-up) x ${o.rounds} round(s) per target, alternating; generator ${o.generator}${rkCmd !== null && targets.includes('raftkv') ? `; raftkv: ${rkCmd.cmd.slice(1).join(' ')}` : ''}`)
+  out.push(`settings: ${o.members.join(',')} member(s); --heartbeat-interval ${o.heartbeatMs} --election-timeout ${o.electionMs} --snapshot-count ${o.snapshotCount} for both, fsync on; ${(o.durationMs / 1000).toFixed(1)} s measured (+${(o.warmupMs / 1000).toFixed(1)} s warm-up) x ${o.rounds} round(s) per target, alternating; each cluster warmed up with ${(o.clusterWarmupMs / 1000).toFixed(1)} s of PUTs at 64 clients; generator ${o.generator}${rkCmd !== null && targets.includes('raftkv') ? `; raftkv: ${rkCmd.cmd.slice(1).join(' ')}` : ''}`)
   for (const n of notes) out.push(`NOTE: ${n}`)
   out.push(formatTable(cells))
   if (recipeRows.length > 0) {

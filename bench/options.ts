@@ -10,6 +10,8 @@ export interface BenchOptions {
   clients: number[] | null
   durationMs: number
   warmupMs: number
+  /** Unmeasured PUT load (64 clients) on every cluster right after it started, both targets. */
+  clusterWarmupMs: number
   /** A/B pairs per cell (A, B, A, B ... alternating). */
   rounds: number
   maxOps: number
@@ -37,6 +39,9 @@ export const USAGE = `usage: npm run bench -- [flags]
   --quick                 short run (1 round, ~1 s per run) for a first look
   --duration <s>          measured seconds per run (default 2; quick 0.8)
   --warmup <s>            unmeasured seconds before each run (default 0.5; quick 0.2)
+  --cluster-warmup <s>    unmeasured PUT load at 64 clients on each cluster after it started, before
+                          its first cell (default 5; quick 1; 0 = none): raftkv's JIT needs a few
+                          thousand requests before its hot paths are optimized (etcd gets it too)
   --rounds <n>            A/B pairs per cell, alternating raftkv/etcd (default 2; quick 1)
   --max-ops <n>           stop a run early after n operations (default 1000000)
   --clients 1,64,256      client counts for every workload (default: per workload)
@@ -77,12 +82,12 @@ function positiveNumbers(v: string, flag: string, integer: boolean): number[] {
 export function parseOptions(argv: string[], knownWorkloads: string[]): BenchOptions {
   const o: BenchOptions = {
     targets: ['raftkv', 'etcd'], members: [1, 3], only: null, clients: null,
-    durationMs: 2000, warmupMs: 500, rounds: 2, maxOps: 1_000_000, generator: 'raw', profile: false,
+    durationMs: 2000, warmupMs: 500, clusterWarmupMs: 5000, rounds: 2, maxOps: 1_000_000, generator: 'raw', profile: false,
     outDir: 'bench-results', keep: false, heartbeatMs: 100, electionMs: 1000, snapshotCount: 10000,
     raftkvCommand: null, etcdPath: '/usr/bin/etcd', quick: false, help: false,
     scale: null, listings: 5, probeMs: 5000,
   }
-  let durationSet = false, warmupSet = false, roundsSet = false, dist = false
+  let durationSet = false, warmupSet = false, clusterWarmupSet = false, roundsSet = false, dist = false
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]
     let v: string | undefined
@@ -102,6 +107,7 @@ export function parseOptions(argv: string[], knownWorkloads: string[]): BenchOpt
       case '--dist': dist = true; break
       case '--duration': o.durationMs = positiveNumbers(value(), a, false)[0] * 1000; durationSet = true; break
       case '--warmup': { const w = Number(value()); if (!(w >= 0)) throw new Error('--warmup: invalid'); o.warmupMs = w * 1000; warmupSet = true; break }
+      case '--cluster-warmup': { const w = Number(value()); if (!(w >= 0)) throw new Error('--cluster-warmup: invalid'); o.clusterWarmupMs = w * 1000; clusterWarmupSet = true; break }
       case '--rounds': o.rounds = positiveNumbers(value(), a, true)[0]; roundsSet = true; break
       case '--max-ops': o.maxOps = positiveNumbers(value(), a, true)[0]; break
       case '--clients': o.clients = positiveNumbers(value(), a, true); break
@@ -140,6 +146,7 @@ export function parseOptions(argv: string[], knownWorkloads: string[]): BenchOpt
   if (o.quick) {
     if (!durationSet) o.durationMs = 800
     if (!warmupSet) o.warmupMs = 200
+    if (!clusterWarmupSet) o.clusterWarmupMs = 1000
     if (!roundsSet) o.rounds = 1
   }
   if (dist && o.raftkvCommand === null) o.raftkvCommand = [process.execPath, 'dist/server/cli.js']

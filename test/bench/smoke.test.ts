@@ -32,7 +32,7 @@ test('put, get and watch on one raftkv member give numbers and a JSON file', asy
   try {
     const { code, out } = await runBench([
       '--target', 'raftkv', '--members', '1', '--only', 'put,get,watch', '--clients', '4',
-      '--duration', '0.4', '--warmup', '0.1', '--rounds', '1', '--out', outDir,
+      '--duration', '0.4', '--warmup', '0.1', '--cluster-warmup', '0.3', '--rounds', '1', '--out', outDir,
     ], 40_000)
     assert.is(code, 0, `bench exited with ${code}:\n${out}`)
     const files = readdirSync(outDir).filter((f) => f.endsWith('.json'))

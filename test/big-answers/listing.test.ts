@@ -125,6 +125,15 @@ test('records are kept only for what changes while a listing is open, and pruned
   assert.is(s.listingRecords, 0)
 })
 
+test('a listing 5000 directories deep is produced without recursion', () => {
+  const s = new Store()
+  s.apply({ op: 'set', key: '/d'.repeat(5000) + '/leaf', value: 'x' }, T0)
+  const text = drain(listed(s, '/', true, true, T0), 64 * 1024)
+  assert.is(text.split('"nodes":[').length - 1, 5001)
+  assert.ok(text.includes('"value":"x"'))
+  assert.is(s.listingRecords, 0)
+})
+
 test('SlicedSort sorts like Array.prototype.sort for any size and budget', () => {
   const p = new Prng(3)
   for (const n of [0, 1, 2, 1023, 1024, 1025, 5000, 70_000]) {

@@ -43,8 +43,16 @@ class Records<T> {
   head = 0
 }
 
+/**
+ * Change records kept for open listings before the oldest listing is cut off (about 150 bytes
+ * each): a reader that stops reading must not make the store keep every later change.
+ */
+export const MAX_LISTING_RECORDS = 256 * 1024
+
 /** The store's side: which listings are open and what changed since the oldest one began. */
 export class ListingViews {
+  /** See MAX_LISTING_RECORDS. */
+  limit = MAX_LISTING_RECORDS
   private readonly open = new Set<Listing>()
   private readonly olds = new Map<Node, Records<OldFields>>()
   private readonly removals = new Map<Node, Records<Removal>>()
@@ -68,6 +76,7 @@ export class ListingViews {
     if (r === undefined) this.olds.set(n, (r = new Records()))
     r.items.push({ at, value: n.value, modifiedIndex: n.modifiedIndex, expireMs: n.expireMs })
     this.queue.push({ at, node: n, removal: false })
+    this.bound()
   }
 
   /** Called when `n` leaves directory `dir` at index `at`. */
@@ -77,6 +86,16 @@ export class ListingViews {
     r.items.push({ at, node: n })
     this.queue.push({ at, node: dir, removal: true })
     for (const l of this.open) l.noteRemoval(dir, n)
+    this.bound()
+  }
+
+  /** Cuts off the oldest open listings while the records exceed the limit. */
+  private bound(): void {
+    while (this.recordCount > this.limit && this.open.size > 0) {
+      let oldest: Listing | undefined
+      for (const o of this.open) if (oldest === undefined || o.etcdIndex < oldest.etcdIndex) oldest = o
+      ;(oldest as Listing).cut()
+    }
   }
 
   /** `n`'s fields as they were at `index` (n existed then). */
@@ -184,6 +203,7 @@ export class Listing {
   private started = false
   private finished = false
   private isClosed = false
+  private isCut = false
 
   constructor(
     private readonly views: ListingViews,
@@ -199,6 +219,12 @@ export class Listing {
 
   get done(): boolean {
     return this.finished
+  }
+
+  /** Ends the listing early (too many changes while it was open): next() then throws. */
+  cut(): void {
+    this.isCut = true
+    this.close()
   }
 
   /** Releases the store's records for this listing (idempotent). */
@@ -230,8 +256,10 @@ export class Listing {
   /**
    * The next piece of the body, about `maxChars` long (longer by at most one node's text), after a
    * bounded amount of work; may be '' while a big directory is being sorted. '' once done.
+   * Throws once the listing was cut off (see MAX_LISTING_RECORDS).
    */
   next(maxChars: number): string {
+    if (this.isCut) throw new Error(`listing at index ${this.etcdIndex} cut off: more than ${this.views.limit} changes while it was read`)
     if (this.finished) return ''
     let out = ''
     if (!this.started) {

@@ -173,6 +173,15 @@ export class Store {
     return this.views.recordCount
   }
 
+  /** Records kept before the oldest open listing is cut off (default MAX_LISTING_RECORDS). */
+  get listingRecordLimit(): number {
+    return this.views.limit
+  }
+
+  set listingRecordLimit(n: number) {
+    this.views.limit = n
+  }
+
   /**
    * Registers a watcher on `key` (WATCH-1..8, 14, 18). `sinceIndex` 0/undefined means current
    * index + 1. If matching events at or after sinceIndex are in the history they are queued at

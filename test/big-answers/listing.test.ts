@@ -134,6 +134,23 @@ test('a listing 5000 directories deep is produced without recursion', () => {
   assert.is(s.listingRecords, 0)
 })
 
+test('a listing held open across too many changes is cut off, the newer ones go on', () => {
+  const s = new Store()
+  for (let i = 0; i < 50; i++) s.apply({ op: 'set', key: `/d/k${i}`, value: 'x' }, T0)
+  s.listingRecordLimit = 10
+  const old = listed(s, '/d', true, false, T0)
+  old.next(100)
+  for (let i = 0; i < 6; i++) s.apply({ op: 'set', key: `/d/k${i}`, value: 'y', prevExist: true }, T0)
+  const young = listed(s, '/d', true, false, T0)
+  const youngWant = s.get('/d', { recursive: true }, T0).body().slice(0, -1)
+  for (let i = 6; i < 12; i++) s.apply({ op: 'delete', key: `/d/k${i}` }, T0)
+  assert.throws(() => old.next(100), /cut off/)
+  assert.ok(s.listingRecords <= 10, `records stay within the limit (${s.listingRecords})`)
+  assert.is(drain(young, 100), youngWant)
+  old.close()
+  assert.is(s.listingRecords, 0)
+})
+
 test('SlicedSort sorts like Array.prototype.sort for any size and budget', () => {
   const p = new Prng(3)
   for (const n of [0, 1, 2, 1023, 1024, 1025, 5000, 70_000]) {

@@ -12,6 +12,9 @@
 //   X-Etcd-Index, `body(noValueOnSuccess)` = exact bytes incl. trailing newline) or a StoreError
 //   (`status`, `index`, `body()`), or null for `expire`/`internal`. It never throws for user errors.
 // - Reads: `store.get(key, {recursive, sorted}, nowMs)` throws StoreError (100/104).
+//   `store.list(...)` is the same read for answers that may be big: a directory comes back as a
+//   Listing whose next() slices join to get()'s body at the listing's index while the store keeps
+//   applying commands; close() it when done or abandoned.
 // - Watches: `store.watch(key, {recursive, stream, sinceIndex})` throws StoreError 401 (HTTP 400);
 //   X-Etcd-Index = `watcher.etcdIndex`; loop `await watcher.next()` until null; call
 //   `watcher.remove()` when the client goes away. `wait=true&quorum=true` is a GET (WATCH-11).

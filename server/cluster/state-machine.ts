@@ -142,7 +142,9 @@ export class StateMachine {
   snapshotDataAsync(opts: SnapshotAsyncOptions = {}): Promise<SnapshotText | undefined> {
     const t0 = performance.now()
     const head = dataHead(this.membership, this.auth)
-    const enc = new SnapshotEncoder(this.store.captureSnapshot())
+    const store = this.store
+    const cap = store.captureSnapshot()
+    const enc = new SnapshotEncoder(cap)
     const captureMs = performance.now() - t0
     const pieces = [head]
     let data = head
@@ -153,7 +155,10 @@ export class StateMachine {
     return new Promise((resolve, reject) => {
       const step = (): void => {
         try {
-          if (opts.cancelled?.()) return resolve(undefined)
+          if (opts.cancelled?.()) {
+            store.releaseCapture(cap)
+            return resolve(undefined)
+          }
           const t = performance.now()
           const piece = enc.next(opts.sliceItems, opts.sliceChars)
           const ms = performance.now() - t
@@ -167,6 +172,7 @@ export class StateMachine {
           if (!enc.done) return yieldTo(step)
           pieces.push('}')
           data += '}'
+          store.releaseCapture(cap)
           resolve({ data, pieces, captureMs, slices, longestSliceMs: longest, encodeMs })
         } catch (e) {
           reject(e)

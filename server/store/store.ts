@@ -10,7 +10,7 @@ import { EventHistory } from './event-history.js'
 import { Node, cleanKey, nodeJSON, renderForGet, renderPlain } from './node.js'
 import { emptyCounters, type Counters } from './stats.js'
 import { TtlHeap } from './ttl-heap.js'
-import { buildTree, captureTree, checkSnapshot, decodeEvents, decodeSnapshot, encodeSnapshot, type SnapshotV1, type StoreCapture } from './snapshot.js'
+import { buildTree, captureBuffers, captureTree, type CaptureBuffers, checkSnapshot, decodeEvents, decodeSnapshot, encodeSnapshot, type SnapshotV1, type StoreCapture } from './snapshot.js'
 import type { Action, Command, GetOptions, NodeJSON, StoreStats, WatchOptions } from './types.js'
 import { WatcherHub, type Watcher } from './watcher-hub.js'
 
@@ -41,6 +41,8 @@ export class Store {
   private root: Node
   private currentIndex = 0
   private heap = new TtlHeap<Node>()
+  /** Arrays of a released capture, for the next one (see releaseCapture). */
+  private spareCapture: CaptureBuffers | undefined
   private history: EventHistory
   private readonly hub: WatcherHub
   private readonly counters: Counters = emptyCounters()
@@ -481,7 +483,17 @@ export class Store {
    * byte-equal to what toSnapshot() returned at the time of the capture.
    */
   captureSnapshot(): StoreCapture {
-    return captureTree(this.root, this.currentIndex, this.history.events())
+    const spare = this.spareCapture
+    this.spareCapture = undefined
+    return captureTree(this.root, this.currentIndex, this.history.events(), spare)
+  }
+
+  /**
+   * Hands back a capture whose encoding is finished (or abandoned): its arrays are reused by the
+   * next captureSnapshot(). The capture must not be read afterwards.
+   */
+  releaseCapture(cap: StoreCapture): void {
+    this.spareCapture = captureBuffers(cap)
   }
 
   /** Rebuilds a store from toSnapshot() output (indexes continue from the snapshot's). */

@@ -73,6 +73,11 @@ const CHUNKED = Buffer.from('chunked')
 const HTTP_SLASH = Buffer.from('HTTP/')
 /** `HTTP/1.1`: Go's version syntax has exactly one digit on each side of the dot. */
 const VERSION_LEN = 8
+/** First bytes of the names above, either case. */
+const FRAMING_INITIAL = new Uint8Array(256)
+for (const c of 'ctuCTU') FRAMING_INITIAL[c.charCodeAt(0)] = 1
+/** The typed-array search (a V8 builtin): no call into C++, as Buffer.indexOf makes, for short lines. */
+const u8IndexOf = Uint8Array.prototype.indexOf
 const M_CL = 1
 const M_TE = 2
 const M_UP = 4
@@ -172,6 +177,7 @@ export class FramingScanner {
           if (b === CR) s = S.HeadEndCr
           else if (b === LF) s = this.endHead()
           else if (b === SP || b === HT) s = S.ValueOther // an obs-fold line: llhttp judges it
+          else if (!FRAMING_INITIAL[b]) s = S.ValueOther // no header that changes the framing starts so
           else {
             s = S.Name
             this.nameLen = 0
@@ -205,10 +211,16 @@ export class FramingScanner {
           } else if (this.codingEnded || this.codingLen >= CHUNKED.length || (b | 0x20) !== CHUNKED[this.codingLen]) this.codingBad = true
           else this.codingLen++
           continue
-        case S.ValueOther:
-          if (b === CR) s = S.ValueCr
-          else if (b === LF) s = S.FieldStart
+        case S.ValueOther: {
+          // Nothing in this line matters: on to its end (a stray CR in it is llhttp's to refuse).
+          const lf = b === LF ? i : u8IndexOf.call(buf, LF, i)
+          if (lf < 0) i = n
+          else {
+            i = lf
+            s = S.FieldStart
+          }
           continue
+        }
         case S.ValueCr:
           s = b === LF ? S.FieldStart : S.Off
           if (s === S.Off) break
@@ -364,7 +376,8 @@ export class FramingScanner {
     if (m & M_TE && TRANSFER_ENCODING[k] !== l) m &= ~M_TE
     if (m & M_UP && UPGRADE[k] !== l) m &= ~M_UP
     this.nameMatch = m
-    return S.Name
+    // A name that can no longer be one of them: the rest of the line does not matter.
+    return m === 0 ? S.ValueOther : S.Name
   }
 
   private endHead(): S {

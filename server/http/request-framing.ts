@@ -140,6 +140,12 @@ export class FramingScanner {
           lineStart = i
           this.lineReleased = false
           s = S.Method
+          // The common case, a well-formed line whole in this piece, takes a few searches; anything
+          // else is judged byte by byte below.
+          if (this.wellFormedLine(buf, i)) {
+            i = u8IndexOf.call(buf, LF, i)
+            s = this.startHead()
+          }
           continue
         case S.Method:
           if (b === SP) s = S.TargetStart
@@ -319,6 +325,21 @@ export class FramingScanner {
   /** Stops holding back the current request line (it grew too long to keep): the rest of it passes as it comes. */
   releaseLine(): void {
     this.lineReleased = true
+  }
+
+  /** Whether `buf` holds, from `at`, a whole request line `METHOD SP target SP HTTP/1.d` CRLF (or LF). */
+  private wellFormedLine(buf: Uint8Array, at: number): boolean {
+    const lf = u8IndexOf.call(buf, LF, at)
+    if (lf < 0) return false
+    const end = buf[lf - 1] === CR ? lf - 1 : lf
+    const sp1 = u8IndexOf.call(buf, SP, at)
+    if (sp1 < 0 || sp1 >= end) return false
+    const sp2 = u8IndexOf.call(buf, SP, sp1 + 1)
+    if (sp2 <= sp1 + 1 || end - sp2 - 1 !== VERSION_LEN) return false
+    const cr = u8IndexOf.call(buf, CR, at)
+    if (cr >= 0 && cr < end) return false
+    const v = sp2 + 1
+    return buf[v] === 0x48 && buf[v + 1] === 0x54 && buf[v + 2] === 0x54 && buf[v + 3] === 0x50 && buf[v + 4] === 0x2f && buf[v + 5] === 0x31 && buf[v + 6] === DOT && buf[v + 7]! >= 0x30 && buf[v + 7]! <= 0x39
   }
 
   /** One byte of the version: `HTTP/`, a digit, `.`, a digit, nothing more. */

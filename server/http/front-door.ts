@@ -262,6 +262,18 @@ function refuseFraming(socket: GuardedSocket, g: Guard, v: FramingViolation): vo
   afterResponse(res, () => socket.destroySoon())
 }
 
+/** Gives the connection back to http's own listeners (after a failure of the check itself), `chunk` included. */
+function unguard(socket: GuardedSocket, g: Guard, http: { data: ByteListener; end: () => void }, ours: { data: ByteListener; end: () => void }, chunk: Buffer, err: unknown): void {
+  socket.removeListener('data', ours.data)
+  socket.removeListener('end', ours.end)
+  Duplex.prototype.on.call(socket, 'data', http.data)
+  Duplex.prototype.on.call(socket, 'end', http.end)
+  delete socket[kGuard]
+  process.emitWarning(`request framing check failed, connection left unchecked: ${String(err)}`)
+  if (g.lineBytes > 0) releaseLine(g, http.data)
+  http.data(chunk)
+}
+
 /** Hands the held-back request line to the parser. */
 function releaseLine(g: Guard, parse: ByteListener): void {
   const line = g.line.length === 1 ? g.line[0]! : Buffer.concat(g.line, g.lineBytes)
@@ -281,10 +293,17 @@ function guard(socket: GuardedSocket, onRefused: ((why: string) => void) | undef
   socket.removeListener('data', parse)
   socket.removeListener('end', atEnd)
   // Duplex's own `on`: http wraps the socket's to take back a consumed handle.
-  Duplex.prototype.on.call(socket, 'data', (chunk: Buffer) => {
+  const onData = (chunk: Buffer): void => {
     const scanner = g.scanner
     if (scanner.violation !== undefined) return // refused: the rest is not a request
-    const n = scanner.scan(chunk)
+    let n: number
+    try {
+      n = scanner.scan(chunk)
+    } catch (e) {
+      // A bug here must not take the server down: the connection goes on unchecked.
+      unguard(socket, g, { data: parse, end: atEnd }, { data: onData, end: onEnd }, chunk, e)
+      return
+    }
     const v = scanner.violation as FramingViolation | undefined // set by scan()
     if (g.lineBytes > 0 && (n > 0 || v === undefined)) {
       // The request line held back from earlier pieces: complete and well-formed by now, or still going.
@@ -321,11 +340,13 @@ function guard(socket: GuardedSocket, onRefused: ((why: string) => void) | undef
       // logging must not change the answer
     }
     refuseFraming(socket, g, v)
-  })
-  Duplex.prototype.on.call(socket, 'end', () => {
+  }
+  const onEnd = (): void => {
     // After a refusal the parser holds part of a message; its end is not a parse error to answer.
     if (g.scanner.violation === undefined) atEnd()
-  })
+  }
+  Duplex.prototype.on.call(socket, 'data', onData)
+  Duplex.prototype.on.call(socket, 'end', onEnd)
 }
 
 /**

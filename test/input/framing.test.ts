@@ -277,6 +277,20 @@ test('keep-alive: the same connection serves request after request (plain, chunk
   }
 })
 
+test('a failure of the check itself leaves the connection to Node\'s parser: served, no crash', async () => {
+  const scan = FramingScanner.prototype.scan
+  FramingScanner.prototype.scan = () => {
+    throw new Error('planted failure')
+  }
+  try {
+    const r = await exchange(server.url, good + good, { expect: 2 })
+    assert.equal(r.responses.map((x) => x.status), [200, 200])
+  } finally {
+    FramingScanner.prototype.scan = scan
+  }
+  assert.is((await exchange(server.url, put('PUT  /v2/keys/fz-canary HTTP/1.1'))).silent, true)
+})
+
 test('https: the same checks on a TLS listener; valid chunked requests served', async () => {
   const url = tlsServer.url
   const opts = { tls: tlsOpts }

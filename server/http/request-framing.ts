@@ -7,7 +7,9 @@
 //    `HTTP/01.1`), or whose major version is not 1;
 //  - a chunk-size line with more than 16 hex digits (leading zeros included), or 4096 bytes or
 //    more long: Go's chunked reader gives up on it ("http chunk length too large", "header line
-//    too long") where llhttp reads on and decodes the body.
+//    too long") where llhttp reads on and decodes the body. Chunking both refuse (a byte that is
+//    not hex in the size, data not followed by CRLF) gets Go's reason too ("invalid byte in chunk
+//    length", "malformed chunked encoding") instead of the parser's bare 400.
 // To step from one pipelined request to the next it follows the framing: the head up to its empty
 // line, then Content-Length bytes or the chunks. It keeps a few numbers, never the bytes, so a
 // split at any byte costs nothing and bodies are skipped by counting. Anything odd that is not one
@@ -42,9 +44,11 @@ const enum S {
   HeadEndCr,
   Body,
   ChunkSize,
-  ChunkExt,
   ChunkSizeCr,
-  ChunkTooLarge,
+  ChunkExt,
+  ChunkExtCr,
+  /** A chunk-size line Go refuses, read to its end (or to 4096 bytes) for Go's reason. */
+  ChunkBad,
   ChunkData,
   ChunkDataEnd,
   ChunkDataCr,
@@ -116,6 +120,7 @@ export class FramingScanner {
   private lineLen = 0
   private lineReleased = false
   private sizeTooBig = false
+  private badCause = ''
   private versionLen = 0
   private major = -1
 
@@ -128,7 +133,7 @@ export class FramingScanner {
     // Where the current request line began in this piece (its earlier part went on already).
     let lineStart = 0
     // Where a chunk-size line with too many digits began being held back.
-    let held = s === S.ChunkTooLarge ? 0 : -1
+    let held = s === S.ChunkBad ? 0 : -1
     let i = 0
     for (; i < n; i++) {
       const b = buf[i]!
@@ -247,34 +252,52 @@ export class FramingScanner {
           const v = hexValue(b)
           if (v >= 0) {
             if (++this.digits > MAX_CHUNK_DIGITS) {
-              // Go reads the whole line before it judges it: the cause depends on its length.
-              s = S.ChunkTooLarge
+              s = this.badLine('http chunk length too large')
               held = i
               continue
             }
             // Past 2^49 the size is no longer counted exactly (nobody sends that much); the digits still are.
             if (this.remaining <= Number.MAX_SAFE_INTEGER / 16) this.remaining = this.remaining * 16 + v
             else this.sizeTooBig = true
-          } else if (b === SEMI && this.digits > 0) s = S.ChunkExt
-          else if (b === CR && this.digits > 0) s = S.ChunkSizeCr
-          else if (b === LF && this.digits > 0) s = this.endChunkSize()
-          else s = S.Off // llhttp refuses it (or Go would read what llhttp does not: not ours)
+            continue
+          }
+          // An empty size: Go reads it as 0 and then fails on the data as trailers; llhttp refuses it.
+          if (this.digits === 0 && (b === SEMI || b === CR || b === LF || b === SP || b === HT)) s = S.Off
+          else if (b === SEMI) s = S.ChunkExt
+          else if (b === CR) s = S.ChunkSizeCr
+          else if (b === LF) s = this.endChunkSize()
+          else {
+            // White space too: llhttp refuses it at once, so it must not see it. (Go would take
+            // it at the very end of the line; raftkv cannot, its parser refuses.)
+            s = this.badLine('invalid byte in chunk length')
+            held = i
+            continue
+          }
           if (s === S.Off) break
           continue
         }
-        case S.ChunkExt:
-          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunk-size', cause: 'header line too long' })
-          if (b === CR) s = S.ChunkSizeCr
-          else if (b === LF) s = this.endChunkSize()
-          continue
         case S.ChunkSizeCr:
           if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunk-size', cause: 'header line too long' })
-          s = b === LF ? this.endChunkSize() : S.Off
+          if (b === LF) s = this.endChunkSize()
+          else {
+            s = this.badLine('invalid byte in chunk length')
+            held = i
+          }
+          continue
+        case S.ChunkExt:
+          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunk-size', cause: 'header line too long' })
+          if (b === CR) s = S.ChunkExtCr
+          else if (b === LF) s = this.endChunkSize()
+          continue
+        case S.ChunkExtCr:
+          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunk-size', cause: 'header line too long' })
+          s = b === LF ? this.endChunkSize() : S.Off // a CR inside an extension: Go ignores it, llhttp refuses
           if (s === S.Off) break
           continue
-        case S.ChunkTooLarge:
+        case S.ChunkBad:
+          // Go reads the whole line before it judges it: a line too long is that, whatever its size says.
           if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(held, { kind: 'chunk-size', cause: 'header line too long' })
-          if (b === LF) return this.refuse(held, { kind: 'chunk-size', cause: 'http chunk length too large' })
+          if (b === LF) return this.refuse(held, { kind: 'chunk-size', cause: this.badCause })
           continue
         case S.ChunkData: {
           const take = Math.min(this.remaining, n - i)
@@ -284,14 +307,13 @@ export class FramingScanner {
           continue
         }
         case S.ChunkDataEnd:
-          if (b === CR) s = S.ChunkDataCr
-          else if (b === LF) s = this.startChunkSize()
-          else s = S.Off
-          if (s === S.Off) break
+          // Go reads exactly CRLF after the data.
+          if (b !== CR) return this.refuse(i, { kind: 'chunk-size', cause: 'malformed chunked encoding' })
+          s = S.ChunkDataCr
           continue
         case S.ChunkDataCr:
-          s = b === LF ? this.startChunkSize() : S.Off
-          if (s === S.Off) break
+          if (b !== LF) return this.refuse(i, { kind: 'chunk-size', cause: 'malformed chunked encoding' })
+          s = this.startChunkSize()
           continue
         case S.TrailerStart:
           if (b === CR) s = S.TrailerEndCr
@@ -409,6 +431,11 @@ export class FramingScanner {
       return S.Body
     }
     return S.MsgStart
+  }
+
+  private badLine(cause: string): S {
+    this.badCause = cause
+    return S.ChunkBad
   }
 
   private startChunkSize(): S {

@@ -32,15 +32,21 @@ const BAD_LINES: Array<[string, string]> = [
   ['a version without minor', 'PUT /v2/keys/fz-canary?value=overwritten HTTP/1'],
 ]
 
-// Chunk-size lines Go's chunked reader refuses, with its reason (etcd's 210 cause).
-const BAD_SIZES: Array<[string, string, string]> = [
-  ['17 hex digits (leading zeros)', '0'.repeat(15) + '11', 'http chunk length too large'],
-  ['17 hex digits and an extension', '0'.repeat(15) + '11;a=b', 'http chunk length too large'],
-  ['5000 leading zeros', '0'.repeat(5000) + '11', 'header line too long'],
-  ['18 digits f', 'f'.repeat(18), 'http chunk length too large'],
-  ['4093 hex digits (a 4095-byte line)', '0'.repeat(4091) + '11', 'http chunk length too large'],
-  ['4094 hex digits (a 4096-byte line)', '0'.repeat(4092) + '11', 'header line too long'],
-  ['an extension making the line 4096 bytes', '11;' + 'x'.repeat(4091), 'header line too long'],
+// Chunk-size lines (and chunk ends) Go's chunked reader refuses, with its reason (etcd's 210
+// cause) and how many bytes of the body go on to the parser before the refusal.
+const BAD_SIZES: Array<[string, string, string, number]> = [
+  ['17 hex digits (leading zeros)', '0'.repeat(15) + '11', 'http chunk length too large', 16],
+  ['17 hex digits and an extension', '0'.repeat(15) + '11;a=b', 'http chunk length too large', 16],
+  ['5000 leading zeros', '0'.repeat(5000) + '11', 'header line too long', 16],
+  ['18 digits f', 'f'.repeat(18), 'http chunk length too large', 16],
+  ['4093 hex digits (a 4095-byte line)', '0'.repeat(4091) + '11', 'http chunk length too large', 16],
+  ['4094 hex digits (a 4096-byte line)', '0'.repeat(4092) + '11', 'header line too long', 16],
+  ['an extension making the line 4096 bytes', '11;' + 'x'.repeat(4091), 'header line too long', 4095],
+  ['a size that is not hex', 'zz', 'invalid byte in chunk length', 0],
+  ['a space inside the size', '1 1', 'invalid byte in chunk length', 1],
+  ['a tab before the extension', '11\t;a', 'invalid byte in chunk length', 2],
+  ['a CR alone after the size', '11\rx', 'invalid byte in chunk length', 3],
+  ['a size shorter than the data (no CRLF after it)', 'e', 'malformed chunked encoding', 17],
 ]
 
 // ---- the scanner alone: same answer whatever the split ----
@@ -82,7 +88,7 @@ scanner('valid streams pass whole, in any split: pipelined, Content-Length, chun
     request(`POST /v2/keys/q HTTP/1.1\nHost: a\n${FORM}\nTRANSFER-ENCODING:  chunked `, `6;ext=1\r\nvalue=\r\n${(300).toString(16)}\r\n${body}\r\n${'0'.repeat(15)}0\r\nX-T: 1\r\n\r\n`) +
     '\r\n' +
     request('GET /v2/keys/a HTTP/1.0') +
-    request(`PUT /v2/keys/b HTTP/1.1\nHost: a\nTransfer-Encoding: chunked`, '3\nabc\n0\n\n') +
+    request(`PUT /v2/keys/b HTTP/1.1\nHost: a\nTransfer-Encoding: chunked`, '3\nabc\r\n0\n\n') +
     good
   for (const size of [1, 2, 3, 7, 64, stream.length]) assert.equal(feed(stream, size), { passed: stream.length, violation: undefined }, `pieces of ${size}`)
 })
@@ -96,15 +102,14 @@ scanner('a bad request line is refused where its message starts, in any split', 
 })
 
 scanner('a chunk size Go refuses is held back from its 17th digit (or its 4096th byte) on, in any split', () => {
-  for (const [name, size, cause] of BAD_SIZES) {
+  for (const [name, size, cause, passed] of BAD_SIZES) {
     const stream = chunkedPut(size)
     const headLen = stream.indexOf('\r\n\r\n') + 4
-    for (const piece of [1, 3, 1000, stream.length]) {
-      const r = feed(stream, piece)
-      // The head and the first 16 digits (or the first 4095 bytes of a long line) went on.
-      assert.equal(r, { passed: headLen + (size.startsWith('11;') ? 4095 : 16), violation: cause }, `${name}, pieces of ${piece}`)
-    }
+    // The head and the body up to the first byte Go refuses went on, however split.
+    for (const piece of [1, 3, 1000, stream.length]) assert.equal(feed(stream, piece), { passed: headLen + passed, violation: cause }, `${name}, pieces of ${piece}`)
   }
+  const lf = request(`PUT /k HTTP/1.1\nHost: a\nTransfer-Encoding: chunked`, '11\nvalue=overwritten\n0\n\n')
+  assert.equal(feed(lf, 1), { passed: lf.indexOf('\r\n\r\n') + 4 + 20, violation: 'malformed chunked encoding' }, 'LF alone after the data')
   // 16 digits are fine; a 16-digit size too big to count is left to llhttp.
   const ok = chunkedPut('0'.repeat(14) + '11')
   assert.equal(feed(ok, 1), { passed: ok.length, violation: undefined })
@@ -117,7 +122,7 @@ scanner('what llhttp or the front door refuses anyway ends the checking, never a
     request(`PUT /k HTTP/1.1\nHost: a\nTransfer-Encoding: gzip, chunked`, '5000000000000000000\r\n'),
     request(`PUT /k HTTP/1.1\nHost: a\nContent-Length: 3\nContent-Length: 4`, 'abcd'),
     request(`GET /k HTTP/1.1\nHost: a\nConnection: upgrade\nUpgrade: h2c`) + 'PRI  * HTTP/2.0',
-    request(`PUT /k HTTP/1.1\nHost: a\nTransfer-Encoding: chunked`, 'zz\r\n'),
+    request(`PUT /k HTTP/1.1\nHost: a\nTransfer-Encoding: chunked`, '11;a\rb\r\nvalue=overwritten\r\n0\r\n\r\n'),
   ]) {
     assert.equal(feed(odd + put('PUT  /k HTTP/1.1'), 1), { passed: odd.length + put('PUT  /k HTTP/1.1').length, violation: undefined })
   }

@@ -109,8 +109,8 @@ async function run(target: Target, workDir: string): Promise<void> {
     let rssMax = 0
     let seq = 0
     for (;;) {
-      puts.push(await timed(() => httpOnce(leader.host, leader.clientPort, 'PUT', '/v2/keys/small', `value=${++seq}`)))
-      reads.push(await timed(() => httpOnce(leader.host, leader.clientPort, 'GET', '/v2/stats/self')))
+      puts.push(await timed(() => httpOnce(leader.host, leader.clientPort, 'PUT', '/v2/keys/small', `value=${++seq}`, 120_000)))
+      reads.push(await timed(() => httpOnce(leader.host, leader.clientPort, 'GET', '/v2/stats/self', undefined, 120_000)))
       rssMax = Math.max(rssMax, rssMiB(leader.process.pid))
       const r = await httpOnce('127.0.0.1', clientPort, 'GET', `/v2/keys/big/k${KEYS - 1}`, undefined, 1000).catch(() => undefined)
       if (r?.status === 200) break
@@ -120,6 +120,10 @@ async function run(target: Target, workDir: string): Promise<void> {
     console.log(`${target}: new member served the last key ${caughtUpS.toFixed(1)} s after it was started (process start included)`)
     console.log(`${target}: leader PUT during catch-up ${stats(puts)}`)
     console.log(`${target}: leader GET /v2/stats/self during catch-up ${stats(reads)}`)
+    // What the leader logged about snapshots meanwhile (raftkv: JSON lines; etcd: zap JSON).
+    for (const line of readFileSync(leader.logFile, 'utf8').split('\n').slice(-400)) {
+      if (/snapshot/i.test(line)) console.log(`${target}: leader log: ${line.slice(0, 300)}`)
+    }
     console.log(`${target}: leader term ${termBefore} -> ${termAfter}${termAfter === termBefore ? ' (no election)' : ' (ELECTION)'}; leader RSS max ${rssMax.toFixed(0)} MiB`)
   } finally {
     if (added) await stopChild(added, 5000)

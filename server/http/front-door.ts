@@ -249,7 +249,7 @@ function refuseFraming(socket: GuardedSocket, g: Guard, v: FramingViolation): vo
     })
     return
   }
-  // A chunk size Go refuses: the request's body read fails (the endpoint answers as etcd does),
+  // Chunking Go refuses: the request's body read fails (the endpoint answers as etcd does),
   // and the connection closes after that answer.
   const req = g.req
   const res = g.res
@@ -335,7 +335,7 @@ function guard(socket: GuardedSocket, onRefused: ((why: string) => void) | undef
     g.line = []
     g.lineBytes = 0
     try {
-      onRefused?.(v.kind === 'request-line' ? 'malformed request line' : `chunk size: ${v.cause}`)
+      onRefused?.(v.kind === 'request-line' ? 'malformed request line' : `chunking: ${v.cause}`)
     } catch {
       // logging must not change the answer
     }

@@ -20,7 +20,7 @@
 export type FramingViolation =
   /** `answer`: what Go's server says when this is not the connection's first request (400 malformed, 505 major version not 1). */
   | { kind: 'request-line'; answer: 400 | 505 }
-  | { kind: 'chunk-size'; cause: string }
+  | { kind: 'chunking'; cause: string }
 
 /** Longest chunk-size line Go reads, its LF included (bufio's 4096-byte buffer). */
 const MAX_CHUNK_LINE = 4096
@@ -248,7 +248,7 @@ export class FramingScanner {
           continue
         }
         case S.ChunkSize: {
-          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunk-size', cause: 'header line too long' })
+          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunking', cause: 'header line too long' })
           const v = hexValue(b)
           if (v >= 0) {
             if (++this.digits > MAX_CHUNK_DIGITS) {
@@ -277,7 +277,7 @@ export class FramingScanner {
           continue
         }
         case S.ChunkSizeCr:
-          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunk-size', cause: 'header line too long' })
+          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunking', cause: 'header line too long' })
           if (b === LF) s = this.endChunkSize()
           else {
             s = this.badLine('invalid byte in chunk length')
@@ -285,19 +285,19 @@ export class FramingScanner {
           }
           continue
         case S.ChunkExt:
-          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunk-size', cause: 'header line too long' })
+          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunking', cause: 'header line too long' })
           if (b === CR) s = S.ChunkExtCr
           else if (b === LF) s = this.endChunkSize()
           continue
         case S.ChunkExtCr:
-          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunk-size', cause: 'header line too long' })
+          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(i, { kind: 'chunking', cause: 'header line too long' })
           s = b === LF ? this.endChunkSize() : S.Off // a CR inside an extension: Go ignores it, llhttp refuses
           if (s === S.Off) break
           continue
         case S.ChunkBad:
           // Go reads the whole line before it judges it: a line too long is that, whatever its size says.
-          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(held, { kind: 'chunk-size', cause: 'header line too long' })
-          if (b === LF) return this.refuse(held, { kind: 'chunk-size', cause: this.badCause })
+          if (++this.lineLen >= MAX_CHUNK_LINE) return this.refuse(held, { kind: 'chunking', cause: 'header line too long' })
+          if (b === LF) return this.refuse(held, { kind: 'chunking', cause: this.badCause })
           continue
         case S.ChunkData: {
           const take = Math.min(this.remaining, n - i)
@@ -308,11 +308,11 @@ export class FramingScanner {
         }
         case S.ChunkDataEnd:
           // Go reads exactly CRLF after the data.
-          if (b !== CR) return this.refuse(i, { kind: 'chunk-size', cause: 'malformed chunked encoding' })
+          if (b !== CR) return this.refuse(i, { kind: 'chunking', cause: 'malformed chunked encoding' })
           s = S.ChunkDataCr
           continue
         case S.ChunkDataCr:
-          if (b !== LF) return this.refuse(i, { kind: 'chunk-size', cause: 'malformed chunked encoding' })
+          if (b !== LF) return this.refuse(i, { kind: 'chunking', cause: 'malformed chunked encoding' })
           s = this.startChunkSize()
           continue
         case S.TrailerStart:

@@ -1,4 +1,4 @@
-// `npm run bench:catch-up -- --keys N [--target raftkv|etcd|both] [--snapshot-count C]`: loads N keys of 256 B into a
+// `npm run bench:catch-up -- --keys N [--target raftkv|etcd|both] [--snapshot-count C] [--log-level info]`: loads N keys of 256 B into a
 // 2-member cluster, adds a third member (POST /v2/members, then started with
 // --initial-cluster-state existing) and, until the new member serves the last key, sends small
 // PUTs and GET /v2/stats/self to the leader one after another. Reports how long the catch-up took,
@@ -19,6 +19,7 @@ const arg = (name: string, dflt: string): string => {
 const KEYS = Number(arg('keys', '100000'))
 const TARGETS: Target[] = arg('target', 'both') === 'both' ? ['raftkv', 'etcd'] : [arg('target', 'raftkv') as Target]
 const SNAPSHOT_COUNT = Number(arg('snapshot-count', '10000'))
+const LOG_LEVEL = arg('log-level', 'warn') as 'info' | 'warn'
 const VALUE = 'v'.repeat(256)
 
 function rssMiB(pid: number | undefined): number {
@@ -73,7 +74,7 @@ function stats(xs: number[]): string {
 
 async function run(target: Target, workDir: string): Promise<void> {
   const spec: ClusterSpec = {
-    target, members: 2, workDir, heartbeatMs: 100, electionMs: 1000, snapshotCount: SNAPSHOT_COUNT,
+    target, members: 2, workDir, heartbeatMs: 100, electionMs: 1000, snapshotCount: SNAPSHOT_COUNT, logLevel: LOG_LEVEL,
     raftkvCommand: [process.execPath, '--import', 'tsx', 'server/cli.ts'], etcdPath: '/usr/bin/etcd', repoRoot,
   }
   const c = await startCluster(spec)

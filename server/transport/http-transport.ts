@@ -13,7 +13,7 @@ import { formatId } from '../ids.js'
 import { silentLogger, type Logger } from '../log.js'
 import { MessageType, type Message, type NodeId } from '../raft/types.js'
 import {
-  AgentPair, HEADER_CLUSTER_ID, HEADER_FROM, HEADER_TO, RAFT_MSG_PATH, RAFT_SNAPSHOT_PATH, RAFT_STREAM_PATH,
+  AgentPair, closeStream, HEADER_CLUSTER_ID, HEADER_FROM, HEADER_TO, RAFT_MSG_PATH, RAFT_SNAPSHOT_PATH, RAFT_STREAM_PATH, STREAM_UPGRADE_PROTOCOL,
   type Channel, type ChannelName, type Peer, type SenderContext, type SenderLimits,
 } from './links.js'
 import { PeerCounters } from './peer-counters.js'
@@ -24,7 +24,7 @@ import { sendSnapshot } from './snapshot-sender.js'
 import { flushStream } from './stream.js'
 import type { PeerLinkStats, Transport } from './transport.js'
 
-export { RAFT_MSG_PATH, RAFT_SNAPSHOT_PATH, RAFT_STREAM_PATH, HEADER_CLUSTER_ID, HEADER_FROM, HEADER_TO } from './links.js'
+export { RAFT_MSG_PATH, RAFT_SNAPSHOT_PATH, RAFT_STREAM_PATH, STREAM_UPGRADE_PROTOCOL, HEADER_CLUSTER_ID, HEADER_FROM, HEADER_TO } from './links.js'
 
 export interface HttpTransportOptions {
   /** This member's id. */
@@ -61,6 +61,13 @@ export interface HttpTransportOptions {
    * stream route (an older member) is spoken to per batch. Default true.
    */
   streaming?: boolean
+  /**
+   * Streams switch protocols when the peer agrees: the opener asks `Upgrade: raftkv-stream/1` and
+   * a peer answering `101` carries the frames on the bare socket (no chunking: less CPU per
+   * message); the receiver accepts such requests. false: neither asks nor accepts (a peer then
+   * sees plain chunked streams, as from an older member). Default true.
+   */
+  streamUpgrade?: boolean
   /** Bytes a stream may hold written but not yet on the wire; a batch beyond that is dropped. Default 4 MiB. */
   maxStreamBufferBytes?: number
   /** Reconnect backoff after failures: min doubles per consecutive failure up to max. Defaults 50 / 1000. */
@@ -111,6 +118,7 @@ export class HttpTransport implements Transport {
     this.sender = {
       log: this.log,
       limits: this.limits,
+      streamUpgrade: options.streamUpgrade ?? true,
       isCurrent: (peer) => !this.stopped && this.peers.get(peer.id) === peer,
       counters: (peer) => this.counters.get(peer.id)!,
       headers: (peer, contentLength) => this.headers(peer, contentLength),
@@ -134,6 +142,16 @@ export class HttpTransport implements Transport {
     this.peerServer.route('POST', RAFT_MSG_PATH, (req, res) => receivers.receiveBatch(req, res))
     this.peerServer.route('POST', RAFT_SNAPSHOT_PATH, (req, res) => receivers.receiveSnapshot(req, res))
     this.peerServer.route('POST', RAFT_STREAM_PATH, (req, res) => receivers.receiveStream(req, res))
+    if (this.sender.streamUpgrade) {
+      this.peerServer.upgradeRoute(RAFT_STREAM_PATH, STREAM_UPGRADE_PROTOCOL, (req, socket, head) => {
+        if (req.method !== 'POST') {
+          socket.on('error', () => {})
+          socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: POST\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+          return
+        }
+        receivers.receiveUpgradedStream(req, socket, head)
+      })
+    }
   }
 
   /** Peer URLs the peer server actually bound (port 0 replaced); [] before it started. */
@@ -194,7 +212,7 @@ export class HttpTransport implements Transport {
       ch.queue = []
       if (ch.retryTimer) clearTimeout(ch.retryTimer)
       ch.inFlight?.destroy()
-      ch.stream?.req.destroy()
+      if (ch.stream) closeStream(ch.stream)
       ch.stream = undefined
       ch.agents.destroy()
       ch.streamAgents.destroy()
@@ -215,7 +233,7 @@ export class HttpTransport implements Transport {
     peer.noStream = false
     // Open streams go to the old URLs; end them so the next batch opens one to the new ones.
     for (const ch of [peer.msg, peer.app]) {
-      ch.stream?.req.destroy()
+      if (ch.stream) closeStream(ch.stream)
       ch.stream = undefined
     }
   }

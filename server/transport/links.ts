@@ -5,6 +5,7 @@
 
 import http, { type ClientRequest } from 'node:http'
 import https from 'node:https'
+import type { Duplex } from 'node:stream'
 import type { Logger } from '../log.js'
 import type { Message, NodeId } from '../raft/types.js'
 import type { PeerCounters } from './peer-counters.js'
@@ -14,6 +15,12 @@ export const RAFT_MSG_PATH = '/raft/msg'
 export const RAFT_SNAPSHOT_PATH = '/raft/snapshot'
 /** One long-lived POST per peer and channel: the body is an endless sequence of frames. */
 export const RAFT_STREAM_PATH = '/raft/stream'
+/**
+ * The protocol a stream's opener asks to switch to (`Upgrade:` on RAFT_STREAM_PATH): after `101`
+ * both ends move the same frames over the bare socket, without HTTP chunking. A peer that does not
+ * switch answers as to a plain stream request and the opener keeps the chunked body.
+ */
+export const STREAM_UPGRADE_PROTOCOL = 'raftkv-stream/1'
 
 /** Headers on every peer request (etcd's names). Ids are hex without leading zeros. */
 export const HEADER_CLUSTER_ID = 'X-Etcd-Cluster-ID'
@@ -22,10 +29,18 @@ export const HEADER_TO = 'X-Raft-To'
 
 export type ChannelName = 'msg' | 'app'
 
-/** The open stream of a channel (streaming mode), accepted once the peer answered 200. */
+/** The open stream of a channel (streaming mode), accepted once the peer answered 200 or 101. */
 export interface Stream {
   req: ClientRequest
+  /** The bare socket once the peer switched protocols (101); frames then go straight to it. */
+  socket: Duplex | undefined
   accepted: boolean
+}
+
+/** Ends a stream whichever way it runs (a switched socket no longer belongs to its request). */
+export function closeStream(s: Stream): void {
+  s.req.destroy()
+  s.socket?.destroy()
 }
 
 /** One ordered flow of batches to a peer over one connection. */
@@ -85,6 +100,8 @@ export interface SenderLimits {
 export interface SenderContext {
   readonly log: Logger
   readonly limits: SenderLimits
+  /** Streams ask the peer to switch to STREAM_UPGRADE_PROTOCOL (bare socket, no chunking). */
+  readonly streamUpgrade: boolean
   /** False once the transport stopped or the peer was removed/replaced: drop the outcome. */
   isCurrent(peer: Peer): boolean
   counters(peer: Peer): PeerCounters

@@ -6,11 +6,18 @@ import { readFileSync } from 'node:fs'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { BindAddress, TlsConfig } from '../config.js'
 import type { Logger } from '../log.js'
 
 /** A route handler. A thrown error or rejected promise answers 500 (if nothing was sent yet). */
 export type PeerRouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
+
+/**
+ * A protocol switch handler: owns the bare socket from the request headers on (it answers `101` or
+ * a refusal itself); `head` holds the bytes that came after the headers.
+ */
+export type PeerUpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void
 
 export interface PeerServerOptions {
   /** Where to listen; port 0 picks a free port (see urls after start()). */
@@ -30,6 +37,10 @@ interface Route {
 /** Peer-port HTTP server with a route table; usable without listening through handle(). */
 export class PeerServer {
   private readonly routes: Route[] = []
+  /** Protocol switches by path and then by `Upgrade:` token (lower case). */
+  private readonly upgrades = new Map<string, Map<string, PeerUpgradeHandler>>()
+  /** Switched sockets: the HTTP server no longer tracks them, stop() must end them. */
+  private readonly switched = new Set<Duplex>()
   private readonly servers: http.Server[] = []
   private bound: string[] = []
   private stopping: Promise<void> | undefined
@@ -42,6 +53,40 @@ export class PeerServer {
    */
   route(method: string, path: string, handler: PeerRouteHandler, opts: { prefix?: boolean } = {}): void {
     this.routes.push({ method: method.toUpperCase(), path, prefix: opts.prefix ?? false, handler })
+  }
+
+  /**
+   * Accept `Upgrade: <protocol>` on `path` (e.g. a POST whose body then becomes a bare stream).
+   * Servers without any such route handle an upgrade request as an ordinary request (Node does so
+   * when nobody listens for 'upgrade'), so registering one is what makes the switch possible.
+   */
+  upgradeRoute(path: string, protocol: string, handler: PeerUpgradeHandler): void {
+    let byProtocol = this.upgrades.get(path)
+    if (!byProtocol) this.upgrades.set(path, (byProtocol = new Map()))
+    byProtocol.set(protocol.toLowerCase(), handler)
+    for (const s of this.servers) if (s.listenerCount('upgrade') === 0) s.on('upgrade', this.handleUpgrade)
+  }
+
+  /** A request asking to switch protocols on a server that has upgrade routes. */
+  private readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = (req.url ?? '/').split('?')[0]!
+    const wanted = String(req.headers.upgrade ?? '').split(',').map((p) => p.trim().toLowerCase())
+    const byProtocol = this.upgrades.get(path)
+    const handler = wanted.map((p) => byProtocol?.get(p)).find((h) => h !== undefined)
+    if (!handler) {
+      // Node has already skipped any body; the socket cannot carry an ordinary answer further.
+      socket.on('error', () => {})
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 20\r\nConnection: close\r\n\r\nunsupported upgrade\n')
+      return
+    }
+    this.switched.add(socket)
+    socket.once('close', () => this.switched.delete(socket))
+    try {
+      handler(req, socket, head)
+    } catch (e) {
+      this.options.log?.error({ err: e, path }, 'peer upgrade route failed')
+      socket.destroy()
+    }
   }
 
   /** Peer URLs actually bound (port 0 replaced), in listen order; empty before start(). */
@@ -87,6 +132,7 @@ export class PeerServer {
         server.keepAliveTimeout = 120_000
         server.headersTimeout = 121_000
         server.requestTimeout = 0 // snapshot uploads may take long; the sender bounds idle time
+        if (this.upgrades.size > 0) server.on('upgrade', this.handleUpgrade)
         this.servers.push(server)
         const port = await new Promise<number>((resolve, reject) => {
           server.once('error', reject)
@@ -116,6 +162,8 @@ export class PeerServer {
           }),
       ),
     ).then(() => undefined)
+    for (const socket of this.switched) socket.destroy()
+    this.switched.clear()
     return this.stopping
   }
 

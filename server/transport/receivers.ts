@@ -2,12 +2,13 @@
 // is admitted first (cluster id, addressee, removed sender; refusals answered before any body is
 // read), then decoded and its messages handed to the member one at a time.
 
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { formatId, parseId } from '../ids.js'
 import type { Logger } from '../log.js'
 import { MessageType, type Message, type NodeId } from '../raft/types.js'
 import { CodecError, FrameDecoder, messageFromArray } from './codec.js'
-import { HEADER_CLUSTER_ID, HEADER_FROM, HEADER_TO } from './links.js'
+import { HEADER_CLUSTER_ID, HEADER_FROM, HEADER_TO, STREAM_UPGRADE_PROTOCOL } from './links.js'
 import type { PeerCounters } from './peer-counters.js'
 import { sendText } from './peer-server.js'
 
@@ -27,6 +28,12 @@ export interface ReceiverOptions {
   onMessage(m: Message): void
 }
 
+/** An admission refusal: the status and plain-text body to answer with. */
+interface Refusal {
+  status: number
+  body: string
+}
+
 export class Receivers {
   /** Refusals already logged (per sender and reason), bounded. */
   private readonly refusedSenders = new Set<string>()
@@ -35,13 +42,20 @@ export class Receivers {
 
   /** Checks cluster id, addressee and removal; answers and returns undefined when refused. */
   private admit(req: IncomingMessage, res: ServerResponse): NodeId | undefined {
+    const verdict = this.check(req)
+    if (typeof verdict === 'object') {
+      sendText(res, verdict.status, verdict.body)
+      return undefined
+    }
+    return verdict
+  }
+
+  /** The admission rules shared by every route: the sender's id, or the refusal to answer. */
+  private check(req: IncomingMessage): NodeId | Refusal {
     const { log } = this.o
     const self = formatId(this.o.id)
     const cluster = formatId(this.o.clusterId)
-    if (!this.o.running()) {
-      sendText(res, 503, 'transport not running\n')
-      return undefined
-    }
+    if (!this.o.running()) return { status: 503, body: 'transport not running\n' }
     const cid = header(req, HEADER_CLUSTER_ID)
     const fromText = header(req, HEADER_FROM)
     const from = parseId(fromText)
@@ -52,27 +66,21 @@ export class Receivers {
           'refused peer request from a member of another cluster (cluster ID mismatch)',
         )
       }
-      sendText(res, 412, `cluster ID mismatch: local=${cluster} remote=${cid || '(none)'}\n`)
-      return undefined
+      return { status: 412, body: `cluster ID mismatch: local=${cluster} remote=${cid || '(none)'}\n` }
     }
-    if (from === undefined) {
-      sendText(res, 400, `missing or invalid ${HEADER_FROM} header\n`)
-      return undefined
-    }
+    if (from === undefined) return { status: 400, body: `missing or invalid ${HEADER_FROM} header\n` }
     const to = parseId(header(req, HEADER_TO))
     if (to !== undefined && to !== this.o.id) {
       if (this.firstTime(`to/${fromText}`)) {
         log.error({ from: fromText, to: header(req, HEADER_TO), local: self, address: req.socket.remoteAddress }, 'refused peer request addressed to another member id (412)')
       }
-      sendText(res, 412, `to ID mismatch: local=${self} remote=${header(req, HEADER_TO)}\n`)
-      return undefined
+      return { status: 412, body: `to ID mismatch: local=${self} remote=${header(req, HEADER_TO)}\n` }
     }
     if (this.o.isRemoved?.(from)) {
       if (this.firstTime(`removed/${fromText}`)) {
         log.warn({ from: fromText, address: req.socket.remoteAddress }, 'refused peer request from a removed member (410: told it is out)')
       }
-      sendText(res, 410, 'the member has been permanently removed from the cluster\n')
-      return undefined
+      return { status: 410, body: 'the member has been permanently removed from the cluster\n' }
     }
     return from
   }
@@ -147,19 +155,60 @@ export class Receivers {
     res.writeHead(200, { 'Content-Type': 'application/octet-stream' })
     res.flushHeaders()
     req.socket.setNoDelay(true)
-    const decoder = new FrameDecoder()
-    let closed = false
-    const close = (): void => {
-      closed = true
+    const sink = this.streamSink(from, () => {
       req.destroy()
       res.destroy()
+    })
+    req.on('data', sink.data)
+    req.on('end', () => {
+      if (!sink.closed()) res.end()
+    })
+    req.on('error', () => {})
+  }
+
+  /**
+   * POST /raft/stream asking `Upgrade: raftkv-stream/1`: the same admission, answered on the raw
+   * socket (a refusal is a plain HTTP answer, then the socket ends); admitted, `101 Switching
+   * Protocols` and from then on the socket carries the same frames without HTTP chunking.
+   * `head` holds the bytes that arrived with the request headers (already frames).
+   */
+  receiveUpgradedStream(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {})
+    const clusterHeader = `${HEADER_CLUSTER_ID}: ${formatId(this.o.clusterId)}\r\n`
+    const verdict = this.check(req)
+    if (typeof verdict === 'object') {
+      const body = Buffer.from(verdict.body)
+      socket.end(
+        `HTTP/1.1 ${verdict.status} ${STATUS_CODES[verdict.status] ?? ''}\r\n${clusterHeader}` +
+          `Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n` +
+          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${verdict.body}`,
+      )
+      return
     }
-    req.on('data', (c: Buffer) => {
+    const from = verdict
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\n${clusterHeader}Connection: Upgrade\r\nUpgrade: ${STREAM_UPGRADE_PROTOCOL}\r\n\r\n`)
+    if ('setNoDelay' in socket && typeof socket.setNoDelay === 'function') socket.setNoDelay(true)
+    const sink = this.streamSink(from, () => socket.destroy())
+    if (head.length > 0) sink.data(head)
+    socket.on('data', sink.data)
+    // The sender closed its side: the stream is over (it reconnects if it still has a reason to).
+    socket.on('end', () => socket.end())
+  }
+
+  /** Decodes one stream's bytes and delivers its messages; `close` ends the stream for good. */
+  private streamSink(from: NodeId, close: () => void): { data: (c: Buffer) => void; closed: () => boolean } {
+    const decoder = new FrameDecoder()
+    let closed = false
+    const stop = (): void => {
+      closed = true
+      close()
+    }
+    const data = (c: Buffer): void => {
       if (closed) return
       // Stopped meanwhile, or the sender was removed since it connected: end the stream; its
       // reconnect is then refused (410 tells a removed member it is out).
       if (!this.o.running() || this.o.isRemoved?.(from)) {
-        close()
+        stop()
         return
       }
       let msgs: Message[]
@@ -167,7 +216,7 @@ export class Receivers {
         msgs = decoder.push(c)
       } catch (e) {
         this.o.log.warn({ from, err: e }, 'undecodable message stream from peer; closed')
-        close()
+        stop()
         return
       }
       const counters = this.o.counters(from)
@@ -176,11 +225,8 @@ export class Receivers {
         counters.messagesReceived += msgs.length
       }
       if (msgs.length > 0) this.deliver(from, msgs)
-    })
-    req.on('end', () => {
-      if (!closed) res.end()
-    })
-    req.on('error', () => {})
+    }
+    return { data, closed: () => closed }
   }
 
   /** POST /raft/snapshot: a header frame, then raw snapshot data; 204 once all of it arrived. */

@@ -9,11 +9,13 @@ import * as assert from 'uvu/assert'
 import type { TlsConfig } from '../../server/config.js'
 import { MessageType, type Message, type NodeId } from '../../server/raft/types.js'
 import { HttpTransport } from '../../server/transport/http-transport.js'
+import { PeerServer } from '../../server/transport/peer-server.js'
 import { until } from '../support/wait.js'
 
 const CLUSTER = 'c76dfb96de16906b'
 const A = '000000000000000a'
 const B = '000000000000000b'
+const C = '000000000000000c'
 const HTTPS = { url: 'https://127.0.0.1:0', host: '127.0.0.1', port: 0, tls: true }
 
 const dir = mkdtempSync(join(tmpdir(), 'raftkv-tls-'))
@@ -82,6 +84,44 @@ t('with --peer-client-cert-auth, a member without a client certificate is refuse
   a.send([msg(A, B)])
   await until(() => unreachable.length > 0)
   assert.is(atB, 0)
+})
+
+t('streams switch to the bare TLS socket (101) and still carry every message in order; a peer refusing the switch keeps chunked TLS streams', async () => {
+  const switched: number[] = [0, 0]
+  const servers: PeerServer[] = []
+  const member = async (id: NodeId, i: number, streamUpgrade: boolean): Promise<HttpTransport> => {
+    const ps = new PeerServer({ listen: [HTTPS], tls })
+    const upgradeRoute = ps.upgradeRoute.bind(ps)
+    ps.upgradeRoute = (path, protocol, handler) => upgradeRoute(path, protocol, (req, socket, head) => (switched[i]!++, handler(req, socket, head)))
+    await ps.start()
+    servers.push(ps)
+    const x = new HttpTransport({ id, clusterId: CLUSTER, peerServer: ps, tls, backoffMinMs: 20, backoffMaxMs: 100, streamUpgrade })
+    await x.start()
+    open.push(x)
+    return x
+  }
+  try {
+    const [a, b, oldC] = [await member(A, 0, true), await member(B, 1, true), await member(C, 2, false)]
+    a.addPeer(B, b.urls)
+    a.addPeer(C, oldC.urls)
+    const atB: number[] = []
+    const atC: number[] = []
+    b.onMessage((m) => atB.push(m.index))
+    oldC.onMessage((m) => atC.push(m.index))
+    for (let i = 1; i <= 20; i++) {
+      a.send([{ ...msg(A, B), index: i }, { ...msg(A, C), index: i }])
+      await new Promise((r) => setTimeout(r, 1))
+    }
+    const want = Array.from({ length: 20 }, (_, i) => i + 1)
+    await until(() => atB.length === 20 && atC.length === 20)
+    assert.equal(atB, want)
+    assert.equal(atC, want)
+    assert.is(switched[1], 1, 'the stream to B runs on the switched TLS socket')
+    assert.is(a.stats(B)!.fail + a.stats(C)!.fail, 0)
+  } finally {
+    await Promise.all(open.splice(0).map((x) => x.stop()))
+    await Promise.all(servers.map((s) => s.stop()))
+  }
 })
 
 t.run()

@@ -43,6 +43,8 @@ for (const target of targets()) {
         if ((v.x as bigint) === 5n && ((v.y as TreeNode<bigint>).z as bigint) === 5n) return
       }
     })()
+    // The first yield is the read the watch starts with: writes go only after it, or it may see them.
+    await within(10_000, (async () => { while (seen.length === 0) await new Promise((r) => setTimeout(r, 5)) })(), 'watcher yields the first tree')
     for (let i = 1n; i <= 5n; i++) {
       await t.write({ x: i, y: { z: i } })
       await new Promise((r) => setTimeout(r, 30))

@@ -139,16 +139,20 @@ export class Store {
    * getsSuccess/getsFail. Throws StoreError 100 (missing, cause = first missing path) or 104.
    */
   get(key: string, opts: GetOptions, nowMs: number): StoreEvent {
-    let n: Node
+    const n = this.readNode(key)
+    const node = renderForGet(n, opts.recursive === true, opts.sorted === true, nowMs)
+    this.counters.getsSuccess++
+    return new StoreEvent('get', node, undefined, this.currentIndex)
+  }
+
+  /** The node a read names; a failed lookup counts in getsFail. */
+  private readNode(key: string): Node {
     try {
-      n = this.internalGet(cleanKey(key))
+      return this.internalGet(cleanKey(key))
     } catch (err) {
       this.counters.getsFail++
       throw err
     }
-    const node = renderForGet(n, opts.recursive === true, opts.sorted === true, nowMs)
-    this.counters.getsSuccess++
-    return new StoreEvent('get', node, undefined, this.currentIndex)
   }
 
   /**
@@ -158,13 +162,7 @@ export class Store {
    * throws as get() does.
    */
   list(key: string, opts: GetOptions, nowMs: number): StoreEvent | Listing {
-    let n: Node
-    try {
-      n = this.internalGet(cleanKey(key))
-    } catch (err) {
-      this.counters.getsFail++
-      throw err
-    }
+    const n = this.readNode(key)
     this.counters.getsSuccess++
     if (n.children === null) return new StoreEvent('get', renderPlain(n, nowMs), undefined, this.currentIndex)
     return new Listing(this.views, n, this.currentIndex, opts.recursive === true, opts.sorted === true, nowMs)

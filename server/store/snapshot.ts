@@ -101,6 +101,8 @@ export interface StoreCapture {
   readonly expMs: readonly number[]
   /** Retained history, oldest first. */
   readonly events: readonly StoreEvent[]
+  /** Encoded runs of files kept from earlier encodings of the same store (optional). */
+  readonly runs?: RunCache
 }
 
 /**
@@ -117,7 +119,7 @@ export interface CaptureBuffers {
 }
 
 /** One pass over the tree: O(nodes), no string work. Fills `reuse` when given (it is taken over). */
-export function captureTree(root: Node, index: number, events: StoreEvent[], reuse?: CaptureBuffers): StoreCapture {
+export function captureTree(root: Node, index: number, events: StoreEvent[], reuse?: CaptureBuffers, runs?: RunCache): StoreCapture {
   let cap = reuse?.kids.length ?? 1024
   let indexes = reuse?.indexes ?? new Float64Array(2 * cap)
   let kids = reuse?.kids ?? new Int32Array(cap)
@@ -157,7 +159,7 @@ export function captureTree(root: Node, index: number, events: StoreEvent[], reu
   }
   const top = root.children as Map<string, Node>
   walk(top)
-  return { index, size: len, rootKids: top.size, names, values, indexes, kids, expPos, expMs, events }
+  return { index, size: len, rootKids: top.size, names, values, indexes, kids, expPos, expMs, events, runs }
 }
 
 /**
@@ -170,6 +172,134 @@ export function captureBuffers(cap: StoreCapture): CaptureBuffers {
   names.fill('', 0, cap.size)
   values.fill('', 0, cap.size)
   return { names, values, indexes: cap.indexes, kids: cap.kids }
+}
+
+/** One encoded run of consecutive files, with what it was encoded from (to check it still holds). */
+interface CachedRun {
+  names: string[]
+  values: string[]
+  /** createdIndex, modifiedIndex, expiration (-1: none) of file i at 3i..3i+2. */
+  nums: Float64Array
+  /** The files' JSON objects, comma-separated, as JSON.stringify writes them. */
+  text: string
+  /** The encoding that last used it. */
+  gen: number
+}
+
+/**
+ * Encoded runs of files kept between snapshots, so that a snapshot re-encodes only what changed
+ * since the last one: most of a big store is the same from one snapshot to the next, and JSON
+ * encoding of its values was most of a snapshot's cost. A run is a stretch of consecutive files
+ * of one directory ending where a file's createdIndex hashes to a boundary (or at RUN_MAX files),
+ * so the same files form the same runs whatever was added or deleted elsewhere. A cached run is
+ * used only if every field of every file still equals what it was encoded from: a stale entry
+ * can cost a re-encoding, never wrong text. Bounded by `maxChars` of cached text; runs that an
+ * encoding did not use are dropped when it finishes.
+ */
+export class RunCache {
+  private readonly runs = new Map<number, CachedRun>()
+  private gen = 0
+  private size = 0
+  /** Runs taken from the cache, and runs encoded (since the cache was made). */
+  hits = 0
+  misses = 0
+
+  constructor(readonly maxChars = DEFAULT_RUN_CACHE_CHARS) {}
+
+  /** Characters of text held. */
+  get chars(): number {
+    return this.size
+  }
+
+  /** Runs held. */
+  get count(): number {
+    return this.runs.size
+  }
+
+  /** Starts an encoding: runs it uses or makes are marked with its generation. */
+  begin(): number {
+    return ++this.gen
+  }
+
+  /** Drops every run the encoding `gen` did not use (it finished; nothing newer started). */
+  finish(gen: number): void {
+    if (gen !== this.gen) return
+    for (const [k, r] of this.runs) {
+      if (r.gen !== gen) {
+        this.runs.delete(k)
+        this.size -= r.text.length
+      }
+    }
+  }
+
+  clear(): void {
+    this.runs.clear()
+    this.size = 0
+  }
+
+  /** The text of files [start, end) of the capture; `x` is the first entry of cap.expPos at or after start. */
+  text(cap: StoreCapture, start: number, end: number, x: number, gen: number): string {
+    const { names, values, indexes, expPos, expMs } = cap
+    const len = end - start
+    const key = indexes[2 * start]
+    const hit = this.runs.get(key)
+    if (hit !== undefined && hit.names.length === len) {
+      const nums = hit.nums
+      let same = true
+      for (let p = start, q = 0, y = x; p < end; p++, q++) {
+        let e = -1
+        if (y < expPos.length && expPos[y] === p) e = expMs[y++]
+        if (hit.names[q] !== names[p] || hit.values[q] !== values[p] || nums[3 * q] !== indexes[2 * p] || nums[3 * q + 1] !== indexes[2 * p + 1] || nums[3 * q + 2] !== e) {
+          same = false
+          break
+        }
+      }
+      if (same) {
+        hit.gen = gen
+        this.hits++
+        return hit.text
+      }
+    }
+    const text = encodeFiles(cap, start, end, x)
+    this.misses++
+    if (hit !== undefined) {
+      this.runs.delete(key)
+      this.size -= hit.text.length
+    }
+    if (this.size + text.length <= this.maxChars) {
+      const nums = new Float64Array(3 * len)
+      for (let p = start, q = 0, y = x; p < end; p++, q++) {
+        nums[3 * q] = indexes[2 * p]
+        nums[3 * q + 1] = indexes[2 * p + 1]
+        nums[3 * q + 2] = y < expPos.length && expPos[y] === p ? expMs[y++] : -1
+      }
+      this.runs.set(key, { names: names.slice(start, end), values: values.slice(start, end), nums, text, gen })
+      this.size += text.length
+    }
+    return text
+  }
+}
+
+/** Default bound of a RunCache: characters of cached text (about the snapshot of 200k small keys). */
+export const DEFAULT_RUN_CACHE_CHARS = 64 * 1024 * 1024
+/** Longest run of files encoded (and cached) as one piece. */
+export const RUN_MAX = 256
+
+/** True when a run ends after the file created at `createdIndex` (1 in 32, spread by a hash). */
+function endsRun(createdIndex: number): boolean {
+  return Math.imul(createdIndex | 0, 0x9e3779b1) >>> 27 === 0
+}
+
+/** Files [start, end) of a capture as JSON objects, comma-separated (JSON.stringify of the run, unbracketed). */
+function encodeFiles(cap: StoreCapture, start: number, end: number, x: number): string {
+  const { names, values, indexes, expPos, expMs } = cap
+  const run: NodeOut[] = []
+  for (let p = start, y = x; p < end; p++) {
+    let e: number | undefined
+    if (y < expPos.length && expPos[y] === p) e = expMs[y++]
+    run.push({ k: names[p], c: indexes[2 * p], m: indexes[2 * p + 1], v: values[p], e })
+  }
+  return JSON.stringify(run).slice(1, -1)
 }
 
 /** A node as encodeChildren builds it; JSON.stringify leaves the undefined fields out. */
@@ -202,8 +332,14 @@ export class SnapshotEncoder {
   /** Open arrays (the snapshot's `root` at the bottom, then `d`s): children still to write, and in all. */
   private readonly rem: number[] = []
   private readonly tot: number[] = []
+  /** The last slice ended inside a run of files. */
+  private cut = false
+  /** This encoding's generation in cap.runs. */
+  private readonly gen: number
 
-  constructor(private readonly cap: StoreCapture) {}
+  constructor(private readonly cap: StoreCapture) {
+    this.gen = cap.runs?.begin() ?? 0
+  }
 
   get done(): boolean {
     return this.phase === 3
@@ -237,9 +373,21 @@ export class SnapshotEncoder {
       let i = this.pos
       let x = this.exp
       let top = rem.length - 1
-      // Consecutive files of one directory, stringified together (their commas come with them).
-      let run: NodeOut[] = []
-      let runComma = false
+      // Consecutive files of one directory are encoded as runs (their commas come with them), from
+      // the capture's RunCache when it has one. A run cut by the end of a slice, and the rest of it
+      // in the next slice, do not go through the cache: their ends depend on the slice budget.
+      const runs = cap.runs
+      let rs = -1
+      let rx = 0
+      let rComma = false
+      let rWhole = false
+      let resumed = this.cut
+      this.cut = false
+      const closeRun = (end: number, whole: boolean): void => {
+        const text = runs !== undefined && whole && rWhole ? runs.text(cap, rs, end, rx, this.gen) : encodeFiles(cap, rs, end, rx)
+        out += (rComma ? ',' : '') + text
+        rs = -1
+      }
       while (i < n && items < maxItems && chars < maxChars) {
         const comma = rem[top] !== tot[top]
         rem[top]--
@@ -248,15 +396,15 @@ export class SnapshotEncoder {
         if (x < expPos.length && expPos[x] === i) e = expMs[x++]
         const name = names[i]
         if (k < 0) {
-          const v = values[i]
-          if (run.length === 0) runComma = comma
-          run.push({ k: name, c: indexes[2 * i], m: indexes[2 * i + 1], v, e })
-          chars += name.length + v.length + 48
-        } else {
-          if (run.length > 0) {
-            out += (runComma ? ',' : '') + JSON.stringify(run).slice(1, -1)
-            run = []
+          if (rs < 0) {
+            rs = i
+            rx = e === undefined ? x : x - 1
+            rComma = comma
+            rWhole = !resumed
           }
+          chars += name.length + values[i].length + 48
+        } else {
+          if (rs >= 0) closeRun(i, true)
           // `{"k":..,"c":..,"m":..,"e":..}` without its '}', then the children: encodeChildren's order.
           const s = JSON.stringify({ k: name, c: indexes[2 * i], m: indexes[2 * i + 1], v: undefined, e } satisfies NodeOut)
           out += (comma ? ',' : '') + s.slice(0, -1) + ',"d":['
@@ -265,20 +413,23 @@ export class SnapshotEncoder {
           tot.push(k)
           top++
         }
+        resumed = false
         i++
         items++
+        if (rs >= 0 && (i - rs >= RUN_MAX || endsRun(indexes[2 * (i - 1)]))) closeRun(i, true)
         while (top > 0 && rem[top] === 0) {
-          if (run.length > 0) {
-            out += (runComma ? ',' : '') + JSON.stringify(run).slice(1, -1)
-            run = []
-          }
+          if (rs >= 0) closeRun(i, true)
           rem.pop()
           tot.pop()
           top--
           out += ']}'
         }
       }
-      if (run.length > 0) out += (runComma ? ',' : '') + JSON.stringify(run).slice(1, -1)
+      if (rs >= 0) {
+        // Files of the root's run go on after this slice, unless the tree is done.
+        this.cut = i < n
+        closeRun(i, i === n)
+      }
       this.pos = i
       this.exp = x
       if (i < n) return out
@@ -302,6 +453,7 @@ export class SnapshotEncoder {
       if (j < events.length) return out
       out += ']}'
       this.phase = 3
+      cap.runs?.finish(this.gen)
     }
     return out
   }

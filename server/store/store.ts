@@ -10,7 +10,7 @@ import { EventHistory } from './event-history.js'
 import { Node, cleanKey, nodeJSON, renderForGet, renderPlain } from './node.js'
 import { emptyCounters, type Counters } from './stats.js'
 import { TtlHeap } from './ttl-heap.js'
-import { buildTree, captureBuffers, captureTree, type CaptureBuffers, checkSnapshot, decodeEvents, decodeSnapshot, encodeSnapshot, type SnapshotV1, type StoreCapture } from './snapshot.js'
+import { buildTree, captureBuffers, captureTree, type CaptureBuffers, RunCache, checkSnapshot, decodeEvents, decodeSnapshot, encodeSnapshot, type SnapshotV1, type StoreCapture } from './snapshot.js'
 import type { Action, Command, GetOptions, NodeJSON, StoreStats, WatchOptions } from './types.js'
 import { WatcherHub, type Watcher } from './watcher-hub.js'
 
@@ -43,6 +43,8 @@ export class Store {
   private heap = new TtlHeap<Node>()
   /** Arrays of a released capture, for the next one (see releaseCapture). */
   private spareCapture: CaptureBuffers | undefined
+  /** Encoded runs of files kept from one snapshot to the next (see RunCache). */
+  readonly snapshotRuns = new RunCache()
   private history: EventHistory
   private readonly hub: WatcherHub
   private readonly counters: Counters = emptyCounters()
@@ -483,7 +485,7 @@ export class Store {
   captureSnapshot(): StoreCapture {
     const spare = this.spareCapture
     this.spareCapture = undefined
-    return captureTree(this.root, this.currentIndex, this.history.events(), spare)
+    return captureTree(this.root, this.currentIndex, this.history.events(), spare, this.snapshotRuns)
   }
 
   /**
@@ -520,6 +522,7 @@ export class Store {
   }
 
   private install(snap: SnapshotV1): void {
+    this.snapshotRuns.clear()
     const heap = new TtlHeap<Node>()
     this.root = buildTree(snap.root, (n) => heap.push(n))
     this.heap = heap

@@ -10,6 +10,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Backend } from '../server.js'
 import type { PeerLinkStats } from '../transport/transport.js'
 import type { StoreStats } from '../store/types.js'
+import { formatId } from '../ids.js'
 
 /** What the Raft member reports to the metrics (structurally RaftBackend's `metrics` option). */
 export interface RaftMetricsHooks {
@@ -167,14 +168,14 @@ export class MemberMetrics {
       name: 'etcd_network_peer_sent_bytes_total', help: 'The total number of bytes sent to peers.', registers, labelNames: ['To'],
       collect() {
         this.reset()
-        for (const p of self.peerList()) this.inc({ To: p.id }, p.bytesSent)
+        for (const p of self.peerList()) this.inc({ To: formatId(p.id) }, p.bytesSent)
       },
     })
     new Counter({
       name: 'etcd_network_peer_received_bytes_total', help: 'The total number of bytes received from peers.', registers, labelNames: ['From'],
       collect() {
         this.reset()
-        for (const p of self.peerList()) this.inc({ From: p.id }, p.bytesReceived)
+        for (const p of self.peerList()) this.inc({ From: formatId(p.id) }, p.bytesReceived)
       },
     })
     new Gauge({
@@ -327,7 +328,7 @@ export class MemberMetrics {
     for (const p of this.peerList()) {
       if (p.success === (this.rttSeen.get(p.id) ?? 0)) continue
       this.rttSeen.set(p.id, p.success)
-      this.peerRtt.observe({ To: p.id }, p.latency.current / 1000)
+      this.peerRtt.observe({ To: formatId(p.id) }, p.latency.current / 1000)
     }
   }
 

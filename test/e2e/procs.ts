@@ -24,6 +24,8 @@ export interface ProcClusterOptions {
   electionMs?: number
   snapshotCount?: number
   token?: string
+  /** Picks the cluster token once the members' peer URLs are known (overrides `token`). */
+  tokenFor?: (peerUrls: string[]) => string
   /** Extra environment of each member's process (by name). */
   env?: (name: string) => Record<string, string>
 }
@@ -34,7 +36,7 @@ export class ProcCluster {
   readonly heartbeatMs: number
   readonly electionMs: number
   private readonly snapshotCount: number
-  private readonly token: string
+  private token: string
 
   private constructor(opts: ProcClusterOptions) {
     this.dir = tempDir('e2e')
@@ -56,6 +58,7 @@ export class ProcCluster {
         env: opts.env?.(name),
       })
     }
+    if (opts.tokenFor) c.token = opts.tokenFor(c.members.map((m) => m.peerUrl))
     for (const m of c.members) c.spawn(m, 'new')
     // Generous: on a loaded machine starting several `node --import tsx` members takes a while.
     await c.waitLeader(60_000)

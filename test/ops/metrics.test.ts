@@ -7,6 +7,7 @@ import { register as globalRegistry } from 'prom-client'
 import { ProcCluster, v2, type ProcMember } from '../e2e/procs.js'
 import { sleep } from '../support/wait.js'
 import { startServer } from '../../server/index.js'
+import { memberId } from '../../server/ids.js'
 
 const test = suite('ops: prometheus metrics')
 let cluster: ProcCluster
@@ -73,7 +74,12 @@ const TYPES: Record<string, string> = {
 }
 
 test.before(async () => {
-  cluster = await ProcCluster.start({ size: 3, snapshotCount: 30 })
+  // A token that gives the first member an id with a leading zero: etcd writes ids without it, in
+  // /v2/members and in metric labels alike.
+  const tokenFor = (urls: string[]): string => {
+    for (let i = 0; ; i++) if (memberId([urls[0]!], `metrics-${i}`).startsWith('0')) return `metrics-${i}`
+  }
+  cluster = await ProcCluster.start({ size: 3, snapshotCount: 30, tokenFor })
 })
 test.after(async () => {
   await cluster?.close()
@@ -136,6 +142,15 @@ test('names, types and moving counters on every member of a cluster under writes
   assert.ok(value(after.get(followers[1]!)!, 'etcd_debugging_store_reads_total{action="get"}') >= 1, 'local read counted')
   assert.ok(value(after.get(followers[0]!)!, 'etcd_debugging_store_watchers') >= 1, 'open watch counted')
   assert.ok(value(after.get(followers[0]!)!, 'etcd_debugging_store_watch_requests_total') >= 1, 'watch request counted')
+  // Peer labels are the ids as /v2/members writes them (no leading zeros), one per other member.
+  const peerIds = (s: Scrape, name: string, label: string): string[] =>
+    [...(s.get(name)?.samples.keys() ?? [])].map((k) => new RegExp(`${label}="([^"]*)"`).exec(k)?.[1] ?? '').sort()
+  for (const m of cluster.members) {
+    const others = cluster.members.filter((o) => o !== m).map((o) => ids.get(o.name)!).sort()
+    assert.equal(peerIds(after.get(m)!, 'etcd_network_peer_sent_bytes_total', 'To'), others, `${m.name}: To labels`)
+    assert.equal(peerIds(after.get(m)!, 'etcd_network_peer_received_bytes_total', 'From'), others, `${m.name}: From labels`)
+  }
+  assert.ok([...ids.values()].some((id) => id.length < 16), 'an id with a leading zero is in the cluster')
   for (const f of followers) {
     const id = ids.get(f.name)!
     assert.ok(value(la, `etcd_network_peer_sent_bytes_total{To="${id}"}`) > value(before.get(leader)!, `etcd_network_peer_sent_bytes_total{To="${id}"}`), `leader sent to ${f.name}`)

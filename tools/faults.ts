@@ -44,5 +44,5 @@ setTimeout(() => {
 }, watchdogMs).unref()
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(2))
 
-const report = await runFaults({ seed, timeS, nodes, server, clients: Number(values.clients), keys: Number(values.keys), ...(faults ? { faults } : {}), keep: values.keep })
+const report = await runFaults({ seed, timeS, nodes, server, clients: Number(values.clients), keys: Number(values.keys), ...(faults ? { faults } : {}), keep: values.keep === true ? true : undefined })
 process.exit(report.failed === 0 && report.passed > 0 ? 0 : 1)

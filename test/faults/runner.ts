@@ -20,7 +20,7 @@ export interface RunOptions {
   clients?: number
   keys?: number
   faults?: readonly FaultKind[]
-  /** Keep the data dir and logs even when every check passed. */
+  /** Keep the data dir and logs: true always, false never, unset only when a check failed. */
   keep?: boolean
   log?: (line: string) => void
   /** How long members may take to converge after healing (default 20 s). */
@@ -96,7 +96,7 @@ export async function runFaults(o: RunOptions): Promise<RunReport> {
     checks.push({ name: 'run', ok: false, summary: `run aborted: ${(err as Error).stack ?? err}` })
   } finally {
     const failed = checks.some((c) => !c.ok)
-    await cluster.shutdown(o.keep || failed)
+    await cluster.shutdown(o.keep ?? failed)
   }
   const passed = checks.filter((c) => c.ok).length
   const failed = checks.length - passed

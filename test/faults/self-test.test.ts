@@ -11,7 +11,7 @@ const self = suite(`fault harness self-test (${server})`)
 
 self('three independent members posing as a cluster fail the end checks', async () => {
   const lines: string[] = []
-  const report = await runFaults({ seed: 4, timeS: 4, nodes: 3, server, independentMembers: true, faults: ['slow'], convergeTimeoutMs: 3000, log: (l) => lines.push(l) })
+  const report = await runFaults({ seed: 4, timeS: 4, nodes: 3, server, independentMembers: true, faults: ['slow'], convergeTimeoutMs: 3000, keep: false, log: (l) => lines.push(l) })
   const verdict = Object.fromEntries(report.checks.map((c) => [c.name, c.ok]))
   const out = lines.join('\n')
   assert.is(verdict['cluster-formed'], false, out)

@@ -16,7 +16,7 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '6' },
     keys: { type: 'string', default: '4' },
     faults: { type: 'string' },
-    keep: { type: 'boolean', default: false },
+    keep: { type: 'boolean' },
   },
 })
 
@@ -44,5 +44,5 @@ setTimeout(() => {
 }, watchdogMs).unref()
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(2))
 
-const report = await runFaults({ seed, timeS, nodes, server, clients: Number(values.clients), keys: Number(values.keys), ...(faults ? { faults } : {}), keep: values.keep === true ? true : undefined })
+const report = await runFaults({ seed, timeS, nodes, server, clients: Number(values.clients), keys: Number(values.keys), ...(faults ? { faults } : {}), keep: values.keep })
 process.exit(report.failed === 0 && report.passed > 0 ? 0 : 1)

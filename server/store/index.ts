@@ -25,7 +25,7 @@
 //   then `new SnapshotEncoder(capture).next()` until `done`; the pieces join to toSnapshot()'s text.
 
 export { Store } from './store.js'
-export { SnapshotEncoder, SLICE_ITEMS, SLICE_CHARS, RunCache, RUN_MAX, encodeCapture, type StoreCapture } from './snapshot.js'
+export { SnapshotEncoder, SLICE_ITEMS, SLICE_CHARS, RunCache, encodeCapture, type StoreCapture } from './snapshot.js'
 export { StoreEvent } from './event.js'
 export { Listing } from './listing.js'
 export { StoreError, ErrorCode, ERROR_TABLE } from './errors.js'

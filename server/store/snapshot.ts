@@ -281,9 +281,9 @@ export class RunCache {
 }
 
 /** Default bound of a RunCache: characters of cached text (about the snapshot of 200k small keys). */
-export const DEFAULT_RUN_CACHE_CHARS = 64 * 1024 * 1024
+const DEFAULT_RUN_CACHE_CHARS = 64 * 1024 * 1024
 /** Longest run of files encoded (and cached) as one piece. */
-export const RUN_MAX = 256
+const RUN_MAX = 256
 
 /** True when a run ends after the file created at `createdIndex` (1 in 32, spread by a hash). */
 function endsRun(createdIndex: number): boolean {

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { reservePortRange } from '../support/ports.js'
 import { ROOT, alive, cleanup, portFree, spawnProc, tempDir, tryKill, waitFor, waitServing, within } from './proc.js'
 
 const cluster = suite('npm run cluster')
@@ -24,16 +25,6 @@ cluster('--help prints usage, exits 0 and starts nothing', async () => {
   assert.match(bad.err(), /cluster: unknown argument '--bogus'/)
 })
 
-/** Six consecutive free ports (clients base, base+2, base+4; peers base+1, +3, +5). */
-async function freeBase(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const base = 20000 + Math.floor(Math.random() * 20000) * 2
-    const free = await Promise.all([0, 1, 2, 3, 4, 5].map((k) => portFree(base + k)))
-    if (free.every(Boolean)) return base
-  }
-  throw new Error('no six consecutive free ports')
-}
-
 async function leaderName(url: string): Promise<string> {
   const self = (await (await fetch(`${url}/v2/stats/self`)).json()) as { leaderInfo: { leader: string } }
   const members = (await (await fetch(`${url}/v2/members`)).json()) as { members: { id: string; name: string }[] }
@@ -41,12 +32,13 @@ async function leaderName(url: string): Promise<string> {
 }
 
 cluster('prints data dirs and restart commands; a killed member comes back with --restart; Ctrl-C hands over and exits 0', async () => {
-  const base = await freeBase()
+  // clients base, base+2, base+4; peers base+1, +3, +5
+  const base = await reservePortRange(6)
   const data = tempDir()
   const url = (i: number): string => `http://127.0.0.1:${base + i * 2}`
   const args = ['run', '--silent', 'cluster', '--', '--base-port', String(base), '--data-dir', data]
   const main = spawnProc('npm', args, { group: true })
-  for (const i of [0, 1, 2]) await waitServing(url(i), 120_000)
+  for (const i of [0, 1, 2]) await waitServing(url(i), 120_000).catch((err: Error) => assert.unreachable(`${err.message}; cluster output:\n${main.out().slice(-3000)}`))
 
   const out = main.out()
   const pids = new Map<string, number>()

@@ -7,17 +7,17 @@ import * as assert from 'uvu/assert'
 import { readFileSync, utimesSync, writeFileSync, readdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { reservePort, releasePort } from './ports.js'
+import { reservePort, reservePortRange, releasePort } from './ports.js'
 import { startChild } from './procs.js'
 import { repoRoot } from './paths.js'
 
 const portsModule = path.join(repoRoot, 'test/support/ports.ts')
 const claimDir = path.join(os.tmpdir(), `raftkv-test-ports-${os.userInfo().uid}`)
 
-/** Runs reservePort() in a fresh process limited to `low-high`; its stdout: the port or the error. */
-async function reserveInChild(low: number, high: number): Promise<string> {
-  const code = `import { reservePort } from ${JSON.stringify(portsModule)}
-try { console.log(await reservePort()) } catch (e) { console.log('error: ' + e.message) }`
+/** Runs `call` (reservePort() unless given) in a fresh process limited to `low-high`; its stdout: the port or the error. */
+async function reserveInChild(low: number, high: number, call = 'reservePort()'): Promise<string> {
+  const code = `import { reservePort, reservePortRange } from ${JSON.stringify(portsModule)}
+try { console.log(await ${call}) } catch (e) { console.log('error: ' + e.message) }`
   const child = startChild(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
     env: { ...process.env, RAFTKV_TEST_PORTS: `${low}-${high}` },
   })
@@ -51,6 +51,15 @@ test('a stale claim of a process that died is taken over', async () => {
   utimesSync(file, old, old)
   assert.is(readFileSync(file, 'utf8'), String(dead.pid))
   assert.is(await reserveInChild(p, p), String(p))
+})
+
+test('a range of consecutive ports skips a held port and is claimed whole', async () => {
+  const base = await reservePortRange(4)
+  for (const k of [1, 2, 3]) releasePort(base + k)
+  // base is still held: of base..base+3 only base+1..base+3 is three free ports in a row
+  assert.is(await reserveInChild(base, base + 3, 'reservePortRange(3)'), String(base + 1))
+  assert.match(await reserveInChild(base, base + 3, 'reservePortRange(4)'), /^error: no 4 consecutive free ports/)
+  releasePort(base)
 })
 
 test('reserved ports lie below the kernel ephemeral range', async () => {

@@ -122,6 +122,25 @@ export async function reservePort(): Promise<number> {
   throw new Error(`no free port in ${low}-${high - 1} (claims in ${claimDir})`)
 }
 
+/** n consecutive reserved ports, the first returned (for tools that derive ports from a base). */
+export async function reservePortRange(n: number): Promise<number> {
+  mkdirSync(claimDir, { recursive: true })
+  const [low, high] = range()
+  const starts = high - low - n + 1
+  const first = Math.floor(Math.random() * starts)
+  for (let i = 0; i < starts; i++) {
+    const base = low + ((first + i) % starts)
+    const got: number[] = []
+    for (let k = 0; k < n && claim(base + k); k++) {
+      mine.add(base + k)
+      got.push(base + k)
+    }
+    if (got.length === n && (await Promise.all(got.map(bindable))).every(Boolean)) return base
+    for (const port of got) release(port)
+  }
+  throw new Error(`no ${n} consecutive free ports in ${low}-${high - 1} (claims in ${claimDir})`)
+}
+
 /** n distinct reserved ports. */
 export async function reservePorts(n: number): Promise<number[]> {
   const out: number[] = []

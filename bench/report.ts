@@ -184,19 +184,21 @@ export function evaluateChecks(cells: Cell[]): Check[] {
     checks.push({ name, status: ok && clean ? 'PASS' : 'FAIL', detail: detail + (clean ? '' : `; raftkv had ${c.raftkv.errors} errors`) })
   }
   const ops = (a: Merged, b: Merged): string => `${num(a.opsPerSec)} vs ${num(b.opsPerSec)} op/s (x${(a.opsPerSec / b.opsPerSec).toFixed(2)})`
+  const p99 = (a: Merged, b: Merged): string => `p99 ${num(a.p99Ms)} vs ${num(b.p99Ms)} ms (x${(a.p99Ms / b.p99Ms).toFixed(2)})`
+  // Writes and locks: 1.5x etcd's throughput with tails no worse than etcd's (speed at scale).
   for (const cl of [64, 256]) {
-    add(`3 members, PUT at ${cl} clients: op/s >= etcd and p99 <= 1.5x etcd`, find('put', cl), (a, b) => [
-      a.opsPerSec >= b.opsPerSec && a.p99Ms <= 1.5 * b.p99Ms,
-      `${ops(a, b)}, p99 ${num(a.p99Ms)} vs ${num(b.p99Ms)} ms (x${(a.p99Ms / b.p99Ms).toFixed(2)})`,
+    add(`3 members, PUT at ${cl} clients: op/s >= 1.5x etcd and p99 <= etcd`, find('put', cl), (a, b) => [
+      a.opsPerSec >= 1.5 * b.opsPerSec && a.p99Ms <= b.p99Ms,
+      `${ops(a, b)}, ${p99(a, b)}`,
     ])
   }
   add('3 members, GET at 64 clients: op/s >= etcd', find('get', 64), (a, b) => [a.opsPerSec >= b.opsPerSec, ops(a, b)])
   add('3 members, quorum GET at 64 clients: op/s >= etcd', find('qget', 64), (a, b) => [a.opsPerSec >= b.opsPerSec, ops(a, b)])
   add('3 members, watch notify at 64 watchers: p99 <= etcd', find('watch', 64), (a, b) => [a.p99Ms <= b.p99Ms, `p99 ${num(a.p99Ms)} vs ${num(b.p99Ms)} ms`])
-  add('3 members, lock cycles at 16 clients: op/s >= etcd', find('lock', 16), (a, b) => [a.opsPerSec >= b.opsPerSec, ops(a, b)])
-  add('3 members, single-client PUT latency: p50 <= 1.2x etcd', find('put', 1), (a, b) => [
-    a.p50Ms <= 1.2 * b.p50Ms,
-    `p50 ${num(a.p50Ms)} vs ${num(b.p50Ms)} ms (x${(a.p50Ms / b.p50Ms).toFixed(2)}), p99 ${num(a.p99Ms)} vs ${num(b.p99Ms)} ms`,
+  add('3 members, lock cycles at 16 clients: op/s >= 1.5x etcd', find('lock', 16), (a, b) => [a.opsPerSec >= 1.5 * b.opsPerSec, ops(a, b)])
+  add('3 members, single-client PUT: p50 <= 1.2x etcd and p99 <= etcd', find('put', 1), (a, b) => [
+    a.p50Ms <= 1.2 * b.p50Ms && a.p99Ms <= b.p99Ms,
+    `p50 ${num(a.p50Ms)} vs ${num(b.p50Ms)} ms (x${(a.p50Ms / b.p50Ms).toFixed(2)}), ${p99(a, b)}`,
   ])
   return checks
 }

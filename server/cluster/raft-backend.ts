@@ -161,8 +161,17 @@ export class RaftBackend implements Backend {
     return this.sm.store
   }
 
-  propose(cmd: Command): Promise<StoreEvent | StoreError> {
-    if (this.removed) return Promise.reject(new StoppedError())
+  async propose(cmd: Command): Promise<StoreEvent | StoreError> {
+    if (this.removed) throw new StoppedError()
+    // A compare that fails on the state applied here may only look failed (this member can be
+    // behind): after a linearizable read, a compare that still fails is answered from that state,
+    // without a log entry (a contended lock or CAS retries cost a read round, not a replicated
+    // write on every member). One that passes is proposed and checked again when applied.
+    if (this.sm.store.compareFailure(cmd) !== undefined) {
+      await this.driver.read()
+      const failed = this.sm.store.compareFailure(cmd, true)
+      if (failed !== undefined) return failed
+    }
     const t = this.clock.now()
     return this.driver.submit((r) => JSON.stringify({ k: 'cmd', t, c: cmd, r } satisfies Payload))
   }

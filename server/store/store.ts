@@ -137,6 +137,41 @@ export class Store {
   }
 
   /**
+   * The compare failure that applying `cmd` now would answer, without applying it: 101 for a
+   * compare-and-swap or compare-and-delete whose prevValue/prevIndex does not match the file, 105
+   * for a create (prevExist=false) of a key that exists; undefined for anything else (those
+   * commands take the log). With `count`, the failure is added to the fail counters as applying
+   * it would. A member answers such a compare from state it read linearizably, without a log entry.
+   */
+  compareFailure(cmd: Command, count = false): StoreError | undefined {
+    let failed: StoreError | undefined
+    let kind: Action = 'compareAndSwap'
+    if (cmd.op === 'set') {
+      const key = cleanKey(cmd.key)
+      if (cmd.prevExist === false) {
+        kind = 'create'
+        if (key !== '/' && this.find(key) !== null) failed = new StoreError(105, key, this.currentIndex)
+      } else {
+        failed = this.compareMismatch(key, cmd.prevValue ?? '', cmd.prevIndex ?? 0)
+      }
+    } else if (cmd.op === 'delete') {
+      kind = 'compareAndDelete'
+      failed = this.compareMismatch(cleanKey(cmd.key), cmd.prevValue ?? '', cmd.prevIndex ?? 0)
+    }
+    if (failed !== undefined && count) this.countFail(kind)
+    return failed
+  }
+
+  /** 101 when `key` is a file that prevValue/prevIndex (at least one given) do not match. */
+  private compareMismatch(key: string, prevValue: string, prevIndex: number): StoreError | undefined {
+    if ((prevValue === '' && prevIndex === 0) || key === '/') return undefined
+    const n = this.find(key)
+    if (n === null || n.isDir) return undefined
+    const cause = compareFailCause(n, prevValue, prevIndex)
+    return cause === undefined ? undefined : new StoreError(101, cause, this.currentIndex)
+  }
+
+  /**
    * A local read (KEYS-2..6, DIR-2/3, HID-1/4): `ttl` fields computed at `nowMs`. Counts
    * getsSuccess/getsFail. Throws StoreError 100 (missing, cause = first missing path) or 104.
    */

@@ -61,7 +61,10 @@ export interface DriverOptions {
   electionMs: number
   /** Pre-vote before elections (--pre-vote); default true. */
   preVote?: boolean
-  /** Applied entries between our own snapshots. */
+  /**
+   * Applied entries between our own snapshots. A snapshot also waits until the entries applied
+   * since the last one add up to SNAPSHOT_LOG_FRACTION of its size (see maybeSnapshot).
+   */
   snapshotCount: number
   /** Entries kept in memory behind a snapshot so slow followers can catch up without one. */
   snapshotCatchUpEntries?: number
@@ -84,6 +87,15 @@ export interface DriverOptions {
   proposalsFailed?(n: number): void
   snapshotSaved?(seconds: number): void
 }
+
+/**
+ * A snapshot rewrites the whole state; the log it replaces must have grown by at least this
+ * fraction of the last snapshot's size first (in characters of entry data). With a small state this
+ * never delays a snapshot past snapshotCount entries; with a large, mostly unchanging one (a million
+ * keys, a few hot ones written) it bounds the bytes snapshots write to a few times the log's,
+ * instead of the whole state every snapshotCount small writes.
+ */
+export const SNAPSHOT_LOG_FRACTION = 0.25
 
 /** A proposal waiting for a leader; r is the request id whose waiter expects it (if any). */
 interface QueuedProposal {
@@ -122,6 +134,10 @@ export class RaftDriver {
   private idleWaiters: (() => void)[] = []
   private stopTick: (() => void) | undefined
   private lastSnapshotIndex = 0
+  /** Size of the newest snapshot (ours, installed or booted from), in characters. */
+  private lastSnapshotChars = 0
+  /** Characters of entry data applied since the newest snapshot's state was captured. */
+  private appliedCharsSinceSnapshot = 0
   /** Our own snapshot being encoded and written (at most one; see maybeSnapshot). Never rejects. */
   private snapshotInFlight: Promise<void> | undefined
   private lead: NodeId = NONE
@@ -142,6 +158,7 @@ export class RaftDriver {
         this.sm.restore(boot.snapshot.data, boot.snapshot.metadata.index, boot.snapshot.metadata.term)
         applied = boot.snapshot.metadata.index
         this.lastSnapshotIndex = applied
+        this.lastSnapshotChars = boot.snapshot.data.length
       }
       if (boot.hardState) this.storage.setHardState(boot.hardState)
       if (boot.entries.length > 0) this.storage.append(boot.entries)
@@ -427,6 +444,7 @@ export class RaftDriver {
   private applyEntries(ents: Entry[]): void {
     for (const e of ents) {
       if (e.index <= this.sm.appliedIndex) continue // already in the snapshot we restored
+      this.appliedCharsSinceSnapshot += e.data.length
       if (e.type === EntryType.ConfChange) {
         this.applyConfChange(e)
         continue
@@ -451,6 +469,8 @@ export class RaftDriver {
     this.storage.applySnapshot(snap)
     this.sm.restore(snap.data, snap.metadata.index, snap.metadata.term)
     this.lastSnapshotIndex = snap.metadata.index
+    this.lastSnapshotChars = snap.data.length
+    this.appliedCharsSinceSnapshot = 0
     this.opts.onSnapshotInstalled?.(snap)
   }
 
@@ -464,7 +484,10 @@ export class RaftDriver {
   private async maybeSnapshot(): Promise<void> {
     const applied = this.sm.appliedIndex
     if (this.snapshotInFlight !== undefined || applied - this.lastSnapshotIndex < this.opts.snapshotCount) return
+    if (this.appliedCharsSinceSnapshot < this.lastSnapshotChars * SNAPSHOT_LOG_FRACTION) return
     const started = this.clock.now()
+    const logChars = this.appliedCharsSinceSnapshot
+    this.appliedCharsSinceSnapshot = 0
     const conf = { voters: [...this.raw.voters()] }
     const encoding = this.sm.snapshotDataAsync({ cancelled: () => this.closed || this.fatal !== undefined, yieldTo: this.clock.soon })
     const round = (ms: number): number => Math.round(ms * 10) / 10
@@ -479,12 +502,15 @@ export class RaftDriver {
       const snap = this.storage.createSnapshot(applied, conf, text.data, text.pieces)
       await this.durable.saveSnapshot(snap, { dataChunks: text.pieces })
       this.opts.snapshotSaved?.((this.clock.now() - started) / 1000)
-      if (applied > this.lastSnapshotIndex) this.lastSnapshotIndex = applied
+      if (applied > this.lastSnapshotIndex) {
+        this.lastSnapshotIndex = applied
+        this.lastSnapshotChars = text.data.length
+      }
       const keep = this.opts.snapshotCatchUpEntries ?? Math.min(5000, Math.max(10, Math.floor(this.opts.snapshotCount / 2)))
       if (applied - keep > this.storage.firstIndex()) this.storage.compact(applied - keep)
       this.log('info', 'saved snapshot', {
         index: applied, ms: this.clock.now() - started, captureMs: round(text.captureMs), longestSliceMs: round(text.longestSliceMs),
-        slices: text.slices, encodeMs: round(text.encodeMs), chars: text.data.length,
+        slices: text.slices, encodeMs: round(text.encodeMs), chars: text.data.length, logChars,
       })
     })()
       .catch((e) => this.die(e))

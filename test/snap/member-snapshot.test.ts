@@ -143,4 +143,41 @@ test('closing the member while its snapshot is in flight is clean; it restarts w
   }
 })
 
+test('a big state written a little is not rewritten every snapshot-count writes, yet is snapshotted once the log has grown', async () => {
+  const base = tempDir('member-snap-rate')
+  const dataDir = path.join(base, 's1.etcd')
+  const lines: LogLine[] = []
+  const saves = (): LogLine[] => lines.filter((l) => l.msg === 'saved snapshot')
+  const s = await start(dataDir, 100, lines)
+  try {
+    await s.ready(10_000)
+    await preload(s, '/big/k', 2000, 'v'.repeat(2000), 100) // ~4 MB of state
+    await sleep(1500) // a snapshot still in flight finishes
+    const before = saves().length
+    assert.ok(before >= 1, 'the load itself was snapshotted')
+    const stateChars = saves().at(-1)!.chars as number
+    assert.ok(stateChars > 3_000_000, `snapshot of ${stateChars} chars`)
+    // 1000 small writes: ten times the snapshot count, a few percent of the state's size.
+    for (let i = 0; i < 10; i++) {
+      await preload(s, '/hot/k', 100, 'x', 100)
+      await sleep(300) // room for a snapshot each time one is due
+    }
+    await sleep(500)
+    const small = saves().length - before
+    assert.ok(small <= 1, `${small} snapshots of the whole state for 1000 small writes`)
+    // Once the entries since the last snapshot add up to a quarter of its size, it is taken.
+    const atStart = saves().length
+    for (let i = 0; i < 20 && saves().length === atStart; i++) {
+      await preload(s, '/hot/k', 100, 'y'.repeat(1000), 100)
+      await sleep(100)
+    }
+    assert.ok(saves().length > atStart, 'a snapshot once the log grew by a quarter of the state')
+    const last = saves().at(-1)!
+    assert.ok((last.logChars as number) >= 0.25 * stateChars, `snapshot after ${last.logChars} chars of log`)
+  } finally {
+    await s.close()
+    cleanup(base)
+  }
+})
+
 test.run()

@@ -144,19 +144,20 @@ export class Store {
    * it would. A member answers such a compare from state it read linearizably, without a log entry.
    */
   compareFailure(cmd: Command, count = false): StoreError | undefined {
+    if (cmd.op !== 'set' && cmd.op !== 'delete') return undefined
     let failed: StoreError | undefined
-    let kind: Action = 'compareAndSwap'
-    if (cmd.op === 'set') {
+    let kind: Action
+    if (cmd.op === 'set' && cmd.prevExist === false) {
+      kind = 'create'
       const key = cleanKey(cmd.key)
-      if (cmd.prevExist === false) {
-        kind = 'create'
-        if (key !== '/' && this.find(key) !== null) failed = new StoreError(105, key, this.currentIndex)
-      } else {
-        failed = this.compareMismatch(key, cmd.prevValue ?? '', cmd.prevIndex ?? 0)
-      }
-    } else if (cmd.op === 'delete') {
-      kind = 'compareAndDelete'
-      failed = this.compareMismatch(cleanKey(cmd.key), cmd.prevValue ?? '', cmd.prevIndex ?? 0)
+      if (key !== '/' && this.find(key) !== null) failed = new StoreError(105, key, this.currentIndex)
+    } else {
+      const prevValue = cmd.prevValue ?? ''
+      const prevIndex = cmd.prevIndex ?? 0
+      // Plain sets and deletes (the hot path) stop here, before any key work.
+      if (prevValue === '' && prevIndex <= 0) return undefined
+      kind = cmd.op === 'set' ? 'compareAndSwap' : 'compareAndDelete'
+      failed = this.compareMismatch(cleanKey(cmd.key), prevValue, prevIndex)
     }
     if (failed !== undefined && count) this.countFail(kind)
     return failed
@@ -164,7 +165,7 @@ export class Store {
 
   /** 101 when `key` is a file that prevValue/prevIndex (at least one given) do not match. */
   private compareMismatch(key: string, prevValue: string, prevIndex: number): StoreError | undefined {
-    if ((prevValue === '' && prevIndex === 0) || key === '/') return undefined
+    if (key === '/') return undefined
     const n = this.find(key)
     if (n === null || n.isDir) return undefined
     const cause = compareFailCause(n, prevValue, prevIndex)

@@ -5,7 +5,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ProcCluster, v2, type ProcMember } from './procs.js'
-import { sleep } from '../support/wait.js'
+import { sleep, until } from '../support/wait.js'
 
 let c: ProcCluster
 let leader: ProcMember
@@ -16,18 +16,18 @@ test.before(async () => {
   leader = await c.waitLeader()
   follower = c.running().find((m) => m !== leader)!
   // Members publish themselves with internal writes that consume etcd indexes (retried every
-  // election timeout until applied): wait until all have and the index has settled, so the
-  // indexes below are the test's own.
-  for (const until = Date.now() + 15_000; Date.now() < until; await sleep(100)) {
+  // election timeout until applied): wait until all have and the index has held for a second, so
+  // the indexes below are the test's own.
+  await until(async () => {
     const ms = (await v2(leader.clientUrl, 'GET', '/v2/members')).body.members as { name: string; clientURLs: string[] }[]
-    if (ms.length === 3 && ms.every((m) => m.name !== '' && m.clientURLs.length > 0)) break
-  }
-  let last = -1
-  let stableSince = Date.now()
-  for (const until = Date.now() + 15_000; Date.now() < until && Date.now() - stableSince < 1000; await sleep(100)) {
-    const index = Number((await v2(leader.clientUrl, 'GET', '/v2/keys/?quorum=true')).headers.get('x-etcd-index'))
-    if (index !== last) [last, stableSince] = [index, Date.now()]
-  }
+    return ms.length === 3 && ms.every((m) => m.name !== '' && m.clientURLs.length > 0)
+  }, 15_000, 'every member published', 100)
+  const etcdIndex = async (): Promise<number> => Number((await v2(leader.clientUrl, 'GET', '/v2/keys/?quorum=true')).headers.get('x-etcd-index'))
+  await until(async () => {
+    const before = await etcdIndex()
+    await sleep(1000)
+    return (await etcdIndex()) === before
+  }, 15_000, 'the etcd index settled')
 })
 test.after(async () => {
   await c?.close()

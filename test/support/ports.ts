@@ -101,13 +101,18 @@ function range(): [number, number] {
   return m ? [Number(m[1]), Number(m[2]) + 1] : [LOW, ephemeralLow()]
 }
 
-/** Claims a loopback port for this process until it exits (or releasePort). */
-export async function reservePort(): Promise<number> {
+/** Makes the claim directory and, once per process, sweeps claims of dead processes. */
+function prepareClaims(): void {
   mkdirSync(claimDir, { recursive: true })
   if (!swept) {
     swept = true
     sweep()
   }
+}
+
+/** Claims a loopback port for this process until it exits (or releasePort). */
+export async function reservePort(): Promise<number> {
+  prepareClaims()
   const [low, high] = range()
   const size = high - low
   const start = Math.floor(Math.random() * size)
@@ -124,7 +129,7 @@ export async function reservePort(): Promise<number> {
 
 /** n consecutive reserved ports, the first returned (for tools that derive ports from a base). */
 export async function reservePortRange(n: number): Promise<number> {
-  mkdirSync(claimDir, { recursive: true })
+  prepareClaims()
   const [low, high] = range()
   const starts = high - low - n + 1
   const first = Math.floor(Math.random() * starts)

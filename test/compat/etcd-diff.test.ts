@@ -151,6 +151,8 @@ function normalise(r: RawResponse): string {
   const body = r.body
     .replace(/"(startTime|expiration)":"[^"]*"/g, '"$1":"<time>"')
     .replace(/"uptime":"[^"]*"/g, '"uptime":"<d>"')
+    // etcd writes ids without leading zeros, so one in sixteen has fewer than 16 digits.
+    .replace(/"(id|leader)":"[0-9a-f]{1,16}"/g, '"$1":"<id>"')
     .replace(/\b[0-9a-f]{16}\b/g, '<id>')
     .replace(/https?:\/\/[a-z0-9.]+:\d+/g, '<url>')
     .replace(/"name":"[^"]*"/g, '"name":"<name>"')

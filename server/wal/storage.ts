@@ -36,6 +36,16 @@ import { pageOut, Snapshotter, type SaveOptions } from '../snap/snapshotter.js'
 import { WalSnapshotMismatchError } from './errors.js'
 import { Wal, type TailRepair, type WalMetadata, type WalOptions, type WalReadResult } from './wal.js'
 
+/**
+ * Resolves once the promise jobs queued so far, and every job they queue in turn, have run. Only
+ * from code that already awaited something (i.e. runs as a promise job itself): Node runs
+ * nextTick callbacks after the promise job queue is empty there, but before it when called from
+ * a plain callback.
+ */
+function afterPromiseJobs(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve))
+}
+
 export interface DurableStorageOptions {
   /** Metadata for a new WAL; required when dataDir has none (ignored otherwise). */
   metadata?: WalMetadata
@@ -249,7 +259,14 @@ class DurableStorageImpl implements DurableStorage {
           }
         : () => this.wal.save(b.hardState, b.entries),
     )
-    if (b.mustSync || snap) await this.wal.sync()
+    if (b.mustSync || snap) {
+      // The caller may have settled requests just before this call (a leader answers entries
+      // that were durable before this batch first). Their answers are chains of promise jobs;
+      // let every one of them reach its socket before a blocking fdatasync holds the thread, or
+      // they wait for a write they do not depend on (under load, half of a leader's answers did).
+      await afterPromiseJobs()
+      await this.wal.sync()
+    }
     if (snap) this.release()
   }
 

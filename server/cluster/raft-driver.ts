@@ -412,7 +412,8 @@ export class RaftDriver {
     // A leader with nothing new to replicate answers its clients before it broadcasts the commit
     // index (those messages only tell followers what to apply), unless watchers are registered:
     // then followers hear of the commit first, so their watchers are not served only after all of
-    // ours. Answers are written in microtasks, i.e. after this synchronous part.
+    // ours. Answers are written in promise jobs, i.e. after this synchronous part; persist() lets
+    // them all run before a blocking fdatasync.
     const answerFirst = leader && n > 0 && rd.entries.length === 0 && this.sm.store.watcherCount === 0
     if (leader && !answerFirst) this.sendMessages(rd)
     if (n > 0) {

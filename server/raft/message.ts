@@ -9,11 +9,13 @@ export const CAMPAIGN_TRANSFER = 'CampaignTransfer'
 export const NO_ENTRIES: Entry[] = []
 
 /**
- * Context of an empty App that only carries a new commit index to a follower the leader knows is
- * fully caught up (replicating, match = prevIndex = last index): the follower applies the commit
- * and sends no AppResp, which could tell the leader nothing it does not know. Liveness does not
- * depend on it: heartbeats keep the follower active for check-quorum, and any append the leader
- * sends when it knows less (probe, lost ack, new entries) is answered as usual.
+ * Context of an empty App that only carries a new commit index to a replicating follower (every
+ * entry up to prevIndex was sent to it): a follower that has those entries applies the commit and
+ * sends no AppResp. That answer could only repeat what its answer to the appends themselves says
+ * (same last index, sent after the same write), and under load it was a sixth of all peer
+ * messages. A follower that lacks them still rejects, so a lost append is found as before.
+ * Liveness does not depend on the notice: heartbeats keep the follower active for check-quorum,
+ * and any append the leader sends when it knows less (probe, new entries) is answered as usual.
  */
 export const COMMIT_NOTICE = 'c'
 

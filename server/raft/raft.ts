@@ -219,7 +219,7 @@ export class Raft {
     m.entries = ents
     m.commit = this.log.committed
     if (ents.length > 0) pr.sentEntries(ents.length, ents[ents.length - 1]!.index)
-    else if (pr.state === 'replicate' && pr.match === prevIndex) m.context = COMMIT_NOTICE
+    else if (pr.state === 'replicate') m.context = COMMIT_NOTICE
     this.send(m)
     return true
   }

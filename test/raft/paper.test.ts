@@ -194,6 +194,51 @@ replication('§5.3 pipelining: in replicate state the leader sends appends witho
   net.recover()
 })
 
+replication('commit notices: a follower whose appends are in flight learns the commit without a second answer; one that lost them rejects', () => {
+  const setup = () => {
+    const net = new Network(3)
+    net.campaign(1)
+    const [l, f2, f3] = [net.get(1), net.get(2), net.get(3)]
+    l.node.propose('x')
+    const apps = ofType(l.drain(), MessageType.App)
+    const index = l.raft.log.lastIndex()
+    return { l, f2, f3, apps, index }
+  }
+  // Both followers get the append; only f2's answer reaches the leader, which commits and tells both.
+  {
+    const { l, f2, f3, apps, index } = setup()
+    for (const m of apps) (m.to === f2.id ? f2 : f3).node.step(m)
+    const ack2 = ofType(f2.drain(), MessageType.AppResp)
+    const ack3 = ofType(f3.drain(), MessageType.AppResp)
+    assert.is(ack3.length, 1, 'f3 answers the append itself')
+    for (const m of ack2) l.node.step(m)
+    assert.is(l.raft.log.committed, index)
+    const notices = ofType(l.drain(), MessageType.App).filter((m) => m.entries.length === 0)
+    assert.equal(notices.map((m) => m.to).sort(), [f2.id, f3.id])
+    for (const m of notices) (m.to === f2.id ? f2 : f3).node.step(m)
+    assert.is(f3.raft.log.committed, index, 'f3 commits from the notice')
+    assert.is(ofType(f3.drain(), MessageType.AppResp).length, 0, 'nothing to repeat: its answer to the append is on its way')
+    assert.is(ofType(f2.drain(), MessageType.AppResp).length, 0)
+    for (const m of ack3) l.node.step(m)
+    assert.is(l.raft.prs.get(f3.id)!.match, index)
+  }
+  // f3 never got the append: the notice does not fit its log, it rejects, the leader resends.
+  {
+    const { l, f2, f3, apps, index } = setup()
+    for (const m of apps) if (m.to === f2.id) f2.node.step(m)
+    for (const m of ofType(f2.drain(), MessageType.AppResp)) l.node.step(m)
+    const notice = ofType(l.drain(), MessageType.App).find((m) => m.to === f3.id)!
+    assert.is(notice.entries.length, 0)
+    f3.node.step(notice)
+    const rej = ofType(f3.drain(), MessageType.AppResp)
+    assert.is(rej.length, 1)
+    assert.is(rej[0]!.reject, true)
+    for (const m of rej) l.node.step(m)
+    const resend = ofType(l.drain(), MessageType.App).filter((m) => m.to === f3.id)
+    assert.ok(resend.some((m) => m.entries.some((e) => e.index === index)), 'the lost entry is sent again')
+  }
+})
+
 replication('batching: many proposals before one Ready go to each follower in one append message', () => {
   const net = new Network(3)
   net.campaign(1)

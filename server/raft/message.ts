@@ -32,3 +32,30 @@ export function newMessage(type: MessageType, from: NodeId, to: NodeId, term: nu
 export function voteRespType(t: MessageType): MessageType {
   return t === MT.Vote ? MT.VoteResp : MT.PreVoteResp
 }
+
+/**
+ * Drops each commit notice that a later App to the same follower in the same batch supersedes
+ * (same term, at least the same commit index): the follower learns the commit from that App, in
+ * order. When a round trip commits and new proposals go out in one turn, the notice is redundant.
+ */
+export function dropSupersededNotices(msgs: Message[]): Message[] {
+  let notices = 0
+  for (const m of msgs) if (m.context === COMMIT_NOTICE) notices++
+  if (notices === 0) return msgs
+  const later = new Map<NodeId, Message>() // the last App seen so far, scanning from the end
+  const keep: boolean[] = new Array<boolean>(msgs.length).fill(true)
+  let dropped = 0
+  for (let k = msgs.length - 1; k >= 0; k--) {
+    const m = msgs[k]!
+    if (m.type !== MT.App) continue
+    const next = later.get(m.to)
+    if (m.context === COMMIT_NOTICE && next !== undefined && next.term === m.term && next.commit >= m.commit) {
+      keep[k] = false
+      dropped++
+      continue
+    }
+    later.set(m.to, m)
+  }
+  return dropped === 0 ? msgs : msgs.filter((_, k) => keep[k])
+}
+

@@ -2,6 +2,7 @@
 // and drains Ready batches, acknowledging each with advance(). Single-threaded, synchronous, pure.
 import { assert } from './assert.js'
 import { ProposalDroppedError } from './errors.js'
+import { dropSupersededNotices } from './message.js'
 import { decodeConfChange, encodeConfChange, newMessage, Raft, type RaftConfig } from './raft.js'
 import type { Progress } from './progress.js'
 import {
@@ -219,7 +220,7 @@ export class RawNode {
     const rd: Ready = {
       entries: r.log.unstableEntries(),
       committedEntries: r.log.nextCommittedEnts(),
-      messages: r.msgs,
+      messages: dropSupersededNotices(r.msgs),
       readStates: r.readStates,
       mustSync: false,
     }

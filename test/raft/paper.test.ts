@@ -239,6 +239,36 @@ replication('commit notices: a follower whose appends are in flight learns the c
   }
 })
 
+replication('commit notices: a notice is left out when the same batch has a later append to that follower (it carries the commit)', () => {
+  const net = new Network(3)
+  net.campaign(1)
+  const [l, f2, f3] = [net.get(1), net.get(2), net.get(3)]
+  l.node.propose('a')
+  const apps = ofType(l.drain(), MessageType.App)
+  for (const m of apps) (m.to === f2.id ? f2 : f3).node.step(m)
+  const acks = [...ofType(f2.drain(), MessageType.AppResp), ...ofType(f3.drain(), MessageType.AppResp)]
+  const committedA = l.raft.log.lastIndex()
+  // One turn: both acks commit 'a', and a new proposal goes out.
+  for (const m of acks) l.node.step(m)
+  l.node.propose('b')
+  const sent = ofType(l.drain(), MessageType.App)
+  for (const to of [f2.id, f3.id]) {
+    const mine = sent.filter((m) => m.to === to)
+    assert.is(mine.length, 1, 'one append per follower, no separate notice')
+    assert.is(mine[0]!.entries.length, 1)
+    assert.ok(mine[0]!.commit >= committedA, 'the append carries the commit')
+  }
+  // Without a later append the notice is sent.
+  for (const m of sent) (m.to === f2.id ? f2 : f3).node.step(m)
+  for (const m of ofType(f2.drain(), MessageType.AppResp)) l.node.step(m)
+  const notices = ofType(l.drain(), MessageType.App)
+  assert.equal(notices.map((m) => [m.to, m.entries.length]).sort(), [[f2.id, 0], [f3.id, 0]])
+  for (const m of notices) (m.to === f2.id ? f2 : f3).node.step(m)
+  f2.drain()
+  f3.drain()
+  assert.equal(dataOf(f3), ['a', 'b'])
+})
+
 replication('batching: many proposals before one Ready go to each follower in one append message', () => {
   const net = new Network(3)
   net.campaign(1)

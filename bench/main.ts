@@ -137,6 +137,10 @@ async function main(): Promise<number> {
   const profileRoot = o.profile && targets.includes('raftkv') ? join(outDir, `profile-${runStamp}`) : undefined
   const plans = planCells(o)
   const totalRuns = o.members.length * plans.length * targets.length * o.rounds
+  const putWorkload = WORKLOADS.find((w) => w.name === 'put')!
+  // Cluster warm-up: PUTs at 64 clients beside each other workload of the run (at most 16 clients).
+  const warmupPlans: Plan[] = [{ workload: putWorkload, clients: 64 }]
+  for (const p of plans) if (!warmupPlans.some((x) => x.workload === p.workload)) warmupPlans.push({ workload: p.workload, clients: Math.min(16, p.clients) })
   const estS = (totalRuns * (o.durationMs + o.warmupMs + 300)) / 1000 + o.members.length * targets.length * (4 + o.clusterWarmupMs / 1000)
   if (o.scale === null) progress.log(`bench: targets ${targets.join(', ')}; members ${o.members.join(',')}; ${plans.length} cells x ${o.rounds} round(s) = ${totalRuns} runs of ${(o.durationMs / 1000).toFixed(1)} s (+${(o.warmupMs / 1000).toFixed(1)} s warm-up); about ${Math.ceil(estS / 60)} min`)
 
@@ -170,7 +174,6 @@ async function main(): Promise<number> {
   const recipeOpts = { durationMs: o.durationMs, warmupMs: o.warmupMs, workers: 4, observers: 4 }
   const wantRecipes = o.only === null || o.only.includes('recipes')
   let runNo = 0
-  const putWorkload = WORKLOADS.find((w) => w.name === 'put')!
   for (const members of o.members) {
     const clusters = new Map<Target, Cluster>()
     const raftkvWindowsUs: [number, number][] = []
@@ -193,15 +196,19 @@ async function main(): Promise<number> {
       }
       const cluster = clusters.get(t)!
       if (o.clusterWarmupMs <= 0) return
-      // A fresh raftkv member runs unoptimized JavaScript for its first few thousand requests;
-      // the table measures members that have served some load, as a running cluster has.
-      progress.update(`warming up ${t} with ${members} member(s)...`)
-      try {
-        await runOnce(cluster, putWorkload, { clients: 64, warmupMs: 0, durationMs: o.clusterWarmupMs, maxOps: o.maxOps, factory })
-      } catch (err) {
-        // The cells that follow report (and recover from) a cluster that is really broken.
-        progress.log(`${t} (${members} members) warm-up failed: ${(err as Error).message}`)
-      }
+      // A fresh raftkv member runs unoptimized JavaScript until V8 has compiled the paths a load
+      // takes, which under load on two cores goes on for 10-15 s: after PUTs alone a lock cycle
+      // ran at half its steady speed (failed compares, read rounds and watches warm separately).
+      // The table measures members that have served every workload for a while, as a running
+      // cluster has: all of the run's workloads at once, unmeasured; both targets get the same.
+      progress.update(`warming up ${t} with ${members} member(s): ${warmupPlans.map((w) => w.workload.name).join(', ')}...`)
+      const failed = await Promise.all(warmupPlans.map((w) =>
+        runOnce(cluster, w.workload, { clients: w.clients, warmupMs: 0, durationMs: o.clusterWarmupMs, maxOps: o.maxOps, factory }).then(
+          () => undefined,
+          (err: Error) => `${w.workload.name}: ${err.message}`,
+        )))
+      // The cells that follow report (and recover from) a cluster that is really broken.
+      for (const f of failed) if (f !== undefined) progress.log(`${t} (${members} members) warm-up failed: ${f}`)
     }
     /** A cluster that failed a run is replaced by a fresh one, so one bug does not void the rest of the table. */
     const restart = async (t: Target, why: string): Promise<void> => {
@@ -276,7 +283,7 @@ async function main(): Promise<number> {
   const legend = [...new Map(plans.map((p) => [p.workload.name, p.workload])).values()].map((w) => `  ${w.name.padEnd(8)} op = ${w.op}: ${w.description}`)
   const out: string[] = []
   out.push('')
-  out.push(`settings: ${o.members.join(',')} member(s); --heartbeat-interval ${o.heartbeatMs} --election-timeout ${o.electionMs} --snapshot-count ${o.snapshotCount} for both, fsync on; ${(o.durationMs / 1000).toFixed(1)} s measured (+${(o.warmupMs / 1000).toFixed(1)} s warm-up) x ${o.rounds} round(s) per target, alternating; each cluster warmed up with ${(o.clusterWarmupMs / 1000).toFixed(1)} s of PUTs at 64 clients; generator ${o.generator}${rkCmd !== null && targets.includes('raftkv') ? `; raftkv: ${rkCmd.cmd.slice(1).join(' ')}` : ''}`)
+  out.push(`settings: ${o.members.join(',')} member(s); --heartbeat-interval ${o.heartbeatMs} --election-timeout ${o.electionMs} --snapshot-count ${o.snapshotCount} for both, fsync on; ${(o.durationMs / 1000).toFixed(1)} s measured (+${(o.warmupMs / 1000).toFixed(1)} s warm-up) x ${o.rounds} round(s) per target, alternating; each cluster warmed up with ${(o.clusterWarmupMs / 1000).toFixed(1)} s of PUTs at 64 clients beside the run's other workloads; generator ${o.generator}${rkCmd !== null && targets.includes('raftkv') ? `; raftkv: ${rkCmd.cmd.slice(1).join(' ')}` : ''}`)
   for (const n of notes) out.push(`NOTE: ${n}`)
   out.push(formatTable(cells))
   if (recipeRows.length > 0) {

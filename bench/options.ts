@@ -39,9 +39,10 @@ export const USAGE = `usage: npm run bench -- [flags]
   --quick                 short run (1 round, ~1 s per run) for a first look
   --duration <s>          measured seconds per run (default 2; quick 0.8)
   --warmup <s>            unmeasured seconds before each run (default 0.5; quick 0.2)
-  --cluster-warmup <s>    unmeasured PUT load at 64 clients on each cluster after it started, before
-                          its first cell (default 5; quick 1; 0 = none): raftkv's JIT needs a few
-                          thousand requests before its hot paths are optimized (etcd gets it too)
+  --cluster-warmup <s>    unmeasured load on each cluster after it started, before its first cell:
+                          PUTs at 64 clients beside every other workload of the run (default 15;
+                          quick 1; 0 = none): raftkv's JIT optimizes a path only after it ran hot for
+                          a while, 10-15 s under load on two cores (etcd gets the same warm-up)
   --rounds <n>            A/B pairs per cell, alternating raftkv/etcd (default 2; quick 1)
   --max-ops <n>           stop a run early after n operations (default 1000000)
   --clients 1,64,256      client counts for every workload (default: per workload)
@@ -82,7 +83,7 @@ function positiveNumbers(v: string, flag: string, integer: boolean): number[] {
 export function parseOptions(argv: string[], knownWorkloads: string[]): BenchOptions {
   const o: BenchOptions = {
     targets: ['raftkv', 'etcd'], members: [1, 3], only: null, clients: null,
-    durationMs: 2000, warmupMs: 500, clusterWarmupMs: 5000, rounds: 2, maxOps: 1_000_000, generator: 'raw', profile: false,
+    durationMs: 2000, warmupMs: 500, clusterWarmupMs: 15000, rounds: 2, maxOps: 1_000_000, generator: 'raw', profile: false,
     outDir: 'bench-results', keep: false, heartbeatMs: 100, electionMs: 1000, snapshotCount: 10000,
     raftkvCommand: null, etcdPath: '/usr/bin/etcd', quick: false, help: false,
     scale: null, listings: 5, probeMs: 5000,

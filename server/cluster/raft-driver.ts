@@ -6,6 +6,7 @@
 // ReadIndex round, and each Ready costs at most one fdatasync (group commit).
 // Any change to the order in handleReady/run must pass the driver simulation
 // (`npm run test:driver-sim`, test/harness/driver-sim.ts) and a soak (`npm run soak:driver`).
+import { afterPromiseJobs } from '../promise-jobs.js'
 import { RawNode } from '../raft/raw-node.js'
 import { MemoryStorage } from '../raft/storage.js'
 import { ProposalDroppedError } from '../raft/errors.js'
@@ -412,8 +413,9 @@ export class RaftDriver {
     // A leader with nothing new to replicate answers its clients before it broadcasts the commit
     // index (those messages only tell followers what to apply), unless watchers are registered:
     // then followers hear of the commit first, so their watchers are not served only after all of
-    // ours. Answers are written in promise jobs, i.e. after this synchronous part; persist() lets
-    // them all run before a blocking fdatasync.
+    // ours. Answers are written in promise jobs and their bytes reach the sockets in ticks, i.e.
+    // after this synchronous part: the notices wait for them (the first write to a sleeping peer
+    // costs the writer ~100 us of waking it). persist() lets answers run before an fdatasync too.
     const answerFirst = leader && n > 0 && rd.entries.length === 0 && this.sm.store.watcherCount === 0
     if (leader && !answerFirst) this.sendMessages(rd)
     if (n > 0) {
@@ -421,9 +423,14 @@ export class RaftDriver {
       this.serveReads()
       committed = n === committed.length ? [] : committed.slice(n)
     }
-    if (answerFirst) this.sendMessages(rd)
-    // On the wire now: before our own write (it may block the thread) and before those answers.
-    else if (leader) this.transport.flushNow?.()
+    if (answerFirst) {
+      await afterPromiseJobs()
+      this.sendMessages(rd)
+      this.transport.flushNow?.()
+    } else if (leader) {
+      // On the wire now: before our own write (it may block the thread) and before those answers.
+      this.transport.flushNow?.()
+    }
     await this.durable.persist(rd)
     if (rd.snapshot) this.installSnapshot(rd.snapshot)
     if (rd.hardState) this.storage.setHardState(rd.hardState)

@@ -33,18 +33,9 @@
 import path from 'node:path'
 import type { Entry, HardState, Snapshot } from '../raft/types.js'
 import { pageOut, Snapshotter, type SaveOptions } from '../snap/snapshotter.js'
+import { afterPromiseJobs } from '../promise-jobs.js'
 import { WalSnapshotMismatchError } from './errors.js'
 import { Wal, type TailRepair, type WalMetadata, type WalOptions, type WalReadResult } from './wal.js'
-
-/**
- * Resolves once the promise jobs queued so far, and every job they queue in turn, have run. Only
- * from code that already awaited something (i.e. runs as a promise job itself): Node runs
- * nextTick callbacks after the promise job queue is empty there, but before it when called from
- * a plain callback.
- */
-function afterPromiseJobs(): Promise<void> {
-  return new Promise((resolve) => process.nextTick(resolve))
-}
 
 export interface DurableStorageOptions {
   /** Metadata for a new WAL; required when dataDir has none (ignored otherwise). */

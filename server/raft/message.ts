@@ -9,13 +9,15 @@ export const CAMPAIGN_TRANSFER = 'CampaignTransfer'
 export const NO_ENTRIES: Entry[] = []
 
 /**
- * Context of an empty App that only carries a new commit index to a replicating follower (every
- * entry up to prevIndex was sent to it): a follower that has those entries applies the commit and
- * sends no AppResp. That answer could only repeat what its answer to the appends themselves says
- * (same last index, sent after the same write), and under load it was a sixth of all peer
- * messages. A follower that lacks them still rejects, so a lost append is found as before.
+ * Context of an empty App that only carries a new commit index to a replicating follower: one the
+ * leader knows is caught up (match = prevIndex), or any replicating follower when the leader
+ * broadcasts a commit (Raft.bcastAppend; appends to it may be in flight). A follower that has the
+ * entries up to prevIndex applies the commit and sends no AppResp: that answer could only repeat
+ * what its answer to the appends themselves says (same last index, sent after the same write), and
+ * under load it was a sixth of all peer messages. A follower that lacks them still rejects.
  * Liveness does not depend on the notice: heartbeats keep the follower active for check-quorum,
- * and any append the leader sends when it knows less (probe, new entries) is answered as usual.
+ * and an append the leader sends because it knows less (a probe, recovering a lost answer after a
+ * heartbeat, catching up a transfer target, new entries) is not a notice and is answered as usual.
  */
 export const COMMIT_NOTICE = 'c'
 
@@ -58,4 +60,3 @@ export function dropSupersededNotices(msgs: Message[]): Message[] {
   }
   return dropped === 0 ? msgs : msgs.filter((_, k) => keep[k])
 }
-

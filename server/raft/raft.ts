@@ -181,8 +181,12 @@ export class Raft {
     return this.needsBcast && this.role === Role.Leader
   }
 
-  /** Sends an append (or a snapshot) to `to`; false if paused or, unless sendIfEmpty, nothing new. */
-  maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+  /**
+   * Sends an append (or a snapshot) to `to`; false if paused or, unless sendIfEmpty, nothing new.
+   * commitBroadcast: an empty append only announces a new commit index, so a replicating follower
+   * is not asked to answer it even while appends to it are in flight (see COMMIT_NOTICE).
+   */
+  maybeSendAppend(to: NodeId, sendIfEmpty: boolean, commitBroadcast = false): boolean {
     const pr = this.prs.get(to)
     if (!pr || pr.isPaused()) return false
     const prevIndex = pr.next - 1
@@ -219,7 +223,7 @@ export class Raft {
     m.entries = ents
     m.commit = this.log.committed
     if (ents.length > 0) pr.sentEntries(ents.length, ents[ents.length - 1]!.index)
-    else if (pr.state === 'replicate') m.context = COMMIT_NOTICE
+    else if (pr.state === 'replicate' && (pr.match === prevIndex || commitBroadcast)) m.context = COMMIT_NOTICE
     this.send(m)
     return true
   }
@@ -240,7 +244,7 @@ export class Raft {
 
   /** Sends an append to every follower (carrying the commit index even if there are no entries). */
   bcastAppend(): void {
-    for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id)
+    for (const id of this.prs.keys()) if (id !== this.id) this.maybeSendAppend(id, true, true)
   }
 
   bcastHeartbeat(): void {

@@ -239,6 +239,32 @@ replication('commit notices: a follower whose appends are in flight learns the c
   }
 })
 
+replication('commit notices: a follower whose answer to an append was lost is asked again after a heartbeat, and answers', () => {
+  const net = new Network(3)
+  net.campaign(1)
+  const [l, f2, f3] = [net.get(1), net.get(2), net.get(3)]
+  l.node.propose('x')
+  const index = l.raft.log.lastIndex()
+  for (const m of ofType(l.drain(), MessageType.App)) (m.to === f2.id ? f2 : f3).node.step(m)
+  for (const m of ofType(f2.drain(), MessageType.AppResp)) l.node.step(m)
+  f3.drain() // f3 persisted the entry; its answer is lost
+  for (const m of ofType(l.drain(), MessageType.App)) if (m.to === f3.id) f3.node.step(m) // the commit notice
+  assert.is(ofType(f3.drain(), MessageType.AppResp).length, 0)
+  assert.ok(l.raft.prs.get(f3.id)!.match < index, 'the leader does not know f3 has the entry')
+  // A heartbeat round: f3's answer shows it is behind as far as the leader knows; the append that
+  // follows is a question, not a notice.
+  l.node.tick()
+  for (const m of ofType(l.drain(), MessageType.Heartbeat)) if (m.to === f3.id) f3.node.step(m)
+  for (const m of f3.drain()) l.node.step(m)
+  const ask = ofType(l.drain(), MessageType.App).filter((m) => m.to === f3.id)
+  assert.is(ask.length, 1)
+  f3.node.step(ask[0]!)
+  const answers = ofType(f3.drain(), MessageType.AppResp)
+  assert.is(answers.length, 1)
+  l.node.step(answers[0]!)
+  assert.is(l.raft.prs.get(f3.id)!.match, index)
+})
+
 replication('commit notices: a notice is left out when the same batch has a later append to that follower (it carries the commit)', () => {
   const net = new Network(3)
   net.campaign(1)

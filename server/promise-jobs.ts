@@ -1,7 +1,7 @@
 // Yielding to answers already under way. A settled request's answer is a chain of promise jobs
 // (driver, backend, handler), and Node's HTTP response hands its bytes to the socket in a nextTick
-// queued by the last of them. Code that is about to do something the answers do not depend on (a
-// blocking fdatasync, commit notices to followers) awaits this first, so the answers go first.
+// queued by the last of them. Code that is about to block the thread on something the answers do
+// not depend on (an fdatasync) awaits this first, so the answers go first.
 
 /**
  * Resolves after every promise job queued so far, every job those queue in turn, and the nextTick

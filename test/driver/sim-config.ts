@@ -6,7 +6,7 @@ import type { DriverSimOptions } from '../harness/driver-sim.js'
  * Members: 5 in one seed of four, 1 in one of eight (it commits alone, so only its own fsync
  * stands between a write and its acknowledgement), 3 otherwise. WAL writes take 0-3 ms (one seed in 4: all
  * instant), own snapshots every 20-79 applied entries, and watchers on no member (one seed in 3), some members,
- * or every member, so that the loop's answer-first and broadcast-first orders both run.
+ * or every member, so that the loop's apply-first and broadcast-first orders both run.
  */
 export function driverSimOptionsFor(seed: number, overrides: Partial<DriverSimOptions> = {}): DriverSimOptions {
   return {

@@ -36,7 +36,7 @@ export interface DriverSimOptions {
   maxPersistMs: number
   /** Applied entries between a member's own snapshots. */
   snapshotCount: number
-  /** Chance that a member (re)starts with a store watcher registered (answer-first vs broadcast-first). */
+  /** Chance that a member (re)starts with a store watcher registered (apply-first vs broadcast-first). */
   watchChance: number
   heartbeatMs?: number
   electionMs?: number

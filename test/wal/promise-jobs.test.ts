@@ -1,6 +1,6 @@
-// afterPromiseJobs: what the driver and the WAL await before work an answer does not depend on
-// (commit notices to followers, a blocking fdatasync). Answers are promise chains whose last step
-// hands bytes to a socket in a nextTick (Node's HTTP response uncorks its socket that way).
+// afterPromiseJobs: what the WAL awaits before a blocking fdatasync, which no answer already
+// settled depends on. Answers are promise chains whose last step hands bytes to a socket in a
+// nextTick (Node's HTTP response uncorks its socket that way).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { afterPromiseJobs } from '../../server/promise-jobs.js'
@@ -25,7 +25,7 @@ for (const from of ['a plain callback (setImmediate)', 'a promise job'] as const
     const after = async (): Promise<void> => {
       settle()
       await afterPromiseJobs()
-      log.push('notices')
+      log.push('fdatasync')
     }
     await new Promise<void>((resolve, reject) => {
       const run = (): void => void after().then(resolve, reject)
@@ -33,7 +33,7 @@ for (const from of ['a plain callback (setImmediate)', 'a promise job'] as const
       else setImmediate(run)
     })
     await Promise.all(answers)
-    assert.equal(log, ['a1', 'a2', 'a3', 'notices'])
+    assert.equal(log, ['a1', 'a2', 'a3', 'fdatasync'])
   })
 }
 

@@ -41,9 +41,7 @@ export function voteRespType(t: MessageType): MessageType {
  * order. When a round trip commits and new proposals go out in one turn, the notice is redundant.
  */
 export function dropSupersededNotices(msgs: Message[]): Message[] {
-  let notices = 0
-  for (const m of msgs) if (m.context === COMMIT_NOTICE) notices++
-  if (notices === 0) return msgs
+  if (!msgs.some((m) => m.context === COMMIT_NOTICE)) return msgs
   const later = new Map<NodeId, Message>() // the last App seen so far, scanning from the end
   const keep: boolean[] = new Array<boolean>(msgs.length).fill(true)
   let dropped = 0
